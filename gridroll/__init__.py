@@ -1,0 +1,1 @@
+"""gridroll: community mass testing by grid, building and household."""

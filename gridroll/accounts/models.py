@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridroll.accounts.roles import Role
+
+
+class Grant(models.Model):
+    """A role held by a user on an area. It covers the area and everything below it.
+
+    A grid worker's grant on a grid is how grid workers are assigned to grids; a user can hold several.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants")
+    area = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="grants", verbose_name=_("area"))
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "area", "role"], name="grant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_role_display()} @ {self.area}"

@@ -1,0 +1,34 @@
+"""Roles and what each may do. A grant of a role on an area covers that area and everything below it."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    DISTRICT_ADMIN = "district_admin", _("District admin")
+    SUBDISTRICT_ADMIN = "subdistrict_admin", _("Subdistrict admin")
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    SAMPLER = "sampler", _("Sampler")
+    LAB_STAFF = "lab_staff", _("Lab staff")
+
+
+class Action(models.TextChoices):
+    VIEW_REGISTRY = "view_registry", _("see residents")
+    EDIT_REGISTRY = "edit_registry", _("edit residents")
+    REVEAL_ID = "reveal_id", _("reveal document numbers")
+    IMPORT = "import", _("import and export the registry")
+    VIEW_AUDIT = "view_audit", _("read the audit log")
+
+
+_REGISTRY = {Action.VIEW_REGISTRY, Action.EDIT_REGISTRY, Action.REVEAL_ID}
+ROLE_ACTIONS: dict[str, set[str]] = {
+    Role.DISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
+    Role.SUBDISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
+    Role.COMMUNITY_STAFF: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
+    # The grid worker knows their residents and corrects the registry every round (the seed's 牛叔).
+    Role.GRID_WORKER: set(_REGISTRY),
+    # Samplers and labs see people only through the scanner and results, masked: never the registry.
+    Role.SAMPLER: set(),
+    Role.LAB_STAFF: set(),
+}

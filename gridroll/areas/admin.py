@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from gridroll.areas.models import Area, Building, Household
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):
+    list_display = ("name", "level", "parent")
+    list_filter = ("level",)
+    search_fields = ("name",)
+    raw_id_fields = ("parent",)
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    list_display = ("label", "grid")
+    search_fields = ("compound", "number")
+    raw_id_fields = ("grid",)
+
+
+@admin.register(Household)
+class HouseholdAdmin(admin.ModelAdmin):
+    list_display = ("label", "building")
+    raw_id_fields = ("building",)

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridroll.lib.address import building_label, household_label
+
+
+class Level(models.TextChoices):
+    DISTRICT = "district", _("District")
+    SUBDISTRICT = "subdistrict", _("Subdistrict")
+    TOWN = "town", _("Town")
+    COMMUNITY = "community", _("Community")
+    VILLAGE = "village", _("Village")
+    GRID = "grid", _("Grid")
+
+
+# Depth of each level in the tree; a child is always deeper than its parent.
+LEVEL_RANK = {
+    Level.DISTRICT: 0,
+    Level.SUBDISTRICT: 1,
+    Level.TOWN: 1,
+    Level.COMMUNITY: 2,
+    Level.VILLAGE: 2,
+    Level.GRID: 3,
+}
+
+
+class AreaQuerySet(models.QuerySet["Area"]):
+    def restrict(self, user, action: str = "view_registry") -> AreaQuerySet:
+        """Areas the user may act on: those granted and everything below them."""
+        from gridroll.accounts.scope import path_filter
+
+        return self.filter(path_filter(user, action, "path"))
+
+
+class Area(models.Model):
+    """A node of the area tree: district → subdistrict/town → community/village → grid.
+
+    Membership rule: a resident belongs to their household's grid and to every ancestor of it. ``path``
+    is the chain of primary keys from the root ('/1/7/42/'), so "everything under X" is a prefix match
+    that an index answers. Names are unique among siblings (and among roots).
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="area_name_unique_in_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(parent__isnull=True), name="area_root_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_RANK[self.level]
+
+    @property
+    def is_grid(self) -> bool:
+        return self.level == Level.GRID
+
+    def save(self, *args, **kwargs) -> None:
+        # The path needs our own primary key, so a new area is written twice.
+        super().save(*args, **kwargs)
+        expected = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
+        if self.path != expected:
+            self.path = expected
+            Area.objects.filter(pk=self.pk).update(path=expected)
+
+    def ancestors(self) -> list[Area]:
+        ids = [int(p) for p in self.path.strip("/").split("/")[:-1] if p]
+        by_id = Area.objects.in_bulk(ids)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def full_name(self) -> str:
+        return " / ".join([a.name for a in self.ancestors()] + [self.name])
+
+
+class BuildingQuerySet(models.QuerySet["Building"]):
+    def restrict(self, user, action: str = "view_registry") -> BuildingQuerySet:
+        from gridroll.accounts.scope import path_filter
+
+        return self.filter(path_filter(user, action, "grid__path"))
+
+
+class Building(models.Model):
+    """A building (楼栋) in a grid, optionally inside a compound (小区). ``number`` is the key people
+    mean whichever way they write it (3号楼 = 3栋 = 3# = 三号楼 → '3'); ``compound_key`` drops a
+    trailing 小区 so that 盛世佳苑 and 盛世佳苑小区 are one compound."""
+
+    grid = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="buildings", verbose_name=_("grid"))
+    compound = models.CharField(_("compound"), max_length=100, blank=True)
+    compound_key = models.CharField(max_length=100, blank=True, editable=False)
+    number = models.CharField(_("building"), max_length=30)
+
+    objects = BuildingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["compound_key", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["grid", "compound_key", "number"], name="building_unique_in_grid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return " ".join(p for p in (self.compound, building_label(self.number)) if p)
+
+    def save(self, *args, **kwargs) -> None:
+        from gridroll.lib.address import compound_key
+
+        self.compound_key = compound_key(self.compound)
+        super().save(*args, **kwargs)
+
+
+class HouseholdQuerySet(models.QuerySet["Household"]):
+    def restrict(self, user, action: str = "view_registry") -> HouseholdQuerySet:
+        from gridroll.accounts.scope import path_filter
+
+        return self.filter(path_filter(user, action, "building__grid__path"))
+
+
+class Household(models.Model):
+    """A household (户): one entrance and room of a building. Every resident belongs to exactly one."""
+
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="households", verbose_name=_("building")
+    )
+    entrance = models.CharField(_("entrance"), max_length=20, blank=True)
+    room = models.CharField(_("room"), max_length=30)
+
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["building", "entrance", "room"]
+        constraints = [
+            models.UniqueConstraint(fields=["building", "entrance", "room"], name="household_unique_in_building"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        b = self.building
+        return household_label(b.compound, b.number, self.entrance, self.room)

@@ -1,0 +1,119 @@
+"""Browsing the registry: area → grid → building → household, each narrowed to the user's scope."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import can, get_in_scope
+from gridroll.areas.models import Area, Building, Household
+from gridroll.residents.exporting import export_residents_response
+from gridroll.residents.models import Resident, ResidentStatus
+
+
+def natural_key(text: str):
+    """'2' < '10' < 'A': rooms and buildings in the order people walk them."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+
+
+def _resident_counts(user, area: Area) -> dict[int, dict[str, int]]:
+    """Residents per grid under ``area`` (all, and present), in one query."""
+    rows = (
+        Resident.objects.restrict(user)
+        .filter(household__building__grid__path__startswith=area.path)
+        .values("household__building__grid_id", "status")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {"total": 0, "present": 0})
+    for row in rows:
+        c = counts[row["household__building__grid_id"]]
+        c["total"] += row["n"]
+        if row["status"] == ResidentStatus.PRESENT:
+            c["present"] += row["n"]
+    return counts
+
+
+@login_required
+def area_detail(request, pk: int):
+    area = get_in_scope(Area.objects.all(), request.user, pk=pk)
+    counts = _resident_counts(request.user, area)
+    grid_paths = dict(Area.objects.filter(id__in=counts.keys()).values_list("id", "path"))
+    children = []
+    for child in area.children.restrict(request.user).order_by("name"):
+        total = sum(c["total"] for gid, c in counts.items() if grid_paths[gid].startswith(child.path))
+        present = sum(c["present"] for gid, c in counts.items() if grid_paths[gid].startswith(child.path))
+        children.append({"area": child, "total": total, "present": present})
+    children.sort(key=lambda c: natural_key(c["area"].name))
+    buildings = []
+    if area.is_grid:
+        qs = (
+            Building.objects.restrict(request.user)
+            .filter(grid=area)
+            .annotate(households=Count("households", distinct=True), residents=Count("households__residents"))
+        )
+        buildings = sorted(qs, key=lambda b: (b.compound_key, natural_key(b.number)))
+    total = sum(c["total"] for c in counts.values())
+    workers = area.grants.filter(role="grid_worker").select_related("user") if area.is_grid else []
+    return render(
+        request,
+        "areas/area_detail.html",
+        {
+            "area": area,
+            "ancestors": [a for a in area.ancestors() if can(request.user, Action.VIEW_REGISTRY, a.path)],
+            "children": children,
+            "buildings": buildings,
+            "total": total,
+            "workers": workers,
+            "can_import": can(request.user, Action.IMPORT, area.path),
+        },
+    )
+
+
+@login_required
+def building_detail(request, pk: int):
+    building = get_in_scope(Building.objects.select_related("grid"), request.user, pk=pk)
+    households = sorted(
+        building.households.prefetch_related("residents"), key=lambda h: (natural_key(h.entrance), natural_key(h.room))
+    )
+    return render(
+        request,
+        "areas/building_detail.html",
+        {
+            "building": building,
+            "grid": building.grid,
+            "ancestors": [*building.grid.ancestors(), building.grid],
+            "households": households,
+            "resident_count": sum(len(h.residents.all()) for h in households),
+        },
+    )
+
+
+@login_required
+def household_detail(request, pk: int):
+    household = get_in_scope(Household.objects.select_related("building__grid"), request.user, pk=pk)
+    grid = household.building.grid
+    return render(
+        request,
+        "areas/household_detail.html",
+        {
+            "household": household,
+            "ancestors": [*grid.ancestors(), grid],
+            "residents": household.residents.all(),
+            "can_edit": can(request.user, Action.EDIT_REGISTRY, grid.path),
+        },
+    )
+
+
+@login_required
+def area_export(request, pk: int) -> HttpResponse:
+    area = get_in_scope(Area.objects.all(), request.user, Action.IMPORT, pk=pk)
+    queryset = Resident.objects.restrict(request.user, Action.IMPORT).filter(
+        household__building__grid__path__startswith=area.path
+    )
+    return export_residents_response(request.user, queryset, f"{area.name}-居民信息.xlsx", area.path)

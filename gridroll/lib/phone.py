@@ -1,0 +1,48 @@
+"""Phone numbers as people type them: +86, dashes, spaces, and numbers that Excel stored as numbers."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from gridroll.lib.text import cell_text
+
+
+class PhoneError(ValueError):
+    code = "bad_phone"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def normalise(raw: object) -> str:
+    """Return digits only ('13812345678', '06358281234'); '' for an empty cell; raise PhoneError."""
+    text = cell_text(raw)
+    # A number that went through Excel and back to text: '13812345678.0'.
+    text = re.sub(r"^(\d+)\.0+$", r"\1", text)
+    if not text:
+        return ""
+    try:
+        parsed = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        raise PhoneError(f"无法识别的电话号码“{text}”") from None
+    if parsed.country_code != 86:
+        # Keep foreign numbers in international form; they are real (e.g. a Hong Kong resident).
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        raise PhoneError(f"无法识别的电话号码“{text}”")
+    if not phonenumbers.is_valid_number(parsed):
+        raise PhoneError(f"电话号码“{text}”位数或号段不对（手机号为11位）")
+    national = str(parsed.national_number)
+    if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
+        return national
+    return "0" + national
+
+
+def mask(phone: str) -> str:
+    """138****5678."""
+    if len(phone) < 7:
+        return phone
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

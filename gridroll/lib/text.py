@@ -1,0 +1,55 @@
+"""Text normalisation that only removes formatting, never meaning."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def halfwidth(value: str) -> str:
+    """Full-width digits, letters and spaces to ASCII (NFKC), trimmed; inner runs of spaces to one."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text. Integral floats lose their ``.0`` (calamine returns numbers as floats)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    return halfwidth(str(value))
+
+
+def chinese_to_int(text: str) -> int | None:
+    """三 → 3, 十二 → 12, 三十九 → 39, 二百零五 → 205; None when ``text`` is not a Chinese numeral."""
+    if not text or any(ch not in CHINESE_DIGITS and ch not in CHINESE_UNITS for ch in text):
+        return None
+    total, digit = 0, None
+    for ch in text:
+        if ch in CHINESE_DIGITS:
+            digit = CHINESE_DIGITS[ch]
+        else:
+            unit = CHINESE_UNITS[ch]
+            total += (1 if digit is None else digit) * unit
+            digit = None
+    if digit is not None:
+        total += digit
+    return total
+
+
+def number_key(text: str) -> str:
+    """Digits of a building, entrance or room written any way: '三' → '3', '03' → '3', 'B' → 'B'."""
+    text = halfwidth(text).upper()
+    if text.isdigit():
+        return str(int(text))
+    value = chinese_to_int(text)
+    if value is not None:
+        return str(value)
+    return text

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridroll.lib import idnumber
+from gridroll.lib import phone as phonelib
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class DocumentType(models.TextChoices):
+    ID_CARD = "id_card", _("Resident ID card")
+    PASSPORT = "passport", _("Passport")
+    HK_MACAU = "hk_macau", _("Hong Kong/Macau permit")
+    TAIWAN = "taiwan", _("Taiwan permit")
+    NONE = "none", _("None")
+
+
+class ResidenceType(models.TextChoices):
+    REGISTERED = "registered", _("Registered (户籍)")
+    PERMANENT = "permanent", _("Permanent (常住)")
+    TEMPORARY = "temporary", _("Temporary (暂住)")
+
+
+class ResidentStatus(models.TextChoices):
+    PRESENT = "present", _("Present")
+    AWAY = "away", _("Away")
+    MOVED_OUT = "moved_out", _("Moved out")
+    DECEASED = "deceased", _("Deceased")
+
+
+class ResidentQuerySet(models.QuerySet["Resident"]):
+    def restrict(self, user, action: str = "view_registry") -> ResidentQuerySet:
+        """Residents the user may act on: those living under one of the user's grants."""
+        from gridroll.accounts.scope import path_filter
+
+        return self.filter(path_filter(user, action, "household__building__grid__path"))
+
+
+class Resident(models.Model):
+    """A person who lives in a household (实有人口: who lives here, not only the registered).
+
+    Every resident belongs to exactly one household and through it to a building, a grid and every
+    area above it. A document number is unique per document type; people without one (an infant) are
+    told apart by household, name and birth date.
+    """
+
+    name = models.CharField(_("name"), max_length=50, db_index=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    document_type = models.CharField(
+        _("document type"), max_length=20, choices=DocumentType.choices, default=DocumentType.ID_CARD
+    )
+    document_number = models.CharField(_("document number"), max_length=40, blank=True, db_index=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    household = models.ForeignKey(
+        "areas.Household", on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
+    )
+    relation = models.CharField(_("relation to household head"), max_length=20, blank=True)
+    residence_type = models.CharField(
+        _("residence type"), max_length=20, choices=ResidenceType.choices, default=ResidenceType.PERMANENT
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ResidentStatus.choices, default=ResidentStatus.PRESENT
+    )
+    is_bedridden = models.BooleanField(_("bedridden"), default=False)
+    is_living_alone = models.BooleanField(_("living alone"), default=False)
+    has_disability = models.BooleanField(_("disability"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_type", "document_number"],
+                condition=~models.Q(document_number=""),
+                name="resident_document_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked_name
+
+    @property
+    def masked_name(self) -> str:
+        """王*明 / 王*: enough for a sampler to confirm, not enough to identify."""
+        return mask_name(self.name)
+
+    @property
+    def masked_document(self) -> str:
+        return idnumber.mask(self.document_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return phonelib.mask(self.phone)
+
+    @property
+    def age(self) -> int | None:
+        if not self.birth_date:
+            return None
+        today = datetime.date.today()
+        b = self.birth_date
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+    @property
+    def special_needs(self) -> list[str]:
+        return [
+            str(label)
+            for flag, label in (
+                (self.is_bedridden, _("bedridden")),
+                (self.is_living_alone, _("living alone")),
+                (self.has_disability, _("disability")),
+            )
+            if flag
+        ]
+
+
+def mask_name(name: str) -> str:
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+class Guardianship(models.Model):
+    """A guardian (监护人) who holds a dependent's (被监护人) code: a child, an elderly or disabled person.
+
+    A dependent can have several guardians. Consent for under-14s is recorded (PIPL art. 31).
+    """
+
+    dependent = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="guardianships")
+    guardian = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="dependent_links")
+    relation = models.CharField(_("relation"), max_length=20, blank=True)
+    consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dependent", "guardian"], name="guardianship_unique"),
+            models.CheckConstraint(condition=~models.Q(dependent=models.F("guardian")), name="guardian_not_self"),
+        ]
+
+
+class ImportBatch(models.Model):
+    """One registry import (file, page upload or command), with its counts.
+
+    Invariant: total = created + updated + unchanged + rejected. Every rejected row is kept as an
+    ImportReject with its reason, so a rejects file can be downloaded, corrected and imported again.
+    """
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", _("Preview")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    filename = models.CharField(max_length=255)
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PREVIEW)
+    create_areas = models.BooleanField(default=False)
+    total = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    blank_rows = models.PositiveIntegerField(default=0)
+    areas_created = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_state_display()})"
+
+
+class ImportReject(models.Model):
+    """A row that an import refused, with the row as it was and the reason, kept for correction."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="rejects")
+    row_number = models.PositiveIntegerField()
+    column = models.CharField(max_length=50, blank=True)
+    code = models.CharField(max_length=50)
+    message = models.CharField(max_length=300)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["batch", "row_number"]

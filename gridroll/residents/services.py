@@ -1,0 +1,137 @@
+"""Every write to a resident: edit, move, status change, reveal. Each one is audited.
+
+Pages, the API and commands call these functions; none writes a resident by itself.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import can
+from gridroll.areas.models import Household
+from gridroll.audit.services import diff, record
+from gridroll.residents.models import Resident, ResidentStatus
+
+
+class ResidentError(Exception):
+    """A refused change. ``code`` is stable; ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+EDITABLE_FIELDS = (
+    "name",
+    "sex",
+    "document_type",
+    "document_number",
+    "birth_date",
+    "phone",
+    "relation",
+    "residence_type",
+    "status",
+    "is_bedridden",
+    "is_living_alone",
+    "has_disability",
+    "note",
+)
+
+
+def _area_path(resident: Resident) -> str:
+    return resident.household.building.grid.path
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ResidentError("reason_required", "请填写修改原因")
+    return reason
+
+
+def _check(user, action: str, path: str) -> None:
+    if not can(user, action, path):
+        raise ResidentError("forbidden", "无权进行此操作")
+
+
+@transaction.atomic
+def update_resident(user, resident: Resident, changes: dict, reason: str) -> dict:
+    """Apply field changes (validated by the form) and audit them. Returns {field: [old, new]}."""
+    reason = _require_reason(reason)
+    resident = Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+    _check(user, Action.EDIT_REGISTRY, _area_path(resident))
+    before = {f: getattr(resident, f) for f in EDITABLE_FIELDS}
+    after = {f: changes.get(f, before[f]) for f in EDITABLE_FIELDS}
+    changed = diff(before, after)
+    if not changed:
+        return {}
+    if after["document_number"] and (
+        Resident.objects.filter(document_type=after["document_type"], document_number=after["document_number"])
+        .exclude(pk=resident.pk)
+        .exists()
+    ):
+        raise ResidentError("duplicate_id", "该证件号码已登记为另一人")
+    for field, value in after.items():
+        setattr(resident, field, value)
+    resident.save()
+    record(user, "resident.update", resident, changes=changed, reason=reason, area_path=_area_path(resident))
+    return changed
+
+
+@transaction.atomic
+def move_resident(user, resident: Resident, household: Household, reason: str) -> None:
+    """Move a resident to another household. The user must be allowed to edit both places."""
+    reason = _require_reason(reason)
+    resident = Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+    old_path = _area_path(resident)
+    new_path = household.building.grid.path
+    _check(user, Action.EDIT_REGISTRY, old_path)
+    _check(user, Action.EDIT_REGISTRY, new_path)
+    if household.pk == resident.household_id:
+        raise ResidentError("same_household", "已在该户，无需迁移")
+    changes = {"household": [resident.household.label, household.label]}
+    resident.household = household
+    resident.save(update_fields=["household", "updated_at"])
+    # Recorded under both areas, so that each side's staff see it in their audit view.
+    record(user, "resident.move", resident, changes=changes, reason=reason, area_path=old_path)
+    if not new_path.startswith(old_path):
+        record(user, "resident.move", resident, changes=changes, reason=reason, area_path=new_path)
+
+
+def set_status(user, resident: Resident, status: str, reason: str) -> dict:
+    """Mark present / away / moved out / deceased."""
+    if status not in ResidentStatus.values:
+        raise ResidentError("bad_value", "未知的人员状态")
+    return update_resident(user, resident, {"status": status}, reason)
+
+
+def reveal_document(user, resident: Resident) -> str:
+    """The full document number, for someone allowed to see it; every reveal is audited."""
+    path = _area_path(resident)
+    _check(user, Action.REVEAL_ID, path)
+    record(user, "resident.reveal_document", resident, area_path=path)
+    return resident.document_number
+
+
+@transaction.atomic
+def create_resident(user, household: Household, values: dict, reason: str) -> Resident:
+    """Add a resident to a household (a newborn, a new tenant)."""
+    reason = _require_reason(reason)
+    path = household.building.grid.path
+    _check(user, Action.EDIT_REGISTRY, path)
+    if values.get("document_number") and Resident.objects.filter(
+        document_type=values["document_type"], document_number=values["document_number"]
+    ).exists():
+        raise ResidentError("duplicate_id", "该证件号码已登记，请搜索此人并迁入本户，而不是重复登记")
+    resident = Resident.objects.create(household=household, **values)
+    record(
+        user,
+        "resident.create",
+        resident,
+        changes={f: [None, str(values[f])] for f in values if values[f] not in ("", None, False)},
+        reason=reason,
+        area_path=path,
+    )
+    return resident

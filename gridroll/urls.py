@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gridroll.api import api
+
+urlpatterns = [
+    path("", include("gridroll.core.urls")),
+    path("", include("gridroll.areas.urls")),
+    path("", include("gridroll.residents.urls")),
+    path("accounts/", include("gridroll.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
+    # The Django admin is for superusers only; staff work in gridroll's own pages.
+    path("admin/", admin.site.urls),
+]
