@@ -1,0 +1,114 @@
+"""Shared fixtures. The personas of STYLE.md: a grid-A grid worker, a grid-A sampler, a subdistrict admin
+and a grid-B outsider, on a small tree: 测试区 → 测试街道 → 测试社区 → 第一网格 (A) / 第二网格 (B)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.contrib.auth.models import User
+
+from gridroll.accounts.models import Grant
+from gridroll.areas.models import Area, Building, Household, Level
+from gridroll.lib import idnumber
+from gridroll.residents.models import Resident
+
+
+@pytest.fixture
+def tree(db):
+    district = Area.objects.create(name="测试区", level=Level.DISTRICT)
+    sub = Area.objects.create(name="测试街道", level=Level.SUBDISTRICT, parent=district)
+    community = Area.objects.create(name="测试社区", level=Level.COMMUNITY, parent=sub)
+    grid_a = Area.objects.create(name="第一网格", level=Level.GRID, parent=community)
+    grid_b = Area.objects.create(name="第二网格", level=Level.GRID, parent=community)
+    building_a = Building.objects.create(grid=grid_a, compound="盛世佳苑", number="3")
+    building_b = Building.objects.create(grid=grid_b, compound="龙湾小区", number="7")
+    return {
+        "district": district,
+        "sub": sub,
+        "community": community,
+        "grid_a": grid_a,
+        "grid_b": grid_b,
+        "building_a": building_a,
+        "building_b": building_b,
+        "household_a": Household.objects.create(building=building_a, entrance="2", room="501"),
+        "household_b": Household.objects.create(building=building_b, entrance="1", room="101"),
+    }
+
+
+def make_user(username: str, role: str | None, area: Area | None) -> User:
+    user = User.objects.create_user(username, password="pw-" + username)
+    if role:
+        Grant.objects.create(user=user, area=area, role=role)
+    return user
+
+
+@pytest.fixture
+def grid_worker(tree):
+    return make_user("gridworker_a", "grid_worker", tree["grid_a"])
+
+
+@pytest.fixture
+def sampler(tree):
+    return make_user("sampler_a", "sampler", tree["grid_a"])
+
+
+@pytest.fixture
+def sub_admin(tree):
+    return make_user("sub_admin", "subdistrict_admin", tree["sub"])
+
+
+@pytest.fixture
+def outsider(tree):
+    return make_user("outsider_b", "grid_worker", tree["grid_b"])
+
+
+def new_id(birth=datetime.date(1980, 5, 17), sex="M", seq=1, region="371502") -> str:
+    return idnumber.make(region, birth, seq, sex)
+
+
+@pytest.fixture
+def resident_a(tree):
+    return Resident.objects.create(
+        name="韩馨怡", sex="F", document_number=new_id(datetime.date(1990, 3, 2), "F", 7),
+        birth_date=datetime.date(1990, 3, 2), phone="13812345678", household=tree["household_a"], relation="户主",
+    )
+
+
+@pytest.fixture
+def resident_b(tree):
+    return Resident.objects.create(
+        name="徐志强", sex="M", document_number=new_id(datetime.date(1975, 8, 9), "M", 3),
+        birth_date=datetime.date(1975, 8, 9), phone="13900001111", household=tree["household_b"], relation="户主",
+    )
+
+
+def xlsx_bytes(rows: list[list]) -> bytes:
+    """A real .xlsx in memory; numbers stay numbers, as Excel would store them."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_bytes(rows: list[list], encoding: str = "utf-8-sig") -> bytes:
+    import csv
+
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
