@@ -49,7 +49,9 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
 
 messages: $(STAMP)
-	cd gridroll && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete && ../$(PY) ../manage.py compilemessages -l zh_Hans
+	$(PY) -m pip install --quiet polib
+	cd gridroll && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete
+	$(PY) scripts/translate_zh.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -55,7 +55,7 @@ def area_detail(request, pk: int):
         qs = (
             Building.objects.restrict(request.user)
             .filter(grid=area)
-            .annotate(households=Count("households", distinct=True), residents=Count("households__residents"))
+            .annotate(household_count=Count("households", distinct=True), resident_count=Count("households__residents"))
         )
         buildings = sorted(qs, key=lambda b: (b.compound_key, natural_key(b.number)))
     total = sum(c["total"] for c in counts.values())

@@ -86,6 +86,7 @@ class Resident(models.Model):
                 fields=["document_type", "document_number"],
                 condition=~models.Q(document_number=""),
                 name="resident_document_unique",
+                violation_error_message=_("This document number is already registered: search for the person instead of registering them again."),
             ),
         ]
 
