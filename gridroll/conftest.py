@@ -71,16 +71,26 @@ def new_id(birth=datetime.date(1980, 5, 17), sex="M", seq=1, region="371502") ->
 @pytest.fixture
 def resident_a(tree):
     return Resident.objects.create(
-        name="韩馨怡", sex="F", document_number=new_id(datetime.date(1990, 3, 2), "F", 7),
-        birth_date=datetime.date(1990, 3, 2), phone="13812345678", household=tree["household_a"], relation="户主",
+        name="韩馨怡",
+        sex="F",
+        document_number=new_id(datetime.date(1990, 3, 2), "F", 7),
+        birth_date=datetime.date(1990, 3, 2),
+        phone="13812345678",
+        household=tree["household_a"],
+        relation="户主",
     )
 
 
 @pytest.fixture
 def resident_b(tree):
     return Resident.objects.create(
-        name="徐志强", sex="M", document_number=new_id(datetime.date(1975, 8, 9), "M", 3),
-        birth_date=datetime.date(1975, 8, 9), phone="13900001111", household=tree["household_b"], relation="户主",
+        name="徐志强",
+        sex="M",
+        document_number=new_id(datetime.date(1975, 8, 9), "M", 3),
+        birth_date=datetime.date(1975, 8, 9),
+        phone="13900001111",
+        household=tree["household_b"],
+        relation="户主",
     )
 
 
@@ -112,3 +122,45 @@ def login(client):
         return client
 
     return _login
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium driven by playwright. Skips with instructions when either is missing, unless
+    GRIDROLL_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure."""
+    import os
+    import shutil
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not shutil.which(CHROMIUM):
+        message = (
+            "browser tests need Debian chromium and playwright: apt-get install chromium && "
+            ".venv/bin/pip install -e '.[browser]' (never 'playwright install')"
+        )
+        if os.environ.get("GRIDROLL_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # playwright runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

@@ -12,7 +12,9 @@ class Grant(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants")
-    area = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="grants", verbose_name=_("area"))
+    area = models.ForeignKey(
+        "areas.Area", on_delete=models.CASCADE, related_name="grants", verbose_name=_("area")
+    )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
 
     class Meta:

@@ -45,7 +45,12 @@ class Area(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=20, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
     )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
 
@@ -110,7 +115,9 @@ class Building(models.Model):
     class Meta:
         ordering = ["compound_key", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["grid", "compound_key", "number"], name="building_unique_in_grid"),
+            models.UniqueConstraint(
+                fields=["grid", "compound_key", "number"], name="building_unique_in_grid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -148,7 +155,9 @@ class Household(models.Model):
     class Meta:
         ordering = ["building", "entrance", "room"]
         constraints = [
-            models.UniqueConstraint(fields=["building", "entrance", "room"], name="household_unique_in_building"),
+            models.UniqueConstraint(
+                fields=["building", "entrance", "room"], name="household_unique_in_building"
+            ),
         ]
 
     def __str__(self) -> str:

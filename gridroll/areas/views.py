@@ -19,7 +19,15 @@ from gridroll.residents.models import Resident, ResidentStatus
 
 def natural_key(text: str):
     """'2' < '10' < 'A': rooms and buildings in the order people walk them."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+    return [
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part
+    ]
+
+
+def crumbs(user, area: Area, include_self: bool = True) -> list[Area]:
+    """The area's ancestors (and itself) that the user may open: no link leads to a "not found"."""
+    chain = [*area.ancestors(), area] if include_self else area.ancestors()
+    return [a for a in chain if can(user, Action.VIEW_REGISTRY, a.path)]
 
 
 def _resident_counts(user, area: Area) -> dict[int, dict[str, int]]:
@@ -55,7 +63,10 @@ def area_detail(request, pk: int):
         qs = (
             Building.objects.restrict(request.user)
             .filter(grid=area)
-            .annotate(household_count=Count("households", distinct=True), resident_count=Count("households__residents"))
+            .annotate(
+                household_count=Count("households", distinct=True),
+                resident_count=Count("households__residents"),
+            )
         )
         buildings = sorted(qs, key=lambda b: (b.compound_key, natural_key(b.number)))
     total = sum(c["total"] for c in counts.values())
@@ -65,7 +76,7 @@ def area_detail(request, pk: int):
         "areas/area_detail.html",
         {
             "area": area,
-            "ancestors": [a for a in area.ancestors() if can(request.user, Action.VIEW_REGISTRY, a.path)],
+            "ancestors": crumbs(request.user, area, include_self=False),
             "children": children,
             "buildings": buildings,
             "total": total,
@@ -79,7 +90,8 @@ def area_detail(request, pk: int):
 def building_detail(request, pk: int):
     building = get_in_scope(Building.objects.select_related("grid"), request.user, pk=pk)
     households = sorted(
-        building.households.prefetch_related("residents"), key=lambda h: (natural_key(h.entrance), natural_key(h.room))
+        building.households.prefetch_related("residents"),
+        key=lambda h: (natural_key(h.entrance), natural_key(h.room)),
     )
     return render(
         request,
@@ -87,7 +99,7 @@ def building_detail(request, pk: int):
         {
             "building": building,
             "grid": building.grid,
-            "ancestors": [*building.grid.ancestors(), building.grid],
+            "ancestors": crumbs(request.user, building.grid),
             "households": households,
             "resident_count": sum(len(h.residents.all()) for h in households),
         },
@@ -103,7 +115,7 @@ def household_detail(request, pk: int):
         "areas/household_detail.html",
         {
             "household": household,
-            "ancestors": [*grid.ancestors(), grid],
+            "ancestors": crumbs(request.user, grid),
             "residents": household.residents.all(),
             "can_edit": can(request.user, Action.EDIT_REGISTRY, grid.path),
         },

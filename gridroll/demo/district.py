@@ -25,10 +25,36 @@ SEED_HOUSEHOLDS = 668
 SEED_RESIDENTS = 2256
 
 COMPOUND_NAMES = (
-    "龙湾小区", "文苑小区", "兴业花园", "嘉明花园", "阳光新城", "金柱花园", "水城华府", "凤凰苑", "东昌新苑",
-    "光岳花园", "运河人家", "湖滨小区", "铁塔小区", "振兴家园", "利民小区", "柳园新村", "古楼东区", "古楼西区",
-    "新华家园", "建设小区", "育新小区", "昌润小区", "鲁西花园", "民安小区", "怡和园", "丽景苑", "和谐家园",
-    "百花苑", "福华苑", "清河园",
+    "龙湾小区",
+    "文苑小区",
+    "兴业花园",
+    "嘉明花园",
+    "阳光新城",
+    "金柱花园",
+    "水城华府",
+    "凤凰苑",
+    "东昌新苑",
+    "光岳花园",
+    "运河人家",
+    "湖滨小区",
+    "铁塔小区",
+    "振兴家园",
+    "利民小区",
+    "柳园新村",
+    "古楼东区",
+    "古楼西区",
+    "新华家园",
+    "建设小区",
+    "育新小区",
+    "昌润小区",
+    "鲁西花园",
+    "民安小区",
+    "怡和园",
+    "丽景苑",
+    "和谐家园",
+    "百花苑",
+    "福华苑",
+    "清河园",
 )
 
 # (subdistrict or town, [(community or village, grids, compounds per grid, buildings per compound)])
@@ -37,7 +63,10 @@ LAYOUT: list[tuple[str, list[tuple[str, int, int, int]]]] = [
     ("柳园街道", [("兴业社区", 3, 1, 8), ("文苑社区", 3, 1, 8), ("龙湾社区", 2, 1, 8)]),
     (
         "古楼街道",
-        [(f"{name}社区", 2, 1, 7) for name in ("东关", "西关", "南关", "北关", "光岳", "铁塔", "米市", "楼南")],
+        [
+            (f"{name}社区", 2, 1, 7)
+            for name in ("东关", "西关", "南关", "北关", "光岳", "铁塔", "米市", "楼南")
+        ],
     ),
     ("新区街道", [("建设社区", 3, 1, 8), ("育新社区", 2, 1, 8)]),
     ("道口铺街道", [("道口铺村", 2, 0, 6), ("文汇新村", 2, 1, 8)]),
@@ -60,13 +89,27 @@ class DemoUser:
 
 
 USERS = (
-    DemoUser("district", "区指挥部 李主任", "district_admin", (DISTRICT,), "district admin: the whole district"),
+    DemoUser(
+        "district", "区指挥部 李主任", "district_admin", (DISTRICT,), "district admin: the whole district"
+    ),
     DemoUser("yansi", "闫寺街道 张干事", "subdistrict_admin", (DISTRICT, "闫寺街道"), "subdistrict admin"),
-    DemoUser("jiaming", "嘉明社区 刘书记", "community_staff", (DISTRICT, "闫寺街道", "嘉明社区"), "community staff"),
-    DemoUser("niushu", "牛绪俭", "grid_worker", (DISTRICT, "闫寺街道", "嘉明社区", "盛世佳苑网格"),
-             "grid worker of 盛世佳苑 (668 households)"),
-    DemoUser("wangyg", "王银国", "grid_worker", (DISTRICT, "柳园街道", "兴业社区", "第一网格"),
-             "grid worker in 兴业社区 (an outsider to 盛世佳苑)"),
+    DemoUser(
+        "jiaming", "嘉明社区 刘书记", "community_staff", (DISTRICT, "闫寺街道", "嘉明社区"), "community staff"
+    ),
+    DemoUser(
+        "niushu",
+        "牛绪俭",
+        "grid_worker",
+        (DISTRICT, "闫寺街道", "嘉明社区", "盛世佳苑网格"),
+        "grid worker of 盛世佳苑 (668 households)",
+    ),
+    DemoUser(
+        "wangyg",
+        "王银国",
+        "grid_worker",
+        (DISTRICT, "柳园街道", "兴业社区", "第一网格"),
+        "grid worker in 兴业社区 (an outsider to 盛世佳苑)",
+    ),
     DemoUser("sampler", "侯营镇 采样员 赵医生", "sampler", (DISTRICT, "闫寺街道", "嘉明社区"), "sampler"),
     DemoUser("lab", "检测机构 孙技师", "lab_staff", (DISTRICT,), "lab staff"),
 )
@@ -93,7 +136,9 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
         )
         for com_name, grids, compounds_per_grid, buildings in communities:
             rural = com_name.endswith("村")
-            com = Area.objects.create(name=com_name, level=Level.VILLAGE if rural else Level.COMMUNITY, parent=sub)
+            com = Area.objects.create(
+                name=com_name, level=Level.VILLAGE if rural else Level.COMMUNITY, parent=sub
+            )
             if com_name == "嘉明社区":
                 seed_grid = Area.objects.create(name="盛世佳苑网格", level=Level.GRID, parent=com)
                 plan += seed_compound_plan(seed_grid)
@@ -102,17 +147,28 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
                 if rural:
                     for b in range(buildings):
                         # Village houses: a lane (组) of courtyards, each its own household.
-                        plan.append((grid, "", f"{g * buildings + b + 1}组", max(1, round(rng.randint(18, 30) * scale)), True))
+                        plan.append(
+                            (
+                                grid,
+                                "",
+                                f"{g * buildings + b + 1}组",
+                                max(1, round(rng.randint(18, 30) * scale)),
+                                True,
+                            )
+                        )
                     continue
                 for _ in range(compounds_per_grid):
                     compound = compounds.pop() if compounds else f"{com_name[:2]}家园"
                     for b in range(1, buildings + 1):
-                        plan.append((grid, compound, str(b), max(1, round(rng.choice((24, 36, 48)) * scale)), False))
+                        plan.append(
+                            (grid, compound, str(b), max(1, round(rng.choice((24, 36, 48)) * scale)), False)
+                        )
 
     buildings = {}
     for grid, compound, number, _, _ in plan:
-        buildings[(grid.id, compound, number)] = Building(grid=grid, compound=compound, compound_key=compound,
-                                                          number=number)
+        buildings[(grid.id, compound, number)] = Building(
+            grid=grid, compound=compound, compound_key=compound, number=number
+        )
     Building.objects.bulk_create(buildings.values(), batch_size=1000)
 
     households: list[Household] = []
@@ -123,7 +179,12 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
         else:
             entrances = 2 if count >= 12 else 1
             floors = (count // entrances + 1) // 2 + 1
-            rooms = [(f"{f}0{r}", str(e)) for e in range(1, entrances + 1) for f in range(1, floors + 1) for r in (1, 2)]
+            rooms = [
+                (f"{f}0{r}", str(e))
+                for e in range(1, entrances + 1)
+                for f in range(1, floors + 1)
+                for r in (1, 2)
+            ]
             rooms = rooms[:count]
         for room, entrance in rooms:
             households.append(Household(building=building, entrance=entrance, room=room))
@@ -135,24 +196,41 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
     seed_households = [h for h in households if id(h.building) in seed_ids]
     seed_people = seed_compound_people(factory, len(seed_households))
     for household in households:
-        people = seed_people.pop() if id(household.building) in seed_ids else factory.household(
-            rural=not household.building.compound
+        people = (
+            seed_people.pop()
+            if id(household.building) in seed_ids
+            else factory.household(rural=not household.building.compound)
         )
         base = len(residents)
         for p in people:
-            residents.append(Resident(
-                name=p.name, sex=p.sex, birth_date=p.birth_date, document_type=p.document_type,
-                document_number=p.document_number, phone=p.phone, household=household, relation=p.relation,
-                residence_type=p.residence_type, status=p.status, is_bedridden=p.is_bedridden,
-                is_living_alone=p.is_living_alone, has_disability=p.has_disability, note=p.note,
-            ))
+            residents.append(
+                Resident(
+                    name=p.name,
+                    sex=p.sex,
+                    birth_date=p.birth_date,
+                    document_type=p.document_type,
+                    document_number=p.document_number,
+                    phone=p.phone,
+                    household=household,
+                    relation=p.relation,
+                    residence_type=p.residence_type,
+                    status=p.status,
+                    is_bedridden=p.is_bedridden,
+                    is_living_alone=p.is_living_alone,
+                    has_disability=p.has_disability,
+                    note=p.note,
+                )
+            )
         for i, p in enumerate(people):
             for g in p.guardians:
                 relation = "父母" if p.relation in ("儿子", "女儿") else "子女"
                 guardian_links.append((base + i, base + g, relation))
     Resident.objects.bulk_create(residents, batch_size=2000)
     Guardianship.objects.bulk_create(
-        [Guardianship(dependent=residents[d], guardian=residents[g], relation=r) for d, g, r in guardian_links],
+        [
+            Guardianship(dependent=residents[d], guardian=residents[g], relation=r)
+            for d, g, r in guardian_links
+        ],
         batch_size=2000,
     )
     create_users()
@@ -181,7 +259,7 @@ def seed_compound_people(factory: PeopleFactory, households: int) -> list[list]:
     rng = factory.rng
     while total != SEED_RESIDENTS:
         index = rng.randrange(households)
-        if total > SEED_RESIDENTS and len(groups[index]) > 2 and not groups[index][-1].relation == "户主":
+        if total > SEED_RESIDENTS and len(groups[index]) > 2 and groups[index][-1].relation != "户主":
             dropped = groups[index].pop()
             total -= 1
             for p in groups[index]:

@@ -15,20 +15,118 @@ from gridroll.lib import idnumber
 
 # The commonest surnames with rough shares (per mille) in north China; the rest fall into a long tail.
 SURNAMES = (
-    ("王", 95), ("李", 80), ("张", 78), ("刘", 60), ("陈", 40), ("杨", 35), ("赵", 30), ("黄", 15),
-    ("周", 18), ("吴", 14), ("徐", 16), ("孙", 20), ("胡", 12), ("朱", 12), ("高", 14), ("林", 6),
-    ("何", 8), ("郭", 14), ("马", 14), ("罗", 6), ("梁", 8), ("宋", 10), ("郑", 8), ("谢", 6),
-    ("韩", 10), ("唐", 5), ("冯", 8), ("于", 10), ("董", 9), ("萧", 3), ("程", 6), ("曹", 8),
-    ("袁", 5), ("邓", 4), ("许", 7), ("傅", 3), ("沈", 3), ("曾", 3), ("彭", 4), ("吕", 6),
-    ("苏", 5), ("卢", 4), ("蒋", 4), ("蔡", 4), ("贾", 6), ("丁", 5), ("魏", 6), ("薛", 4),
-    ("叶", 3), ("阎", 4), ("余", 3), ("潘", 3), ("杜", 5), ("戴", 3), ("夏", 3), ("钟", 2),
-    ("汪", 3), ("田", 6), ("任", 5), ("姜", 6), ("范", 4), ("方", 3), ("石", 4), ("姚", 3),
-    ("谭", 2), ("廖", 2), ("邹", 2), ("熊", 2), ("金", 3), ("陆", 2), ("郝", 4), ("孔", 4),
-    ("白", 4), ("崔", 5), ("康", 3), ("毛", 3), ("邱", 2), ("秦", 3), ("江", 2), ("史", 4),
-    ("顾", 2), ("侯", 4), ("邵", 3), ("孟", 5), ("龙", 1), ("万", 2), ("段", 3), ("雷", 2),
-    ("钱", 2), ("汤", 2), ("尹", 3), ("黎", 1), ("易", 1), ("常", 4), ("武", 4), ("乔", 3),
-    ("贺", 2), ("赖", 1), ("龚", 1), ("文", 2), ("牛", 4), ("单", 2), ("解", 1), ("仇", 1),
-    ("查", 1), ("朴", 1), ("区", 1), ("聂", 2), ("庞", 2), ("耿", 2), ("满", 1), ("燕", 1),
+    ("王", 95),
+    ("李", 80),
+    ("张", 78),
+    ("刘", 60),
+    ("陈", 40),
+    ("杨", 35),
+    ("赵", 30),
+    ("黄", 15),
+    ("周", 18),
+    ("吴", 14),
+    ("徐", 16),
+    ("孙", 20),
+    ("胡", 12),
+    ("朱", 12),
+    ("高", 14),
+    ("林", 6),
+    ("何", 8),
+    ("郭", 14),
+    ("马", 14),
+    ("罗", 6),
+    ("梁", 8),
+    ("宋", 10),
+    ("郑", 8),
+    ("谢", 6),
+    ("韩", 10),
+    ("唐", 5),
+    ("冯", 8),
+    ("于", 10),
+    ("董", 9),
+    ("萧", 3),
+    ("程", 6),
+    ("曹", 8),
+    ("袁", 5),
+    ("邓", 4),
+    ("许", 7),
+    ("傅", 3),
+    ("沈", 3),
+    ("曾", 3),
+    ("彭", 4),
+    ("吕", 6),
+    ("苏", 5),
+    ("卢", 4),
+    ("蒋", 4),
+    ("蔡", 4),
+    ("贾", 6),
+    ("丁", 5),
+    ("魏", 6),
+    ("薛", 4),
+    ("叶", 3),
+    ("阎", 4),
+    ("余", 3),
+    ("潘", 3),
+    ("杜", 5),
+    ("戴", 3),
+    ("夏", 3),
+    ("钟", 2),
+    ("汪", 3),
+    ("田", 6),
+    ("任", 5),
+    ("姜", 6),
+    ("范", 4),
+    ("方", 3),
+    ("石", 4),
+    ("姚", 3),
+    ("谭", 2),
+    ("廖", 2),
+    ("邹", 2),
+    ("熊", 2),
+    ("金", 3),
+    ("陆", 2),
+    ("郝", 4),
+    ("孔", 4),
+    ("白", 4),
+    ("崔", 5),
+    ("康", 3),
+    ("毛", 3),
+    ("邱", 2),
+    ("秦", 3),
+    ("江", 2),
+    ("史", 4),
+    ("顾", 2),
+    ("侯", 4),
+    ("邵", 3),
+    ("孟", 5),
+    ("龙", 1),
+    ("万", 2),
+    ("段", 3),
+    ("雷", 2),
+    ("钱", 2),
+    ("汤", 2),
+    ("尹", 3),
+    ("黎", 1),
+    ("易", 1),
+    ("常", 4),
+    ("武", 4),
+    ("乔", 3),
+    ("贺", 2),
+    ("赖", 1),
+    ("龚", 1),
+    ("文", 2),
+    ("牛", 4),
+    ("单", 2),
+    ("解", 1),
+    ("仇", 1),
+    ("查", 1),
+    ("朴", 1),
+    ("区", 1),
+    ("聂", 2),
+    ("庞", 2),
+    ("耿", 2),
+    ("满", 1),
+    ("燕", 1),
 )
 _SURNAME_CHARS = [s for s, _ in SURNAMES]
 _SURNAME_WEIGHTS = [w for _, w in SURNAMES]
@@ -61,9 +159,11 @@ class Person:
 class PeopleFactory:
     """Makes households of people with valid, unique ID numbers and phones. Deterministic for a seed."""
 
-    def __init__(self, seed: int = 2022, today: datetime.date | None = None, regions: tuple[str, ...] = ("371502",)):
+    def __init__(
+        self, seed: int = 2022, today: datetime.date | None = None, regions: tuple[str, ...] = ("371502",)
+    ):
         self.rng = random.Random(seed)
-        self.today = today or datetime.date(2022, 11, 13)
+        self.today = today or datetime.date.today()
         self.regions = regions
         self.sequence: dict[tuple[str, datetime.date, str], int] = {}
         self.phones: set[str] = set()
@@ -95,18 +195,51 @@ class PeopleFactory:
 
     def phone(self) -> str:
         while True:
-            prefix = self.rng.choice(("135", "136", "137", "138", "139", "150", "151", "152", "158", "159", "182",
-                                      "183", "187", "188", "130", "131", "132", "155", "156", "185", "186", "133",
-                                      "153", "177", "180", "181", "189", "199"))
+            prefix = self.rng.choice(
+                (
+                    "135",
+                    "136",
+                    "137",
+                    "138",
+                    "139",
+                    "150",
+                    "151",
+                    "152",
+                    "158",
+                    "159",
+                    "182",
+                    "183",
+                    "187",
+                    "188",
+                    "130",
+                    "131",
+                    "132",
+                    "155",
+                    "156",
+                    "185",
+                    "186",
+                    "133",
+                    "153",
+                    "177",
+                    "180",
+                    "181",
+                    "189",
+                    "199",
+                )
+            )
             number = prefix + f"{self.rng.randint(0, 99_999_999):08d}"
             if number not in self.phones:
                 self.phones.add(number)
                 return number
 
-    def person(self, sex: str, age_min: int, age_max: int, surname: str | None = None, relation: str = "") -> Person:
+    def person(
+        self, sex: str, age_min: int, age_max: int, surname: str | None = None, relation: str = ""
+    ) -> Person:
         birth = self.birth(age_min, age_max)
         age = (self.today - birth).days // 365
-        p = Person(name=(surname or self.surname()) + self.given(sex), sex=sex, birth_date=birth, relation=relation)
+        p = Person(
+            name=(surname or self.surname()) + self.given(sex), sex=sex, birth_date=birth, relation=relation
+        )
         if age < 1 and self.rng.random() < 0.6:
             # Babies often have no ID yet: registered by a parent with a birth date (the seed's 王女士).
             p.document_type = "none"
@@ -134,8 +267,9 @@ class PeopleFactory:
                 parent_age = (self.today - mother.birth_date).days // 365
                 for _ in range(rng.choices((1, 2, 3), (55, 40, 5))[0]):
                     sex = rng.choice("MF")
-                    child = self.person(sex, 0, max(0, min(parent_age - 22, 25)), surname,
-                                        "儿子" if sex == "M" else "女儿")
+                    child = self.person(
+                        sex, 0, max(0, min(parent_age - 22, 25)), surname, "儿子" if sex == "M" else "女儿"
+                    )
                     child.residence_type = "registered"
                     if (self.today - child.birth_date).days // 365 < 18:
                         child.guardians = [0, 1]
@@ -169,7 +303,11 @@ class PeopleFactory:
             if age >= 75 and rng.random() < 0.08:
                 p.is_bedridden = True
                 # A bedridden elder's code is held by a child in the household, if there is one.
-                carers = [i for i, q in enumerate(people) if i != index and 25 <= (self.today - q.birth_date).days // 365 < 70]
+                carers = [
+                    i
+                    for i, q in enumerate(people)
+                    if i != index and 25 <= (self.today - q.birth_date).days // 365 < 70
+                ]
                 p.guardians = carers[:1]
             if rng.random() < 0.012:
                 p.has_disability = True

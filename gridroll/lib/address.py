@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from gridroll.lib.text import halfwidth, number_key
 
 _NUM = r"\d+|[零〇一二两三四五六七八九十百]+"
-_BUILDING = re.compile(rf"(?P<b>{_NUM}|[A-Za-z]\d*)\s*(?:号楼|号楼栋|栋楼|栋|幢|座|#|号(?=\s*(?:{_NUM})\s*(?:单元|-)))")
-_ENTRANCE_ROOM = re.compile(rf"^\s*(?:(?P<e>{_NUM})\s*(?:单元|-)\s*)?(?P<r>[A-Za-z]?\d+[A-Za-z]?)\s*(?:室|号|户)?\s*$")
+_BUILDING = re.compile(
+    rf"(?P<b>{_NUM}|[A-Za-z]\d*)\s*(?:号楼|号楼栋|栋楼|栋|幢|座|#|号(?=\s*(?:{_NUM})\s*(?:单元|-)))"
+)
+_ENTRANCE_ROOM = re.compile(
+    rf"^\s*(?:(?P<e>{_NUM})\s*(?:单元|-)\s*)?(?P<r>[A-Za-z]?\d+[A-Za-z]?)\s*(?:室|号|户)?\s*$"
+)
 _DASHED = re.compile(r"^(?P<c>.*?)\s*(?P<b>\d+)\s*-\s*(?P<e>\d+)\s*-\s*(?P<r>\d+)\s*(?:室|号)?\s*$")
 _COMPOUND_SUFFIX = re.compile(r"(小区|社区|花园小区)$")
 

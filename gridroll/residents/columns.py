@@ -17,24 +17,45 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("district", "区", ("区县", "县区", "所属区", "district")),
-    Column("subdistrict", "街道/镇", ("街道", "镇", "乡镇", "镇街", "街道办", "乡镇街道", "所属街道", "subdistrict", "town")),
+    Column(
+        "subdistrict",
+        "街道/镇",
+        ("街道", "镇", "乡镇", "镇街", "街道办", "乡镇街道", "所属街道", "subdistrict", "town"),
+    ),
     Column("community", "社区/村", ("社区", "村", "村居", "社区村", "所属社区", "community", "village")),
     Column("grid", "网格", ("网格名称", "所属网格", "网格名", "grid")),
     Column("compound", "小区", ("小区名称", "小区名", "compound")),
     Column("building", "楼栋", ("楼号", "楼栋号", "楼", "栋", "楼幢", "building")),
     Column("entrance", "单元", ("单元号", "entrance", "unit")),
     Column("room", "房号", ("室", "门牌号", "房间号", "户号", "room")),
-    Column("address", "地址", ("住址", "现住址", "居住地址", "详细地址", "家庭住址", "现居住地址", "address")),
+    Column(
+        "address", "地址", ("住址", "现住址", "居住地址", "详细地址", "家庭住址", "现居住地址", "address")
+    ),
     Column("name", "姓名", ("名字", "name")),
     Column("sex", "性别", ("sex", "gender")),
     Column("document_type", "证件类型", ("document_type", "doc_type", "id_type")),
     Column(
         "document_number",
         "证件号码",
-        ("身份证号", "身份证号码", "身份证", "证件号", "公民身份号码", "id_number", "document_number", "doc_number"),
+        (
+            "身份证号",
+            "身份证号码",
+            "身份证",
+            "证件号",
+            "公民身份号码",
+            "id_number",
+            "document_number",
+            "doc_number",
+        ),
     ),
-    Column("birth_date", "出生日期", ("出生年月日", "出生年月", "生日", "birth_date", "date_of_birth", "birthday")),
-    Column("phone", "手机号", ("手机", "手机号码", "联系电话", "电话", "电话号码", "联系方式", "phone", "mobile")),
+    Column(
+        "birth_date",
+        "出生日期",
+        ("出生年月日", "出生年月", "生日", "birth_date", "date_of_birth", "birthday"),
+    ),
+    Column(
+        "phone", "手机号", ("手机", "手机号码", "联系电话", "电话", "电话号码", "联系方式", "phone", "mobile")
+    ),
     Column("relation", "与户主关系", ("关系", "户主关系", "relation")),
     Column("residence_type", "居住类型", ("人口类型", "户籍类型", "居住性质", "residence_type")),
     Column("status", "人员状态", ("状态", "在住状态", "status")),
@@ -44,7 +65,20 @@ COLUMNS: tuple[Column, ...] = (
 
 # Columns a table may carry that mean nothing to the registry; the reject columns let a corrected
 # rejects file be imported again as it is.
-IGNORED = ("序号", "编号", "no", "no.", "#", "原行号", "错误列", "原因代码", "原因", "row", "reason", "reason_code")
+IGNORED = (
+    "序号",
+    "编号",
+    "no",
+    "no.",
+    "#",
+    "原行号",
+    "错误列",
+    "原因代码",
+    "原因",
+    "row",
+    "reason",
+    "reason_code",
+)
 REJECT_HEADERS = ("原行号", "错误列", "原因代码", "原因")
 
 BY_KEY = {c.key: c for c in COLUMNS}

@@ -79,5 +79,6 @@ class StatusForm(forms.Form):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Registry table (.xlsx, .xls or .csv)"))
-    create_areas = forms.BooleanField(label=_("Create the areas the file names and the registry lacks"),
-                                      required=False)
+    create_areas = forms.BooleanField(
+        label=_("Create the areas the file names and the registry lacks"), required=False
+    )

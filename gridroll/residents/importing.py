@@ -162,7 +162,9 @@ def find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str]]:
         if not ({"building", "room"} <= keys or "address" in keys):
             raise FileError("missing_column", "缺少住址：需要“楼栋”和“房号”列，或一个“地址”列")
         return index, mapping
-    raise FileError("no_header", f"前{HEADER_SEARCH_ROWS}行中找不到表头。可用的表头：{cols.expected_headers()}")
+    raise FileError(
+        "no_header", f"前{HEADER_SEARCH_ROWS}行中找不到表头。可用的表头：{cols.expected_headers()}"
+    )
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -230,8 +232,9 @@ def validate_row(row: Row, present: set[str]) -> None:
 
     # Document.
     doc_header = col["document_number"].header
-    doc_type = _choice(text.get("document_type", ""), cols.DOCUMENT_TYPE_VALUES, col["document_type"].header,
-                       "证件类型", "")
+    doc_type = _choice(
+        text.get("document_type", ""), cols.DOCUMENT_TYPE_VALUES, col["document_type"].header, "证件类型", ""
+    )
     raw_doc = raw.get("document_number")
     doc_text = idnumber.normalise(text.get("document_number", ""))
     info = None
@@ -268,7 +271,9 @@ def validate_row(row: Row, present: set[str]) -> None:
     sex = _choice(text.get("sex", ""), cols.SEX_VALUES, col["sex"].header, "性别", "")
     if info and sex and sex != info.sex:
         raise RowError(
-            "sex_mismatch", col["sex"].header, f"性别“{text['sex']}”与身份证号码不符（号码为{'男' if info.sex == 'M' else '女'}）"
+            "sex_mismatch",
+            col["sex"].header,
+            f"性别“{text['sex']}”与身份证号码不符（号码为{'男' if info.sex == 'M' else '女'}）",
         )
     birth = _parse_date(raw.get("birth_date"), col["birth_date"].header)
     if info and birth and birth != info.birth_date:
@@ -280,7 +285,9 @@ def validate_row(row: Row, present: set[str]) -> None:
     if info:
         sex, birth = sex or info.sex, info.birth_date
     if doc_type == "none" and birth is None:
-        raise RowError("missing_birth_date", col["birth_date"].header, "无证件人员须填写出生日期，以便区分同名的人")
+        raise RowError(
+            "missing_birth_date", col["birth_date"].header, "无证件人员须填写出生日期，以便区分同名的人"
+        )
     if "sex" in present or info:
         values["sex"] = sex
     if "birth_date" in present or info:
@@ -296,12 +303,16 @@ def validate_row(row: Row, present: set[str]) -> None:
         values["relation"] = "户主" if relation == "本人" else relation[:20]
     if "residence_type" in present:
         values["residence_type"] = _choice(
-            text.get("residence_type", ""), cols.RESIDENCE_TYPE_VALUES, col["residence_type"].header, "居住类型",
+            text.get("residence_type", ""),
+            cols.RESIDENCE_TYPE_VALUES,
+            col["residence_type"].header,
+            "居住类型",
             "permanent",
         )
     if "status" in present:
-        values["status"] = _choice(text.get("status", ""), cols.STATUS_VALUES, col["status"].header, "人员状态",
-                                   "present")
+        values["status"] = _choice(
+            text.get("status", ""), cols.STATUS_VALUES, col["status"].header, "人员状态", "present"
+        )
     if "special_needs" in present:
         flags = dict.fromkeys(("is_bedridden", "is_living_alone", "has_disability"), False)
         for token in re.split(r"[、,，;；/\s]+", text.get("special_needs", "")):
@@ -309,8 +320,11 @@ def validate_row(row: Row, present: set[str]) -> None:
                 continue
             flag = cols.SPECIAL_NEEDS_VALUES.get(token)
             if flag is None:
-                raise RowError("bad_value", col["special_needs"].header,
-                               f"特殊情况“{token}”无法识别，可填：卧床、独居、残疾（多项用、分隔）")
+                raise RowError(
+                    "bad_value",
+                    col["special_needs"].header,
+                    f"特殊情况“{token}”无法识别，可填：卧床、独居、残疾（多项用、分隔）",
+                )
             flags[flag] = True
         values.update(flags)
     if "note" in present:
@@ -369,13 +383,19 @@ class AreaResolver:
                 if not self.create:
                     raise RowError("unknown_area", SLOT_LABELS[slot], f"{SLOT_LABELS[slot]}“{name}”不存在")
                 if candidates is not None and len(candidates) > 1:
-                    raise RowError("ambiguous_area", SLOT_LABELS[slot], f"“{name}”的上级有多个同名地区，无法确定")
+                    raise RowError(
+                        "ambiguous_area", SLOT_LABELS[slot], f"“{name}”的上级有多个同名地区，无法确定"
+                    )
                 options = [self._create(slot, name, candidates[0] if candidates else None)]
             candidates = options
         assert candidates is not None
         if len(candidates) > 1:
             where = "；".join(a.full_name() for a in candidates[:3])
-            raise RowError("ambiguous_area", SLOT_LABELS[names[-1][0]], f"“{names[-1][1]}”有多个：{where}；请填写上级地区")
+            raise RowError(
+                "ambiguous_area",
+                SLOT_LABELS[names[-1][0]],
+                f"“{names[-1][1]}”有多个：{where}；请填写上级地区",
+            )
         self.cache[names] = candidates[0]
         return candidates[0]
 
@@ -424,8 +444,13 @@ class ResidentImporter:
         self.create_areas = create_areas
         self.scope_paths = None if user is None else allowed_paths(user, Action.IMPORT)
 
-    def run(self, source: str | Path | bytes, filename: str = "", dry_run: bool = False,
-            batch: ImportBatch | None = None) -> ImportBatch:
+    def run(
+        self,
+        source: str | Path | bytes,
+        filename: str = "",
+        dry_run: bool = False,
+        batch: ImportBatch | None = None,
+    ) -> ImportBatch:
         """Read, validate and (unless ``dry_run``) apply a table; return the batch with its counts.
 
         A file-level problem (unreadable, unknown header) raises FileError and changes nothing.
@@ -477,8 +502,9 @@ class ResidentImporter:
                 validate_row(row, self.present)
                 area = resolver.resolve(row.area_names)
                 if not resolver.in_scope(area.path):
-                    raise RowError("out_of_scope", SLOT_LABELS[row.area_names[-1][0]],
-                                   f"“{area.name}”不在您的管辖范围内")
+                    raise RowError(
+                        "out_of_scope", SLOT_LABELS[row.area_names[-1][0]], f"“{area.name}”不在您的管辖范围内"
+                    )
                 grid_of[row.number] = area
                 good.append(row)
             except RowError as exc:
@@ -500,13 +526,18 @@ class ResidentImporter:
         summary.areas_created = [a.full_name() for a in resolver.created]
 
     def _write_residents(self, placed: list[tuple[Row, int]], summary: Summary, filename: str) -> None:
-        doc_keys = {(r.values.get("document_type"), r.values["document_number"]) for r, _ in placed
-                    if r.values.get("document_number")}
+        doc_keys = {
+            (r.values.get("document_type"), r.values["document_number"])
+            for r, _ in placed
+            if r.values.get("document_number")
+        }
         existing: dict[tuple, dict] = {}
         numbers = sorted({n for _, n in doc_keys})
         fields = ("id", *RESIDENT_FIELDS, "household__building__grid__path")
         for start in range(0, len(numbers), 5000):
-            for rec in Resident.objects.filter(document_number__in=numbers[start : start + 5000]).values(*fields):
+            for rec in Resident.objects.filter(document_number__in=numbers[start : start + 5000]).values(
+                *fields
+            ):
                 existing[(rec["document_type"], rec["document_number"])] = rec
         household_ids = {hid for r, hid in placed if not r.values.get("document_number")}
         no_doc: dict[tuple, dict] = {}
@@ -543,11 +574,17 @@ class ResidentImporter:
                     creates.append((row, Resident(**values)))
                     continue
                 if not self._in_scope(current["household__building__grid__path"]):
-                    raise RowError("registered_elsewhere", cols.BY_KEY["document_number"].header,
-                                   "此证件号码已在其他辖区登记；如已搬来，请联系其原网格或上级核实后迁入")
+                    raise RowError(
+                        "registered_elsewhere",
+                        cols.BY_KEY["document_number"].header,
+                        "此证件号码已在其他辖区登记；如已搬来，请联系其原网格或上级核实后迁入",
+                    )
                 if current["name"] != values["name"]:
-                    raise RowError("duplicate_id", cols.BY_KEY["document_number"].header,
-                                   f"该证件号码已登记为另一人（{current['name'][0]}*），请核对姓名或号码")
+                    raise RowError(
+                        "duplicate_id",
+                        cols.BY_KEY["document_number"].header,
+                        f"该证件号码已登记为另一人（{current['name'][0]}*），请核对姓名或号码",
+                    )
                 changed = {f: v for f, v in values.items() if current.get(f) != v}
                 if changed:
                     updates.append((row, current, changed))
@@ -556,17 +593,22 @@ class ResidentImporter:
             except RowError as exc:
                 self._reject(summary, row, exc)
 
-        grid_paths = dict(Household.objects.filter(id__in={r.household_id for _, r in creates} |
-                                                       {c["household_id"] for _, c, _ in updates} |
-                                                       {ch.get("household_id") for _, _, ch in updates
-                                                        if ch.get("household_id")})
-                          .values_list("id", "building__grid__path"))
+        grid_paths = dict(
+            Household.objects.filter(
+                id__in={r.household_id for _, r in creates}
+                | {c["household_id"] for _, c, _ in updates}
+                | {ch.get("household_id") for _, _, ch in updates if ch.get("household_id")}
+            ).values_list("id", "building__grid__path")
+        )
         Resident.objects.bulk_create([r for _, r in creates], batch_size=1000)
         summary.created += len(creates)
         audit = [
             AuditRecord(
-                actor=self.user, action="resident.import_create", target_type="residents.resident",
-                target_id=resident.pk, area_path=grid_paths.get(resident.household_id, ""),
+                actor=self.user,
+                action="resident.import_create",
+                target_type="residents.resident",
+                target_id=resident.pk,
+                area_path=grid_paths.get(resident.household_id, ""),
                 reason=f"导入 {filename} 第{row.number}行",
             )
             for row, resident in creates
@@ -575,13 +617,17 @@ class ResidentImporter:
         for row, current, changed in updates:
             resident = Resident(id=current["id"], **{f: v for f, v in changed.items()})
             by_fields[tuple(sorted(changed))].append(resident)
-            audit.append(AuditRecord(
-                actor=self.user, action="resident.import_update", target_type="residents.resident",
-                target_id=current["id"],
-                area_path=grid_paths.get(changed.get("household_id", current["household_id"]), ""),
-                changes={f: [_json(current.get(f)), _json(v)] for f, v in changed.items()},
-                reason=f"导入 {filename} 第{row.number}行",
-            ))
+            audit.append(
+                AuditRecord(
+                    actor=self.user,
+                    action="resident.import_update",
+                    target_type="residents.resident",
+                    target_id=current["id"],
+                    area_path=grid_paths.get(changed.get("household_id", current["household_id"]), ""),
+                    changes={f: [_json(current.get(f)), _json(v)] for f, v in changed.items()},
+                    reason=f"导入 {filename} 第{row.number}行",
+                )
+            )
         now = timezone.now()
         for field_names, residents in by_fields.items():
             for resident in residents:
@@ -604,8 +650,13 @@ class ResidentImporter:
     def _reject(self, summary: Summary, row: Row, exc: RowError) -> None:
         summary.rejected += 1
         summary.rejects.append(
-            ImportReject(row_number=row.number, column=exc.column, code=exc.code, message=exc.message[:300],
-                         data=row.text)
+            ImportReject(
+                row_number=row.number,
+                column=exc.column,
+                code=exc.code,
+                message=exc.message[:300],
+                data=row.text,
+            )
         )
 
 
@@ -653,7 +704,9 @@ class _BuildingIndex:
             return self.areas[grid_id]
         label = addresslib.household_label(row.compound, row.building, "", "").strip()
         reason = "在多个网格中都有" if grids else "找不到"
-        raise RowError("unknown_grid", SLOT_LABELS["grid"], f"未填写网格，且楼栋“{label}”在“{area.name}”下{reason}")
+        raise RowError(
+            "unknown_grid", SLOT_LABELS["grid"], f"未填写网格，且楼栋“{label}”在“{area.name}”下{reason}"
+        )
 
     def household(self, grid: Area, row: Row) -> int:
         """The household id for a row's address, or a negative placeholder for one to be created."""
@@ -666,7 +719,9 @@ class _BuildingIndex:
         else:
             building = self.new_buildings.get(bkey)
             if building is None:
-                building = Building(grid_id=grid.id, compound=row.compound, compound_key=bkey[1], number=row.building)
+                building = Building(
+                    grid_id=grid.id, compound=row.compound, compound_key=bkey[1], number=row.building
+                )
                 self.new_buildings[bkey] = building
                 self.by_address[bkey[1:]].append((grid.id, grid.path))
             hkey = ("new", *bkey, row.entrance, row.room)
@@ -696,5 +751,9 @@ def iter_reject_rows(batch: ImportBatch) -> Iterator[list[str]]:
         keys.insert(keys.index("compound"), "address")
     yield [cols.BY_KEY[k].header for k in keys] + list(cols.REJECT_HEADERS)
     for reject in batch.rejects.all().iterator():
-        yield [reject.data.get(k, "") for k in keys] + [str(reject.row_number), reject.column, reject.code,
-                                                          reject.message]
+        yield [reject.data.get(k, "") for k in keys] + [
+            str(reject.row_number),
+            reject.column,
+            reject.code,
+            reject.message,
+        ]

@@ -86,7 +86,10 @@ class Resident(models.Model):
                 fields=["document_type", "document_number"],
                 condition=~models.Q(document_number=""),
                 name="resident_document_unique",
-                violation_error_message=_("This document number is already registered: search for the person instead of registering them again."),
+                violation_error_message=_(
+                    "This document number is already registered: "
+                    "search for the person instead of registering them again."
+                ),
             ),
         ]
 
@@ -150,8 +153,13 @@ class Guardianship(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dependent", "guardian"], name="guardianship_unique"),
-            models.CheckConstraint(condition=~models.Q(dependent=models.F("guardian")), name="guardian_not_self"),
+            models.CheckConstraint(
+                condition=~models.Q(dependent=models.F("guardian")), name="guardian_not_self"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.guardian} → {self.dependent}"
 
 
 class ImportBatch(models.Model):
@@ -200,3 +208,6 @@ class ImportReject(models.Model):
 
     class Meta:
         ordering = ["batch", "row_number"]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.code}"

@@ -21,8 +21,11 @@ def search_residents(user, query: str):
     digits = idnumber.normalise(query)
     if re.fullmatch(r"\d{4,}[\dX]?", digits):
         return qs.filter(
-            Q(document_number=digits) | Q(document_number__endswith=digits) | Q(phone=digits)
-            | Q(phone__endswith=digits) | Q(household__room=digits)
+            Q(document_number=digits)
+            | Q(document_number__endswith=digits)
+            | Q(phone=digits)
+            | Q(phone__endswith=digits)
+            | Q(household__room=digits)
         )
     try:
         parsed = addresslib.parse(query)
@@ -33,8 +36,8 @@ def search_residents(user, query: str):
         if parsed.entrance:
             qs_addr = qs_addr.filter(household__entrance=parsed.entrance)
         if parsed.compound:
-            qs_addr = qs_addr.filter(household__building__compound_key=addresslib.compound_key(parsed.compound))
+            qs_addr = qs_addr.filter(
+                household__building__compound_key=addresslib.compound_key(parsed.compound)
+            )
         return qs_addr
-    return qs.filter(
-        Q(name__contains=query) | Q(household__building__compound__contains=query)
-    )
+    return qs.filter(Q(name__contains=query) | Q(household__building__compound__contains=query))

@@ -60,7 +60,9 @@ def _check(user, action: str, path: str) -> None:
 def update_resident(user, resident: Resident, changes: dict, reason: str) -> dict:
     """Apply field changes (validated by the form) and audit them. Returns {field: [old, new]}."""
     reason = _require_reason(reason)
-    resident = Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+    resident = (
+        Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+    )
     _check(user, Action.EDIT_REGISTRY, _area_path(resident))
     before = {f: getattr(resident, f) for f in EDITABLE_FIELDS}
     after = {f: changes.get(f, before[f]) for f in EDITABLE_FIELDS}
@@ -68,7 +70,9 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
     if not changed:
         return {}
     if after["document_number"] and (
-        Resident.objects.filter(document_type=after["document_type"], document_number=after["document_number"])
+        Resident.objects.filter(
+            document_type=after["document_type"], document_number=after["document_number"]
+        )
         .exclude(pk=resident.pk)
         .exists()
     ):
@@ -84,7 +88,9 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
 def move_resident(user, resident: Resident, household: Household, reason: str) -> None:
     """Move a resident to another household. The user must be allowed to edit both places."""
     reason = _require_reason(reason)
-    resident = Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+    resident = (
+        Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+    )
     old_path = _area_path(resident)
     new_path = household.building.grid.path
     _check(user, Action.EDIT_REGISTRY, old_path)
@@ -121,9 +127,12 @@ def create_resident(user, household: Household, values: dict, reason: str) -> Re
     reason = _require_reason(reason)
     path = household.building.grid.path
     _check(user, Action.EDIT_REGISTRY, path)
-    if values.get("document_number") and Resident.objects.filter(
-        document_type=values["document_type"], document_number=values["document_number"]
-    ).exists():
+    if (
+        values.get("document_number")
+        and Resident.objects.filter(
+            document_type=values["document_type"], document_number=values["document_number"]
+        ).exists()
+    ):
         raise ResidentError("duplicate_id", "该证件号码已登记，请搜索此人并迁入本户，而不是重复登记")
     resident = Resident.objects.create(household=household, **values)
     record(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import re
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,10 +17,9 @@ from django.views.decorators.http import require_POST
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Building, Household
+from gridroll.areas.views import crumbs
 from gridroll.audit.models import AuditRecord
 from gridroll.lib import address as addresslib
-from gridroll.lib import idnumber
-from gridroll.lib.text import halfwidth
 from gridroll.residents import services
 from gridroll.residents.exporting import template_workbook, write_csv, write_xlsx
 from gridroll.residents.forms import ImportForm, MoveForm, ResidentForm, StatusForm
@@ -36,7 +33,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @login_required
 def search(request):
     query = request.GET.get("q", "").strip()
-    results = search_residents(request.user, query).order_by("name", "id") if query else Resident.objects.none()
+    results = (
+        search_residents(request.user, query).order_by("name", "id") if query else Resident.objects.none()
+    )
     page = Paginator(results, 50).get_page(request.GET.get("page"))
     return render(request, "residents/search.html", {"query": query, "page": page})
 
@@ -45,7 +44,9 @@ def search(request):
 def resident_detail(request, pk: int):
     resident = get_in_scope(Resident.objects.select_related("household__building__grid"), request.user, pk=pk)
     path = resident.household.building.grid.path
-    history = AuditRecord.objects.filter(target_type="residents.resident", target_id=resident.pk).select_related("actor")
+    history = AuditRecord.objects.filter(
+        target_type="residents.resident", target_id=resident.pk
+    ).select_related("actor")
     guardians = resident.guardianships.select_related("guardian")
     dependents = resident.dependent_links.select_related("dependent")
     return render(
@@ -54,7 +55,7 @@ def resident_detail(request, pk: int):
         {
             "resident": resident,
             "household": resident.household,
-            "ancestors": [*resident.household.building.grid.ancestors(), resident.household.building.grid],
+            "ancestors": crumbs(request.user, resident.household.building.grid),
             "history": history[:50],
             "guardians": guardians,
             "dependents": dependents,
@@ -69,8 +70,9 @@ def resident_detail(request, pk: int):
 @login_required
 @require_POST
 def resident_reveal(request, pk: int):
-    resident = get_in_scope(Resident.objects.select_related("household__building__grid"), request.user,
-                            Action.REVEAL_ID, pk=pk)
+    resident = get_in_scope(
+        Resident.objects.select_related("household__building__grid"), request.user, Action.REVEAL_ID, pk=pk
+    )
     # Shown once, on the next page load; the audit record says who saw it and when.
     request.session[f"revealed-{resident.pk}"] = services.reveal_document(request.user, resident)
     return redirect("residents:detail", pk=resident.pk)
@@ -78,8 +80,12 @@ def resident_reveal(request, pk: int):
 
 @login_required
 def resident_edit(request, pk: int):
-    resident = get_in_scope(Resident.objects.select_related("household__building__grid"), request.user,
-                            Action.EDIT_REGISTRY, pk=pk)
+    resident = get_in_scope(
+        Resident.objects.select_related("household__building__grid"),
+        request.user,
+        Action.EDIT_REGISTRY,
+        pk=pk,
+    )
     form = ResidentForm(request.POST or None, instance=Resident.objects.get(pk=resident.pk))
     if request.method == "POST" and form.is_valid():
         values = {f: form.cleaned_data[f] for f in services.EDITABLE_FIELDS}
@@ -90,14 +96,21 @@ def resident_edit(request, pk: int):
         else:
             messages.success(request, _("Saved.") if changed else _("Nothing changed."))
             return redirect("residents:detail", pk=resident.pk)
-    return render(request, "residents/resident_form.html", {"form": form, "resident": resident,
-                                                            "household": resident.household})
+    return render(
+        request,
+        "residents/resident_form.html",
+        {"form": form, "resident": resident, "household": resident.household},
+    )
 
 
 @login_required
 def resident_create(request, household_pk: int):
-    household = get_in_scope(Household.objects.select_related("building__grid"), request.user,
-                             Action.EDIT_REGISTRY, pk=household_pk)
+    household = get_in_scope(
+        Household.objects.select_related("building__grid"),
+        request.user,
+        Action.EDIT_REGISTRY,
+        pk=household_pk,
+    )
     form = ResidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         values = {f: form.cleaned_data[f] for f in services.EDITABLE_FIELDS}
@@ -113,14 +126,21 @@ def resident_create(request, household_pk: int):
 
 @login_required
 def resident_move(request, pk: int):
-    resident = get_in_scope(Resident.objects.select_related("household__building__grid"), request.user,
-                            Action.EDIT_REGISTRY, pk=pk)
+    resident = get_in_scope(
+        Resident.objects.select_related("household__building__grid"),
+        request.user,
+        Action.EDIT_REGISTRY,
+        pk=pk,
+    )
     community_path = "/".join(resident.household.building.grid.path.split("/")[:-2]) + "/"
-    buildings = Building.objects.restrict(request.user, Action.EDIT_REGISTRY).filter(
-        grid__path__startswith=community_path
-    ).select_related("grid")
-    form = MoveForm(request.POST or None, buildings=buildings,
-                    initial={"building": resident.household.building_id})
+    buildings = (
+        Building.objects.restrict(request.user, Action.EDIT_REGISTRY)
+        .filter(grid__path__startswith=community_path)
+        .select_related("grid")
+    )
+    form = MoveForm(
+        request.POST or None, buildings=buildings, initial={"building": resident.household.building_id}
+    )
     if request.method == "POST" and form.is_valid():
         building = form.cleaned_data["building"]
         household, _created = Household.objects.get_or_create(
@@ -141,12 +161,18 @@ def resident_move(request, pk: int):
 @login_required
 @require_POST
 def resident_status(request, pk: int):
-    resident = get_in_scope(Resident.objects.select_related("household__building__grid"), request.user,
-                            Action.EDIT_REGISTRY, pk=pk)
+    resident = get_in_scope(
+        Resident.objects.select_related("household__building__grid"),
+        request.user,
+        Action.EDIT_REGISTRY,
+        pk=pk,
+    )
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
-            services.set_status(request.user, resident, form.cleaned_data["status"], form.cleaned_data["reason"])
+            services.set_status(
+                request.user, resident, form.cleaned_data["status"], form.cleaned_data["reason"]
+            )
             messages.success(request, _("Status changed."))
         except services.ResidentError as exc:
             messages.error(request, exc.message)
@@ -166,10 +192,14 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         data = upload.read()
-        batch = ImportBatch(user=request.user, filename=upload.name, create_areas=form.cleaned_data["create_areas"])
+        batch = ImportBatch(
+            user=request.user, filename=upload.name, create_areas=form.cleaned_data["create_areas"]
+        )
         batch.file.save(upload.name, ContentFile(data), save=False)
         try:
-            ResidentImporter(request.user, batch.create_areas).run(data, upload.name, dry_run=True, batch=batch)
+            ResidentImporter(request.user, batch.create_areas).run(
+                data, upload.name, dry_run=True, batch=batch
+            )
         except FileError as exc:
             batch.file.delete(save=False)
             form.add_error("file", exc.message)
@@ -181,7 +211,11 @@ def import_upload(request):
 
 def _own_batch(request, pk: int) -> ImportBatch:
     # An import's rejects hold personal data: only the person who uploaded it sees them.
-    qs = ImportBatch.objects.all() if request.user.is_superuser else ImportBatch.objects.filter(user=request.user)
+    qs = (
+        ImportBatch.objects.all()
+        if request.user.is_superuser
+        else ImportBatch.objects.filter(user=request.user)
+    )
     try:
         return qs.get(pk=pk)
     except ImportBatch.DoesNotExist:
@@ -191,8 +225,9 @@ def _own_batch(request, pk: int) -> ImportBatch:
 @login_required
 def import_batch(request, pk: int):
     batch = _own_batch(request, pk)
-    return render(request, "residents/import_batch.html",
-                  {"batch": batch, "rejects": batch.rejects.all()[:200]})
+    return render(
+        request, "residents/import_batch.html", {"batch": batch, "rejects": batch.rejects.all()[:200]}
+    )
 
 
 @login_required

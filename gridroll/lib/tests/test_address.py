@@ -15,8 +15,14 @@ def test_building_written_any_way_is_one_building(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["盛世佳苑3号楼2单元501室", "盛世佳苑 3#2-501", "盛世佳苑3栋二单元501", "盛世佳苑三号楼2-501", "盛世佳苑3-2-501",
-     "盛世佳苑3号楼2单元501"],
+    [
+        "盛世佳苑3号楼2单元501室",
+        "盛世佳苑 3#2-501",
+        "盛世佳苑3栋二单元501",
+        "盛世佳苑三号楼2-501",
+        "盛世佳苑3-2-501",
+        "盛世佳苑3号楼2单元501",
+    ],
 )
 def test_address_written_any_way_is_one_room(text):
     assert address.parse(text) == address.Address("盛世佳苑", "3", "2", "501")
@@ -32,17 +38,28 @@ def test_it_says_what_it_could_not_read():
     assert "楼栋" in exc.value.message
 
 
-@given(st.sampled_from(sorted(CHINESE)), st.integers(1, 6), st.integers(1, 33), st.integers(1, 4),
-       st.sampled_from(["号楼", "栋", "#", "幢"]), st.sampled_from(["单元", "-"]), st.sampled_from(["", "室"]),
-       st.booleans())
-def test_generated_addresses_parse_to_their_parts(building, entrance, floor, flat, bmark, emark, rmark, chinese):
+@given(
+    st.sampled_from(sorted(CHINESE)),
+    st.integers(1, 6),
+    st.integers(1, 33),
+    st.integers(1, 4),
+    st.sampled_from(["号楼", "栋", "#", "幢"]),
+    st.sampled_from(["单元", "-"]),
+    st.sampled_from(["", "室"]),
+    st.booleans(),
+)
+def test_generated_addresses_parse_to_their_parts(
+    building, entrance, floor, flat, bmark, emark, rmark, chinese
+):
     room = f"{floor}0{flat}"
     b = CHINESE[building] if chinese and bmark in ("号楼", "栋", "幢") else str(building)
     text = f"阳光新城{b}{bmark}{entrance}{emark}{room}{rmark}"
     assert address.parse(text) == address.Address("阳光新城", str(building), str(entrance), room)
 
 
-@pytest.mark.parametrize("text,value", [("三", 3), ("十", 10), ("十二", 12), ("三十九", 39), ("二百零五", 205)])
+@pytest.mark.parametrize(
+    "text,value", [("三", 3), ("十", 10), ("十二", 12), ("三十九", 39), ("二百零五", 205)]
+)
 def test_chinese_numerals(text, value):
     assert chinese_to_int(text) == value
 

@@ -57,7 +57,11 @@ def test_it_accepts_a_county_code_created_after_the_birth_year():
 
 @pytest.mark.parametrize(
     "raw,code",
-    [("37150219900230123X", "bad_birth_date"), ("1234", "bad_id_format"), ("371502309901011234", "bad_birth_date")],
+    [
+        ("37150219900230123X", "bad_birth_date"),
+        ("1234", "bad_id_format"),
+        ("371502309901011234", "bad_birth_date"),
+    ],
 )
 def test_it_names_what_is_wrong(raw, code):
     with pytest.raises(idnumber.IDNumberError) as exc:

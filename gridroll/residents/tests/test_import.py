@@ -12,16 +12,54 @@ from gridroll.residents.exporting import export_residents, template_headers
 from gridroll.residents.importing import FileError, ResidentImporter, iter_reject_rows
 from gridroll.residents.models import Resident
 
-HEADER = ["街道", "社区", "网格", "小区", "楼栋", "单元", "房号", "姓名", "性别", "身份证号码", "出生日期", "手机号",
-          "与户主关系"]
+HEADER = [
+    "街道",
+    "社区",
+    "网格",
+    "小区",
+    "楼栋",
+    "单元",
+    "房号",
+    "姓名",
+    "性别",
+    "身份证号码",
+    "出生日期",
+    "手机号",
+    "与户主关系",
+]
 ID_1 = new_id(datetime.date(1964, 5, 3), "M", 12)
 ID_2 = new_id(datetime.date(1968, 9, 21), "F", 4)
 ID_3 = new_id(datetime.date(2012, 1, 30), "M", 2)
 
 
-def row(name="牛绪俭", doc=ID_1, sex="男", building="3号楼", entrance="2", room="501", phone="13800001234",
-        grid="第一网格", birth="", relation="户主", compound="盛世佳苑"):
-    return ["测试街道", "测试社区", grid, compound, building, entrance, room, name, sex, doc, birth, phone, relation]
+def row(
+    name="牛绪俭",
+    doc=ID_1,
+    sex="男",
+    building="3号楼",
+    entrance="2",
+    room="501",
+    phone="13800001234",
+    grid="第一网格",
+    birth="",
+    relation="户主",
+    compound="盛世佳苑",
+):
+    return [
+        "测试街道",
+        "测试社区",
+        grid,
+        compound,
+        building,
+        entrance,
+        room,
+        name,
+        sex,
+        doc,
+        birth,
+        phone,
+        relation,
+    ]
 
 
 def run(rows, fmt="xlsx", header=HEADER, user=None, **kwargs):
@@ -37,7 +75,13 @@ def only_reject(batch):
 
 
 def test_it_creates_residents_households_and_buildings(tree):
-    batch = run([row(), row("王秀英", ID_2, "女", relation="配偶"), row("牛子涵", ID_3, "男", phone="", relation="儿子")])
+    batch = run(
+        [
+            row(),
+            row("王秀英", ID_2, "女", relation="配偶"),
+            row("牛子涵", ID_3, "男", phone="", relation="儿子"),
+        ]
+    )
     assert (batch.total, batch.created, batch.updated, batch.unchanged, batch.rejected) == (3, 3, 0, 0, 0)
     head = Resident.objects.get(document_number=ID_1)
     assert head.household == tree["household_a"]
@@ -96,7 +140,11 @@ def test_a_lower_case_x_and_a_15_digit_id_are_normalised(tree):
     "override,code,column",
     [
         ({"name": ""}, "missing_name", "姓名"),
-        ({"doc": ID_1[:-1] + str((int(ID_1[-1]) + 1) % 10 if ID_1[-1] != "X" else 0)}, "bad_check_digit", "证件号码"),
+        (
+            {"doc": ID_1[:-1] + str((int(ID_1[-1]) + 1) % 10 if ID_1[-1] != "X" else 0)},
+            "bad_check_digit",
+            "证件号码",
+        ),
         ({"doc": "371502199002301234"}, "bad_birth_date", "证件号码"),
         ({"doc": "37150"}, "bad_id_format", "证件号码"),
         ({"sex": "女"}, "sex_mismatch", "性别"),
@@ -165,8 +213,13 @@ def test_an_ambiguous_area_asks_for_its_parent(tree):
 
 def test_without_a_grid_column_the_building_finds_its_grid(tree):
     header = ["社区", "小区", "楼栋", "单元", "房号", "姓名", "身份证号码"]
-    batch = run([["测试社区", "盛世佳苑", "3", "2", "501", "牛绪俭", ID_1],
-                 ["测试社区", "盛世佳苑", "99", "1", "101", "王秀英", ID_2]], header=header)
+    batch = run(
+        [
+            ["测试社区", "盛世佳苑", "3", "2", "501", "牛绪俭", ID_1],
+            ["测试社区", "盛世佳苑", "99", "1", "101", "王秀英", ID_2],
+        ],
+        header=header,
+    )
     assert batch.created == 1
     assert Resident.objects.get().household == tree["household_a"]
     assert only_reject(batch).code == "unknown_grid"
@@ -202,8 +255,13 @@ def test_an_infant_without_an_id_is_matched_by_household_name_and_birth(tree):
 
 def test_one_address_column_is_parsed(tree):
     header = ["社区", "网格", "地址", "姓名", "身份证号", "联系电话"]
-    batch = run([["测试社区", "第一网格", "盛世佳苑3#2-501", "牛绪俭", ID_1, "13800001234"],
-                 ["测试社区", "第一网格", "盛世佳苑小区三号楼二单元501室", "王秀英", ID_2, ""]], header=header)
+    batch = run(
+        [
+            ["测试社区", "第一网格", "盛世佳苑3#2-501", "牛绪俭", ID_1, "13800001234"],
+            ["测试社区", "第一网格", "盛世佳苑小区三号楼二单元501室", "王秀英", ID_2, ""],
+        ],
+        header=header,
+    )
     assert batch.created == 2
     assert set(Resident.objects.values_list("household", flat=True)) == {tree["household_a"].pk}
 
@@ -220,13 +278,15 @@ def test_a_title_row_above_the_header_is_skipped(tree):
 
 def test_english_headers_work(tree):
     header = ["grid", "compound", "building", "entrance", "room", "name", "sex", "id_number", "phone"]
-    batch = run([["第一网格", "盛世佳苑", "3", "2", "501", "牛绪俭", "male", ID_1, "13800001234"]], header=header)
+    batch = run(
+        [["第一网格", "盛世佳苑", "3", "2", "501", "牛绪俭", "male", ID_1, "13800001234"]], header=header
+    )
     assert batch.created == 1
 
 
 def test_an_unknown_header_lists_the_expected_ones(tree):
     with pytest.raises(FileError) as exc:
-        run([row() + ["x"]], header=[*HEADER, "血型"])
+        run([[*row(), "x"]], header=[*HEADER, "血型"])
     assert exc.value.code == "unknown_header"
     assert "血型" in exc.value.message and "证件号码" in exc.value.message
 
@@ -257,7 +317,10 @@ def test_a_dry_run_changes_nothing_but_counts(tree):
 
 def test_create_areas_makes_what_the_file_names(tree):
     header = ["街道", "社区", "网格", "楼栋", "房号", "姓名", "身份证号码"]
-    rows = [["测试街道", "新建社区", "新一网格", "5", "101", "牛绪俭", ID_1], ["新镇", "新村", "一组网格", "1", "1", "王秀英", ID_2]]
+    rows = [
+        ["测试街道", "新建社区", "新一网格", "5", "101", "牛绪俭", ID_1],
+        ["新镇", "新村", "一组网格", "1", "1", "王秀英", ID_2],
+    ]
     refused = run(rows, header=header)
     assert refused.rejected == 2
     assert {r.code for r in refused.rejects.all()} == {"unknown_area"}
@@ -273,8 +336,12 @@ def test_create_areas_makes_what_the_file_names(tree):
 
 def test_create_areas_in_a_dry_run_creates_nothing(tree):
     header = ["街道", "社区", "网格", "楼栋", "房号", "姓名", "身份证号码"]
-    batch = run([["测试街道", "新建社区", "新一网格", "5", "101", "牛绪俭", ID_1]], header=header, create_areas=True,
-                dry_run=True)
+    batch = run(
+        [["测试街道", "新建社区", "新一网格", "5", "101", "牛绪俭", ID_1]],
+        header=header,
+        create_areas=True,
+        dry_run=True,
+    )
     assert batch.created == 1 and batch.areas_created
     assert not Area.objects.filter(name="新建社区").exists()
 

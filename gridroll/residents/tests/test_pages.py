@@ -13,10 +13,17 @@ from gridroll.residents.models import ImportBatch, Resident
 
 def form_data(resident, **changes):
     data = {
-        "name": resident.name, "sex": resident.sex, "document_type": resident.document_type,
-        "document_number": resident.document_number, "birth_date": resident.birth_date.isoformat(),
-        "phone": resident.phone, "relation": resident.relation, "residence_type": resident.residence_type,
-        "status": resident.status, "note": resident.note, "reason": "核对户口本",
+        "name": resident.name,
+        "sex": resident.sex,
+        "document_type": resident.document_type,
+        "document_number": resident.document_number,
+        "birth_date": resident.birth_date.isoformat(),
+        "phone": resident.phone,
+        "relation": resident.relation,
+        "residence_type": resident.residence_type,
+        "status": resident.status,
+        "note": resident.note,
+        "reason": "核对户口本",
     }
     data.update(changes)
     return data
@@ -24,7 +31,9 @@ def form_data(resident, **changes):
 
 def test_editing_a_resident_is_audited_with_who_what_and_why(tree, grid_worker, resident_a, login):
     client = login(grid_worker)
-    response = client.post(reverse("residents:edit", args=[resident_a.pk]), form_data(resident_a, phone="13955556666"))
+    response = client.post(
+        reverse("residents:edit", args=[resident_a.pk]), form_data(resident_a, phone="13955556666")
+    )
     assert response.status_code == 302
     record = AuditRecord.objects.get(action="resident.update")
     assert (record.actor, record.reason) == (grid_worker, "核对户口本")
@@ -33,16 +42,18 @@ def test_editing_a_resident_is_audited_with_who_what_and_why(tree, grid_worker, 
 
 
 def test_an_edit_needs_a_reason(tree, grid_worker, resident_a, login):
-    response = login(grid_worker).post(reverse("residents:edit", args=[resident_a.pk]),
-                                       form_data(resident_a, phone="13955556666", reason=""))
+    response = login(grid_worker).post(
+        reverse("residents:edit", args=[resident_a.pk]), form_data(resident_a, phone="13955556666", reason="")
+    )
     assert response.status_code == 200
     assert Resident.objects.get(pk=resident_a.pk).phone == "13812345678"
 
 
 def test_an_edit_checks_the_id_like_the_import(tree, grid_worker, resident_a, login):
     bad = resident_a.document_number[:-1] + ("0" if resident_a.document_number[-1] != "0" else "1")
-    response = login(grid_worker).post(reverse("residents:edit", args=[resident_a.pk]),
-                                       form_data(resident_a, document_number=bad))
+    response = login(grid_worker).post(
+        reverse("residents:edit", args=[resident_a.pk]), form_data(resident_a, document_number=bad)
+    )
     assert "校验位" in response.content.decode()
     assert not AuditRecord.objects.exists()
 
@@ -69,8 +80,9 @@ def test_a_grid_worker_cannot_move_someone_into_another_grid(tree, grid_worker, 
 
 
 def test_marking_away_is_audited(tree, grid_worker, resident_a, login):
-    login(grid_worker).post(reverse("residents:status", args=[resident_a.pk]),
-                            {"status": "away", "reason": "在济南务工"})
+    login(grid_worker).post(
+        reverse("residents:status", args=[resident_a.pk]), {"status": "away", "reason": "在济南务工"}
+    )
     assert Resident.objects.get(pk=resident_a.pk).status == "away"
     assert AuditRecord.objects.get(action="resident.update").changes == {"status": ["present", "away"]}
 
@@ -80,24 +92,45 @@ def test_revealing_an_id_is_audited_and_shown_once(tree, grid_worker, resident_a
     page = client.get(reverse("residents:detail", args=[resident_a.pk])).content.decode()
     assert resident_a.document_number not in page and resident_a.masked_document in page
     client.post(reverse("residents:reveal", args=[resident_a.pk]))
-    assert resident_a.document_number in client.get(reverse("residents:detail", args=[resident_a.pk])).content.decode()
-    assert resident_a.document_number not in client.get(reverse("residents:detail", args=[resident_a.pk])).content.decode()
+    assert (
+        resident_a.document_number
+        in client.get(reverse("residents:detail", args=[resident_a.pk])).content.decode()
+    )
+    assert (
+        resident_a.document_number
+        not in client.get(reverse("residents:detail", args=[resident_a.pk])).content.decode()
+    )
     assert AuditRecord.objects.filter(action="resident.reveal_document", actor=grid_worker).count() == 1
 
 
 def test_an_outsider_cannot_reveal_or_edit(tree, outsider, resident_a, login):
     client = login(outsider)
     assert client.post(reverse("residents:reveal", args=[resident_a.pk])).status_code == 404
-    assert client.post(reverse("residents:status", args=[resident_a.pk]), {"status": "away", "reason": "x"}).status_code == 404
+    assert (
+        client.post(
+            reverse("residents:status", args=[resident_a.pk]), {"status": "away", "reason": "x"}
+        ).status_code
+        == 404
+    )
     assert not AuditRecord.objects.exists()
 
 
 def test_adding_a_newborn_without_an_id(tree, grid_worker, login):
     response = login(grid_worker).post(
         reverse("residents:create", args=[tree["household_a"].pk]),
-        {"name": "牛小宝", "sex": "M", "document_type": "none", "document_number": "", "birth_date": "2022-10-01",
-         "phone": "", "relation": "孙子", "residence_type": "registered", "status": "present", "note": "",
-         "reason": "新生儿"},
+        {
+            "name": "牛小宝",
+            "sex": "M",
+            "document_type": "none",
+            "document_number": "",
+            "birth_date": "2022-10-01",
+            "phone": "",
+            "relation": "孙子",
+            "residence_type": "registered",
+            "status": "present",
+            "note": "",
+            "reason": "新生儿",
+        },
     )
     assert response.status_code == 302
     baby = Resident.objects.get(name="牛小宝")
@@ -131,8 +164,13 @@ def test_audit_records_are_append_only(tree, grid_worker, resident_a, login):
 def test_the_upload_page_previews_then_applies(tree, sub_admin, login):
     client = login(sub_admin)
     header = ["网格", "小区", "楼栋", "单元", "房号", "姓名", "身份证号码"]
-    data = csv_bytes([header, ["第一网格", "盛世佳苑", "3", "2", "501", "牛绪俭", new_id()],
-                      ["第一网格", "盛世佳苑", "3", "2", "501", "", new_id(seq=2)]])
+    data = csv_bytes(
+        [
+            header,
+            ["第一网格", "盛世佳苑", "3", "2", "501", "牛绪俭", new_id()],
+            ["第一网格", "盛世佳苑", "3", "2", "501", "", new_id(seq=2)],
+        ]
+    )
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client.post(reverse("residents:import"), {"file": SimpleUploadedFile("table.csv", data)})
@@ -181,7 +219,10 @@ def test_the_tree_pages_show_counts(tree, sub_admin, resident_a, resident_b, log
     building = client.get(reverse("areas:building", args=[tree["building_a"].pk])).content.decode()
     assert "韩馨怡" in building and "tel:13812345678" in building
     Household.objects.create(building=tree["building_a"], entrance="2", room="1001")
-    rooms = [h.room for h in client.get(reverse("areas:building", args=[tree["building_a"].pk])).context["households"]]
+    rooms = [
+        h.room
+        for h in client.get(reverse("areas:building", args=[tree["building_a"].pk])).context["households"]
+    ]
     assert rooms == ["501", "1001"]  # in the order people walk them, not as strings
 
 
@@ -191,3 +232,8 @@ def test_pages_switch_to_english(tree, grid_worker, login):
     assert "Find a resident" in client.get("/").content.decode()
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     assert "查找居民" in client.get("/").content.decode()
+
+
+def test_chinese_is_the_default_whatever_the_browser_says(tree, grid_worker, login):
+    client = login(grid_worker)
+    assert "查找居民" in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()

@@ -48,7 +48,13 @@ def test_not_found_looks_the_same_for_missing_and_out_of_scope(tree, outsider, r
 
 def test_search_finds_only_in_scope(tree, grid_worker, outsider, resident_a, resident_b, login):
     client = login(outsider)
-    for q in ("韩馨怡", resident_a.document_number, resident_a.document_number[-6:], resident_a.phone, "3号楼2单元501"):
+    for q in (
+        "韩馨怡",
+        resident_a.document_number,
+        resident_a.document_number[-6:],
+        resident_a.phone,
+        "3号楼2单元501",
+    ):
         response = client.get(reverse("residents:search"), {"q": q})
         assert response.context["page"].paginator.count == 0, q
         assert resident_a.household.label not in response.content.decode(), q

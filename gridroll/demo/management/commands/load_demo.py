@@ -28,8 +28,10 @@ class Command(BaseCommand):
                 f"{counts['seed_residents']} residents) in {time.monotonic() - started:.1f} s."
             )
         self.stdout.write("")
-        self.stdout.write("Open http://127.0.0.1:8000/ and log in as one of these (password for all: "
-                          f"{district.DEMO_PASSWORD}):")
+        self.stdout.write(
+            "Open http://127.0.0.1:8000/ and log in as one of these (password for all: "
+            f"{district.DEMO_PASSWORD}):"
+        )
         for spec in district.USERS:
             self.stdout.write(f"  {spec.username:<10} {spec.full_name:<16} {spec.what}")
         self.stdout.write(f"  {'admin':<10} {'系统管理员':<16} superuser (also /admin/)")

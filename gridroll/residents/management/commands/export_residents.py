@@ -10,7 +10,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("out")
-        parser.add_argument("--area", help="area name (any level); a name used twice needs its parent: 嘉明社区/第一网格")
+        parser.add_argument(
+            "--area", help="area name (any level); a name used twice needs its parent: 嘉明社区/第一网格"
+        )
 
     def handle(self, *args, **options):
         queryset = Resident.objects.all()

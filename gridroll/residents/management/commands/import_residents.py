@@ -15,14 +15,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--create-areas", action="store_true", help="create areas the file names and the registry lacks"
         )
-        parser.add_argument("--rejects", metavar="OUT", help="write rejected rows with reasons (.xlsx or .csv)")
+        parser.add_argument(
+            "--rejects", metavar="OUT", help="write rejected rows with reasons (.xlsx or .csv)"
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
         if not path.exists():
             raise CommandError(f"no such file: {path}")
         try:
-            batch = ResidentImporter(create_areas=options["create_areas"]).run(path, dry_run=options["dry_run"])
+            batch = ResidentImporter(create_areas=options["create_areas"]).run(
+                path, dry_run=options["dry_run"]
+            )
         except FileError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         verb = "would be" if options["dry_run"] else "were"
