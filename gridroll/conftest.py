@@ -164,3 +164,8 @@ def browser():
             yield instance
         finally:
             instance.close()
+            # ORM calls made while playwright's loop runs get their own connection (Django's connection
+            # local follows the async context); close it here or PostgreSQL cannot drop the test database.
+            from django.db import connections
+
+            connections.close_all()

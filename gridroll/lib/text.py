@@ -26,7 +26,12 @@ CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 def halfwidth(value: str) -> str:
     """Full-width digits, letters and spaces to ASCII (NFKC), trimmed; inner runs of spaces to one."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    # Fast path: an import calls this for every cell, and most cells need nothing.
+    if not unicodedata.is_normalized("NFKC", value):
+        value = unicodedata.normalize("NFKC", value)
+    if "  " in value or "\t" in value or "\n" in value or "\r" in value:
+        value = _SPACES.sub(" ", value)
+    return value.strip()
 
 
 def cell_text(value: object) -> str:

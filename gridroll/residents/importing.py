@@ -31,6 +31,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths
 from gridroll.areas.models import Area, Building, Household, Level
 from gridroll.audit.models import AuditRecord
+from gridroll.core.bulk import insert_rows
 from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
@@ -73,6 +74,7 @@ FIELD_SOURCES = {
     "has_disability": "special_needs",
     "note": "note",
 }
+AUDIT_FIELDS = ("actor_id", "action", "target_type", "target_id", "area_path", "changes", "reason", "at")
 SLOT_LEVELS = {
     "district": {Level.DISTRICT},
     "subdistrict": {Level.SUBDISTRICT, Level.TOWN},
@@ -443,6 +445,7 @@ class ResidentImporter:
         self.user = user
         self.create_areas = create_areas
         self.scope_paths = None if user is None else allowed_paths(user, Action.IMPORT)
+        self.actor_id = user.pk if user is not None else None
 
     def run(
         self,
@@ -548,7 +551,7 @@ class ResidentImporter:
                 no_doc[(rec["household_id"], rec["name"], rec["birth_date"])] = rec
 
         seen: dict[tuple, tuple[Row, dict]] = {}
-        creates: list[tuple[Row, Resident]] = []
+        creates: list[tuple[Row, dict]] = []
         updates: list[tuple[Row, dict, dict]] = []
         for row, household_id in placed:
             values = dict(row.values, household_id=household_id)
@@ -571,7 +574,7 @@ class ResidentImporter:
             seen[key] = (row, values)
             try:
                 if current is None:
-                    creates.append((row, Resident(**values)))
+                    creates.append((row, values))
                     continue
                 if not self._in_scope(current["household__building__grid__path"]):
                     raise RowError(
@@ -595,46 +598,55 @@ class ResidentImporter:
 
         grid_paths = dict(
             Household.objects.filter(
-                id__in={r.household_id for _, r in creates}
+                id__in={v["household_id"] for _, v in creates}
                 | {c["household_id"] for _, c, _ in updates}
                 | {ch.get("household_id") for _, _, ch in updates if ch.get("household_id")}
             ).values_list("id", "building__grid__path")
         )
-        Resident.objects.bulk_create([r for _, r in creates], batch_size=1000)
+        now = timezone.now()
+        create_fields = (*RESIDENT_FIELDS, "created_at", "updated_at")
+        defaults = {f: Resident._meta.get_field(f).get_default() for f in RESIDENT_FIELDS}
+        new_ids = insert_rows(
+            Resident,
+            create_fields,
+            [[values.get(f, defaults[f]) for f in RESIDENT_FIELDS] + [now, now] for _, values in creates],
+        )
         summary.created += len(creates)
         audit = [
-            AuditRecord(
-                actor=self.user,
-                action="resident.import_create",
-                target_type="residents.resident",
-                target_id=resident.pk,
-                area_path=grid_paths.get(resident.household_id, ""),
-                reason=f"导入 {filename} 第{row.number}行",
+            (
+                self.actor_id,
+                "resident.import_create",
+                "residents.resident",
+                pk,
+                grid_paths.get(values["household_id"], ""),
+                {},
+                f"导入 {filename} 第{row.number}行",
+                now,
             )
-            for row, resident in creates
+            for (row, values), pk in zip(creates, new_ids, strict=True)
         ]
         by_fields: dict[tuple[str, ...], list[Resident]] = defaultdict(list)
         for row, current, changed in updates:
             resident = Resident(id=current["id"], **{f: v for f, v in changed.items()})
             by_fields[tuple(sorted(changed))].append(resident)
             audit.append(
-                AuditRecord(
-                    actor=self.user,
-                    action="resident.import_update",
-                    target_type="residents.resident",
-                    target_id=current["id"],
-                    area_path=grid_paths.get(changed.get("household_id", current["household_id"]), ""),
-                    changes={f: [_json(current.get(f)), _json(v)] for f, v in changed.items()},
-                    reason=f"导入 {filename} 第{row.number}行",
+                (
+                    self.actor_id,
+                    "resident.import_update",
+                    "residents.resident",
+                    current["id"],
+                    grid_paths.get(changed.get("household_id", current["household_id"]), ""),
+                    {f: [_json(current.get(f)), _json(v)] for f, v in changed.items()},
+                    f"导入 {filename} 第{row.number}行",
+                    now,
                 )
             )
-        now = timezone.now()
         for field_names, residents in by_fields.items():
             for resident in residents:
                 resident.updated_at = now
             Resident.objects.bulk_update(residents, [*field_names, "updated_at"], batch_size=1000)
         summary.updated += len(updates)
-        AuditRecord.objects.bulk_create(audit, batch_size=2000)
+        insert_rows(AuditRecord, AUDIT_FIELDS, audit)
 
     def _in_scope(self, path: str) -> bool:
         return self.scope_paths is None or any(path.startswith(p) for p in self.scope_paths)
@@ -739,8 +751,14 @@ class _BuildingIndex:
         for _, household, building in self.new_households:
             if building is not None:
                 household.building_id = building.pk
-        Household.objects.bulk_create([h for _, h, _ in self.new_households], batch_size=1000)
-        self.household_ids = {placeholder: h.pk for placeholder, h, _ in self.new_households}
+        ids = insert_rows(
+            Household,
+            ("building_id", "entrance", "room"),
+            [(h.building_id, h.entrance, h.room) for _, h, _ in self.new_households],
+        )
+        self.household_ids = {
+            placeholder: pk for (placeholder, _, _), pk in zip(self.new_households, ids, strict=True)
+        }
 
 
 def iter_reject_rows(batch: ImportBatch) -> Iterator[list[str]]:

@@ -32,3 +32,18 @@ def test_it_rejects_what_is_not_a_phone(raw):
 def test_an_empty_cell_is_no_phone():
     assert phone.normalise(None) == ""
     assert phone.mask("13812345678") == "138****5678"
+
+
+def test_the_fast_path_agrees_with_phonenumbers():
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(1)
+    for _ in range(20000):
+        number = "1" + "".join(rng.choice("0123456789") for _ in range(10))
+        if not phone._PLAIN_MOBILE.match(number):
+            continue
+        parsed = phonenumbers.parse(number, "CN")
+        assert phonenumbers.is_valid_number(parsed), number
+        assert phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE, number

@@ -1,0 +1,95 @@
+"""Run the benchmarks, print a table and write bench/results/latest.json. Never part of `make test`.
+
+    make bench                       # everything
+    make bench ARGS="--only import --rounds 3"
+
+Each benchmark runs in its own process against a fresh database: a SQLite file under bench/data/ and,
+when PostgreSQL answers on 127.0.0.1:5432 (or BENCH_POSTGRES_URL), a database named gridroll_bench_*.
+PostgreSQL runs with stock settings; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "latest.json"
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def fresh_postgres(name: str) -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            POSTGRES.replace("postgres://", "postgresql://") + "/postgres", autocommit=True, connect_timeout=3
+        ) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+    except Exception as exc:
+        print(f"PostgreSQL not available ({exc}); skipping its runs", file=sys.stderr)
+        return None
+    return f"{POSTGRES}/{name}"
+
+
+def fresh_sqlite(name: str) -> str:
+    (HERE / "data").mkdir(exist_ok=True)
+    path = HERE / "data" / f"{name}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def run_script(script: str, database_url: str, extra: list[str]) -> list[dict]:
+    env = dict(os.environ, DATABASE_URL=database_url, DEBUG="0")
+    print(f"-- {script} on {database_url.split('://')[0]}", file=sys.stderr, flush=True)
+    out = subprocess.run(
+        [sys.executable, str(HERE / script), *extra], env=env, check=True, capture_output=True, text=True
+    )
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+
+def bench_import(args) -> list[dict]:
+    results = []
+    extra = ["--rounds", str(args.rounds), "--rows", str(args.rows)]
+    results += run_script("import_bench.py", fresh_sqlite("gridroll_bench_import"), extra)
+    url = fresh_postgres("gridroll_bench_import")
+    if url:
+        results += run_script("import_bench.py", url, extra)
+    return results
+
+
+BENCHES = {"import": bench_import}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    results: list[dict] = []
+    for name in args.only or sorted(BENCHES):
+        results += BENCHES[name](args)
+    print(f"\n{'benchmark':<40} {'median':>12} {'unit':<8} runs")
+    for r in results:
+        print(f"{r['name']:<40} {r['value']:>12} {r['unit']:<8} {r.get('runs', '')}")
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    names = {r["name"] for r in results}
+    merged = [r for r in previous if r["name"] not in names] + [
+        {"name": r["name"], "value": r["value"], "unit": r["unit"]} for r in results
+    ]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(merged, ensure_ascii=False, indent=1) + "\n")
+    print(f"\nwritten to {RESULTS.relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()
