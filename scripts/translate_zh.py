@@ -191,6 +191,15 @@ ZH = {
     "Name, ID, phone or address": "姓名、证件号、电话或地址",
     "Search residents": "搜索居民",
     "Log out": "退出",
+    "Audit log": "操作记录",
+    "All actions": "全部操作",
+    "Filter": "筛选",
+    "Nothing recorded in your areas yet.": "您负责的地区暂无操作记录。",
+    "Audit log: who changed or looked at what": "操作记录：谁修改或查看了什么",
+    "What would change": "将会修改的内容",
+    "What changed": "已修改的内容",
+    "Changes": "修改",
+    "The first %(n)s are shown; the audit log has all of them.": "此处显示前 %(n)s 条，操作记录中有全部。",
 }
 
 

@@ -19,5 +19,6 @@ def home(request):
             "root_areas": areas,
             "can_view": can(request.user, Action.VIEW_REGISTRY),
             "can_import": can(request.user, Action.IMPORT),
+            "can_audit": can(request.user, Action.VIEW_AUDIT),
         },
     )

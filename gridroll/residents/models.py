@@ -187,6 +187,7 @@ class ImportBatch(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     blank_rows = models.PositiveIntegerField(default=0)
     areas_created = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

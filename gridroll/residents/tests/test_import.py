@@ -400,3 +400,70 @@ def test_the_commands_import_and_export(tree, tmp_path):
 def test_buildings_written_differently_are_one_building(tree):
     run([row(building="3栋"), row("王秀英", ID_2, "女", building="3#", compound="盛世佳苑小区")])
     assert Building.objects.filter(grid=tree["grid_a"]).count() == 1
+
+
+@pytest.mark.parametrize(
+    "header,cells,code",
+    [
+        (
+            ["网格", "楼栋", "房号", "姓名", "身份证号码", "出生日期"],
+            ["第一网格", "3", "501", "牛绪俭", ID_1, "去年"],
+            "bad_date",
+        ),
+        (
+            ["网格", "楼栋", "房号", "姓名", "证件类型", "证件号码"],
+            ["第一网格", "3", "501", "John Smith", "护照", "E12?"],
+            "bad_document_number",
+        ),
+        (
+            ["网格", "楼栋", "房号", "姓名", "证件类型", "证件号码"],
+            ["第一网格", "3", "501", "John Smith", "护照", ""],
+            "missing_document_number",
+        ),
+    ],
+)
+def test_other_bad_values_are_rejected_with_their_reason(tree, header, cells, code):
+    assert only_reject(run([cells], header=header)).code == code
+
+
+def test_a_passport_holder_is_imported(tree):
+    header = ["网格", "楼栋", "房号", "姓名", "性别", "证件类型", "证件号码", "出生日期"]
+    batch = run(
+        [["第一网格", "3", "501", "John Smith", "男", "护照", "e1234 5678", "1980-02-03"]], header=header
+    )
+    assert batch.created == 1
+    assert Resident.objects.get().document_number == "E12345678"
+
+
+def test_a_file_without_a_header_row_is_refused(tree):
+    with pytest.raises(FileError) as exc:
+        ResidentImporter().run(xlsx_bytes([["a", "b"], ["c", "d"]]), "t.xlsx")
+    assert exc.value.code == "no_header"
+
+
+def test_a_header_used_twice_is_refused(tree):
+    with pytest.raises(FileError) as exc:
+        run([[*row(), "x"]], header=[*HEADER, "手机"])
+    assert exc.value.code == "duplicate_header"
+
+
+def test_a_broken_xlsx_is_refused(tree):
+    with pytest.raises(FileError) as exc:
+        ResidentImporter().run(b"PK\x03\x04 not really a zip", "t.xlsx")
+    assert exc.value.code == "unreadable_file"
+
+
+def test_the_preview_says_what_would_change(tree):
+    run([row()])
+    batch = run([row(phone="13999998888", room="602")], dry_run=True)
+    assert batch.changes == [
+        {
+            "row": 2,
+            "name": "牛绪俭",
+            "changes": {
+                "手机号": ["13800001234", "13999998888"],
+                "住址": ["盛世佳苑 3号楼 2单元 501", "盛世佳苑 3号楼 2单元 602"],
+            },
+        }
+    ]
+    assert Resident.objects.get().phone == "13800001234"

@@ -237,3 +237,17 @@ def test_pages_switch_to_english(tree, grid_worker, login):
 def test_chinese_is_the_default_whatever_the_browser_says(tree, grid_worker, login):
     client = login(grid_worker)
     assert "查找居民" in client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+
+
+def test_the_audit_log_is_scoped(tree, sub_admin, grid_worker, outsider, resident_a, resident_b, login):
+    from gridroll.conftest import make_user
+
+    login(grid_worker).post(reverse("residents:reveal", args=[resident_a.pk]))
+    login(outsider).post(reverse("residents:reveal", args=[resident_b.pk]))
+    page = login(sub_admin).get(reverse("audit:log"))
+    assert {r.target_id for r in page.context["page"]} == {resident_a.pk, resident_b.pk}
+    staff_b = make_user("staff_b", "community_staff", tree["grid_b"])
+    page = login(staff_b).get(reverse("audit:log"))
+    assert {r.target_id for r in page.context["page"]} == {resident_b.pk}
+    # Grid workers read their residents' history on the resident page, not the whole log.
+    assert login(grid_worker).get(reverse("audit:log")).status_code == 404
