@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "gridroll.areas",
     "gridroll.accounts",
     "gridroll.residents",
+    "gridroll.sampling",
+    "gridroll.codes",
     "gridroll.demo",
 ]
 

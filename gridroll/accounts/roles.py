@@ -19,9 +19,11 @@ class Action(models.TextChoices):
     REVEAL_ID = "reveal_id", _("reveal document numbers")
     IMPORT = "import", _("import and export the registry")
     VIEW_AUDIT = "view_audit", _("read the audit log")
+    SCAN = "scan", _("scan and check personal codes")
+    MANAGE_CODES = "manage_codes", _("issue, print and revoke codes; manage sites")
 
 
-_REGISTRY = {Action.VIEW_REGISTRY, Action.EDIT_REGISTRY, Action.REVEAL_ID}
+_REGISTRY = {Action.VIEW_REGISTRY, Action.EDIT_REGISTRY, Action.REVEAL_ID, Action.SCAN, Action.MANAGE_CODES}
 ROLE_ACTIONS: dict[str, set[str]] = {
     Role.DISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
     Role.SUBDISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
@@ -29,6 +31,6 @@ ROLE_ACTIONS: dict[str, set[str]] = {
     # The grid worker knows their residents and corrects the registry every round (the seed's 牛叔).
     Role.GRID_WORKER: set(_REGISTRY),
     # Samplers and labs see people only through the scanner and results, masked: never the registry.
-    Role.SAMPLER: set(),
+    Role.SAMPLER: {Action.SCAN},
     Role.LAB_STAFF: set(),
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
@@ -13,15 +12,9 @@ from django.shortcuts import render
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area, Building, Household
+from gridroll.lib.text import natural_key
 from gridroll.residents.exporting import export_residents_response
 from gridroll.residents.models import Resident, ResidentStatus
-
-
-def natural_key(text: str):
-    """'2' < '10' < 'A': rooms and buildings in the order people walk them."""
-    return [
-        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part
-    ]
 
 
 def crumbs(user, area: Area, include_self: bool = True) -> list[Area]:
@@ -82,6 +75,11 @@ def area_detail(request, pk: int):
             "total": total,
             "workers": workers,
             "can_import": can(request.user, Action.IMPORT, area.path),
+            "can_codes": can(request.user, Action.MANAGE_CODES, area.path),
+            "can_edit": can(request.user, Action.EDIT_REGISTRY, area.path),
+            "pending_count": Resident.objects.restrict(request.user, Action.EDIT_REGISTRY)
+            .filter(is_pending=True)
+            .count(),
         },
     )
 

@@ -36,6 +36,7 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
     """Insert ``rows`` (values in the order of ``fields``, not yet adapted) and return their new ids."""
     if not rows:
         return []
+    fields, rows = _with_defaults(model, fields, rows)
     if connection.vendor == "postgresql":
         return _copy_rows(model, fields, rows)
     meta = model._meta
@@ -63,6 +64,24 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
             cursor.execute(sql, params)
             ids.extend(r[0] for r in cursor.fetchall())
     return ids
+
+
+def _with_defaults(model, fields, rows):
+    """Add the model's defaults for NOT NULL columns the caller did not name (a field added later must
+    not break every fast insert); the database has no defaults of its own under Django."""
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and f.name not in fields
+        and f.attname not in fields
+        and not f.null
+        and f.get_default() is not None  # a blank CharField's default is ""
+    ]
+    if not extra:
+        return fields, rows
+    values = tuple(f.get_default() for f in extra)
+    return (*fields, *(f.attname for f in extra)), [(*row, *values) for row in rows]
 
 
 def _copy_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:

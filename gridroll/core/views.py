@@ -20,5 +20,6 @@ def home(request):
             "can_view": can(request.user, Action.VIEW_REGISTRY),
             "can_import": can(request.user, Action.IMPORT),
             "can_audit": can(request.user, Action.VIEW_AUDIT),
+            "can_codes": can(request.user, Action.MANAGE_CODES),
         },
     )

@@ -71,3 +71,8 @@ def number_key(text: str) -> str:
     if value is not None:
         return str(value)
     return text
+
+
+def natural_key(text: str) -> list[tuple[int, int, str]]:
+    """'2' < '10' < 'A': rooms and buildings in the order people walk them."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text) if p]

@@ -33,30 +33,34 @@ class ResidentForm(forms.ModelForm):
             raise forms.ValidationError(exc.message) from None
 
     def clean(self):
-        data = super().clean()
-        doc_type = data.get("document_type")
-        number = idnumber.normalise(data.get("document_number") or "")
-        if doc_type == DocumentType.NONE:
-            if number:
-                self.add_error("document_number", _("Leave the number empty when there is no document."))
-            if not data.get("birth_date"):
-                self.add_error("birth_date", _("A birth date is needed for someone without a document."))
-        elif not number:
-            self.add_error("document_number", _("Enter the document number, or choose 'None' as the type."))
-        elif doc_type == DocumentType.ID_CARD:
-            try:
-                info = idnumber.parse(number)
-            except idnumber.IDNumberError as exc:
-                self.add_error("document_number", exc.message)
-            else:
-                number = info.number
-                if data.get("sex") and data["sex"] != info.sex:
-                    self.add_error("sex", _("The sex does not match the ID number."))
-                if data.get("birth_date") and data["birth_date"] != info.birth_date:
-                    self.add_error("birth_date", _("The birth date does not match the ID number."))
-                data["sex"], data["birth_date"] = info.sex, info.birth_date
-        data["document_number"] = number
-        return data
+        return clean_identity(self, super().clean())
+
+
+def clean_identity(form: forms.Form, data: dict) -> dict:
+    """The document rules shared by staff edits, self-registration and dependents (same as the import)."""
+    doc_type = data.get("document_type")
+    number = idnumber.normalise(data.get("document_number") or "")
+    if doc_type == DocumentType.NONE:
+        if number:
+            form.add_error("document_number", _("Leave the number empty when there is no document."))
+        if not data.get("birth_date"):
+            form.add_error("birth_date", _("A birth date is needed for someone without a document."))
+    elif not number:
+        form.add_error("document_number", _("Enter the document number, or choose 'None' as the type."))
+    elif doc_type == DocumentType.ID_CARD:
+        try:
+            info = idnumber.parse(number)
+        except idnumber.IDNumberError as exc:
+            form.add_error("document_number", exc.message)
+        else:
+            number = info.number
+            if data.get("sex") and data["sex"] != info.sex:
+                form.add_error("sex", _("The sex does not match the ID number."))
+            if data.get("birth_date") and data["birth_date"] != info.birth_date:
+                form.add_error("birth_date", _("The birth date does not match the ID number."))
+            data["sex"], data["birth_date"] = info.sex, info.birth_date
+    data["document_number"] = number
+    return data
 
 
 class MoveForm(forms.Form):

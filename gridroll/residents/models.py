@@ -38,17 +38,25 @@ class ResidentStatus(models.TextChoices):
 
 class ResidentQuerySet(models.QuerySet["Resident"]):
     def restrict(self, user, action: str = "view_registry") -> ResidentQuerySet:
-        """Residents the user may act on: those living under one of the user's grants."""
-        from gridroll.accounts.scope import path_filter
+        """Residents the user may act on: those living under one of the user's grants, and non-residents
+        who registered at a sampling site under one of them."""
+        from gridroll.accounts.scope import allowed_paths, path_filter
 
-        return self.filter(path_filter(user, action, "household__building__grid__path"))
+        if allowed_paths(user, action) is None:
+            return self
+        return self.filter(
+            path_filter(user, action, "household__building__grid__path")
+            | (models.Q(household__isnull=True) & path_filter(user, action, "registered_site__area__path"))
+        )
 
 
 class Resident(models.Model):
     """A person who lives in a household (实有人口: who lives here, not only the registered).
 
     Every resident belongs to exactly one household and through it to a building, a grid and every
-    area above it. A document number is unique per document type; people without one (an infant) are
+    area above it. The one exception is a non-resident who registered at a sampling site (a visitor, a
+    new tenant): no household until a grid worker places them, and in scope of the site's area.
+    A document number is unique per document type; people without one (an infant) are
     told apart by household, name and birth date.
     """
 
@@ -60,8 +68,14 @@ class Resident(models.Model):
     document_number = models.CharField(_("document number"), max_length=40, blank=True, db_index=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    # Empty only for a non-resident (a visitor who registered at a site): see ``registered_site``.
     household = models.ForeignKey(
-        "areas.Household", on_delete=models.PROTECT, related_name="residents", verbose_name=_("household")
+        "areas.Household",
+        on_delete=models.PROTECT,
+        related_name="residents",
+        verbose_name=_("household"),
+        null=True,
+        blank=True,
     )
     relation = models.CharField(_("relation to household head"), max_length=20, blank=True)
     residence_type = models.CharField(
@@ -74,6 +88,16 @@ class Resident(models.Model):
     is_living_alone = models.BooleanField(_("living alone"), default=False)
     has_disability = models.BooleanField(_("disability"), default=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # Self-registered and not yet confirmed by the grid worker.
+    is_pending = models.BooleanField(_("awaiting confirmation"), default=False)
+    registered_site = models.ForeignKey(
+        "sampling.Site",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="registrants",
+        verbose_name=_("registered at site"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,6 +172,9 @@ class Guardianship(models.Model):
     guardian = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="dependent_links")
     relation = models.CharField(_("relation"), max_length=20, blank=True)
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
+    # False when a guardian linked a person already in the registry by typing their details: the
+    # guardian holds the code but sees no results until the grid worker confirms.
+    is_confirmed = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -41,6 +41,9 @@ EDITABLE_FIELDS = (
 
 
 def _area_path(resident: Resident) -> str:
+    if resident.household_id is None:
+        # A visitor who registered at a site: in scope of the site's area until placed in a household.
+        return resident.registered_site.area.path if resident.registered_site_id else ""
     return resident.household.building.grid.path
 
 
@@ -61,7 +64,9 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
     """Apply field changes (validated by the form) and audit them. Returns {field: [old, new]}."""
     reason = _require_reason(reason)
     resident = (
-        Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+        Resident.objects.select_for_update()
+        .select_related("household__building__grid", "registered_site__area")
+        .get(pk=resident.pk)
     )
     _check(user, Action.EDIT_REGISTRY, _area_path(resident))
     before = {f: getattr(resident, f) for f in EDITABLE_FIELDS}
@@ -89,7 +94,9 @@ def move_resident(user, resident: Resident, household: Household, reason: str) -
     """Move a resident to another household. The user must be allowed to edit both places."""
     reason = _require_reason(reason)
     resident = (
-        Resident.objects.select_for_update().select_related("household__building__grid").get(pk=resident.pk)
+        Resident.objects.select_for_update()
+        .select_related("household__building__grid", "registered_site__area")
+        .get(pk=resident.pk)
     )
     old_path = _area_path(resident)
     new_path = household.building.grid.path
@@ -97,7 +104,7 @@ def move_resident(user, resident: Resident, household: Household, reason: str) -
     _check(user, Action.EDIT_REGISTRY, new_path)
     if household.pk == resident.household_id:
         raise ResidentError("same_household", "已在该户，无需迁移")
-    changes = {"household": [resident.household.label, household.label]}
+    changes = {"household": [resident.household.label if resident.household else "", household.label]}
     resident.household = household
     resident.save(update_fields=["household", "updated_at"])
     # Recorded under both areas, so that each side's staff see it in their audit view.

@@ -19,6 +19,7 @@ from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Building, Household
 from gridroll.areas.views import crumbs
 from gridroll.audit.models import AuditRecord
+from gridroll.codes.forms import RevokeForm
 from gridroll.lib import address as addresslib
 from gridroll.residents import services
 from gridroll.residents.exporting import template_workbook, write_csv, write_xlsx
@@ -42,8 +43,13 @@ def search(request):
 
 @login_required
 def resident_detail(request, pk: int):
-    resident = get_in_scope(Resident.objects.select_related("household__building__grid"), request.user, pk=pk)
-    path = resident.household.building.grid.path
+    resident = get_in_scope(
+        Resident.objects.select_related("household__building__grid", "registered_site__area"),
+        request.user,
+        pk=pk,
+    )
+    grid = resident.household.building.grid if resident.household else None
+    path = grid.path if grid else resident.registered_site.area.path
     history = AuditRecord.objects.filter(
         target_type="residents.resident", target_id=resident.pk
     ).select_related("actor")
@@ -55,7 +61,7 @@ def resident_detail(request, pk: int):
         {
             "resident": resident,
             "household": resident.household,
-            "ancestors": crumbs(request.user, resident.household.building.grid),
+            "ancestors": crumbs(request.user, grid or resident.registered_site.area),
             "history": history[:50],
             "guardians": guardians,
             "dependents": dependents,
@@ -63,6 +69,10 @@ def resident_detail(request, pk: int):
             "can_reveal": can(request.user, Action.REVEAL_ID, path),
             "revealed": request.session.pop(f"revealed-{resident.pk}", None),
             "status_form": StatusForm(initial={"status": resident.status}),
+            "can_codes": can(request.user, Action.MANAGE_CODES, path),
+            "codes": resident.codes.select_related("key").order_by("-issued_at")[:10],
+            "revoke_form": RevokeForm(),
+            "new_link": request.session.pop(f"link-{resident.pk}", None),
         },
     )
 
@@ -127,12 +137,16 @@ def resident_create(request, household_pk: int):
 @login_required
 def resident_move(request, pk: int):
     resident = get_in_scope(
-        Resident.objects.select_related("household__building__grid"),
+        Resident.objects.select_related("household__building__grid", "registered_site__area"),
         request.user,
         Action.EDIT_REGISTRY,
         pk=pk,
     )
-    community_path = "/".join(resident.household.building.grid.path.split("/")[:-2]) + "/"
+    # A resident moves within their community; a visitor is placed in the community of their site.
+    base = resident.household.building.grid if resident.household else resident.registered_site.area
+    community_path = (
+        base.path if base.level in ("community", "village") else ("/".join(base.path.split("/")[:-2]) + "/")
+    )
     buildings = (
         Building.objects.restrict(request.user, Action.EDIT_REGISTRY)
         .filter(grid__path__startswith=community_path)

@@ -1,0 +1,315 @@
+"""Codes: public registration, the resident's own page (possession only), and staff code actions."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import can, get_in_scope
+from gridroll.areas.models import Area, Building, Household, Level
+from gridroll.codes import registration, services
+from gridroll.codes.forms import DependentForm, RegisterForm, RevokeForm
+from gridroll.codes.models import ResidentAccess
+from gridroll.codes.qr import qr_svg
+from gridroll.residents.models import Guardianship, Resident
+from gridroll.sampling.models import Site
+
+COMMUNITY_LEVELS = (Level.COMMUNITY, Level.VILLAGE)
+
+
+def _community_of(area: Area) -> Area | None:
+    for a in [area, *reversed(area.ancestors())]:
+        if a.level in COMMUNITY_LEVELS:
+            return a
+    return None
+
+
+# ------------------------------------------------------------------------------------------- public
+
+
+def register_start(request):
+    """Choose the community you live in (the information-collection code 信息采集码 leads here too)."""
+    communities = Area.objects.filter(level__in=COMMUNITY_LEVELS).select_related("parent").order_by("path")
+    return render(request, "codes/register_start.html", {"communities": communities})
+
+
+def _register(request, community: Area, site: Site | None):
+    buildings = Building.objects.filter(grid__path__startswith=community.path).order_by(
+        "compound_key", "number"
+    )
+    form = RegisterForm(request.POST or None, buildings=buildings, allow_visitor=site is not None)
+    if request.method == "POST" and form.is_valid():
+        visitor = form.cleaned_data.get("lives_elsewhere", False)
+        household = None if visitor else form.household(required=True)
+        if form.is_valid():
+            values = {**form.identity(), "phone": form.cleaned_data["phone"]}
+            try:
+                result = registration.register_self(values, household, site=site, consent=True)
+            except registration.RegistrationError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                messages.success(request, result.message)
+                # The private link is the resident's key: shown in the address bar to bookmark.
+                return redirect("codes:me", secret=result.secret)
+    return render(request, "codes/register.html", {"form": form, "community": community, "site": site})
+
+
+def register_community(request, area_pk: int):
+    community = get_object_or_404(Area, pk=area_pk, level__in=COMMUNITY_LEVELS)
+    return _register(request, community, None)
+
+
+def register_site(request, token: str):
+    """Where a site code (场所码) leads: register on the spot, as a resident or as a visitor."""
+    site = get_object_or_404(Site.objects.select_related("area"), token=token, is_active=True)
+    community = _community_of(site.area) or site.area
+    return _register(request, community, site)
+
+
+def _access_or_404(secret: str) -> ResidentAccess:
+    access = registration.access_for(secret)
+    if access is None:
+        raise Http404
+    return access
+
+
+def _held_people(access: ResidentAccess) -> list[dict]:
+    """The holder and their dependents, each with code and whether results may be shown."""
+    people = [{"resident": access.resident, "relation": _("Me"), "confirmed": access.is_confirmed}]
+    for g in Guardianship.objects.filter(guardian=access.resident).select_related(
+        "dependent__household__building"
+    ):
+        people.append(
+            {
+                "resident": g.dependent,
+                "relation": g.relation,
+                "confirmed": access.is_confirmed and g.is_confirmed,
+            }
+        )
+    for p in people:
+        code = services.current_code(p["resident"])
+        p["code"] = code
+        p["qr"] = qr_svg(code.token, scale=4) if code else ""
+    return people
+
+
+@never_cache
+def me(request, secret: str):
+    """The resident's page: own and dependents' codes. Possession of the link is the only way in."""
+    access = _access_or_404(secret)
+    response = render(
+        request, "codes/me.html", {"access": access, "people": _held_people(access), "secret": secret}
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+def me_code(request, secret: str, short_code: str):
+    """One code full screen, bright, for the sampler's scanner."""
+    access = _access_or_404(secret)
+    people = {p["code"].short_code: p for p in _held_people(access) if p["code"]}
+    person = people.get(short_code)
+    if person is None:
+        raise Http404
+    response = render(
+        request,
+        "codes/me_code.html",
+        {"person": person, "secret": secret, "qr": qr_svg(person["code"].token, scale=10)},
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+def me_add(request, secret: str):
+    access = _access_or_404(secret)
+    guardian = access.resident
+    if guardian.household_id:
+        community = _community_of(guardian.household.building.grid)
+        buildings = Building.objects.filter(grid__path__startswith=community.path) if community else None
+    else:
+        buildings = None
+    form = DependentForm(request.POST or None, buildings=buildings or Building.objects.none())
+    if request.method == "POST" and form.is_valid():
+        household = None if form.cleaned_data["lives_with_me"] else form.household(required=False)
+        if form.is_valid():
+            try:
+                result = registration.add_dependent(
+                    access,
+                    form.identity(),
+                    household,
+                    form.cleaned_data["relation"],
+                    form.cleaned_data["consent"],
+                )
+            except registration.RegistrationError as exc:
+                form.add_error(exc.field, exc.message)
+            else:
+                messages.success(request, result.message)
+                return redirect("codes:me", secret=secret)
+    return render(request, "codes/me_add.html", {"form": form, "secret": secret, "access": access})
+
+
+# -------------------------------------------------------------------------------------------- staff
+
+
+@login_required
+@require_POST
+def reissue(request, pk: int):
+    resident = get_in_scope(Resident.objects.all(), request.user, Action.MANAGE_CODES, pk=pk)
+    form = RevokeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose why the old code is revoked."))
+    else:
+        code = services.reissue_code(
+            resident, request.user, form.cleaned_data["reason"], form.cleaned_data["note"]
+        )
+        messages.success(
+            request, _("New code %(code)s issued; the old one no longer scans.") % {"code": code.short_code}
+        )
+    return redirect("residents:detail", pk=resident.pk)
+
+
+@login_required
+@require_POST
+def issue(request, pk: int):
+    resident = get_in_scope(Resident.objects.all(), request.user, Action.MANAGE_CODES, pk=pk)
+    services.issue_code(resident, request.user, reason="工作人员签发")
+    return redirect("residents:detail", pk=resident.pk)
+
+
+@login_required
+@require_POST
+def new_link(request, pk: int):
+    """A new private link for a resident who lost their phone; shown once to the staff member."""
+    resident = get_in_scope(Resident.objects.all(), request.user, Action.MANAGE_CODES, pk=pk)
+    secret = registration.new_access_link(request.user, resident)
+    request.session[f"link-{resident.pk}"] = request.build_absolute_uri(reverse("codes:me", args=[secret]))
+    return redirect("residents:detail", pk=resident.pk)
+
+
+@login_required
+def pending(request):
+    """Self-registrations and links that wait for the grid worker: confirm who they are."""
+    if not can(request.user, Action.EDIT_REGISTRY):
+        raise Http404
+    residents = Resident.objects.restrict(request.user, Action.EDIT_REGISTRY)
+    context = {
+        "pending": residents.filter(is_pending=True).select_related("household__building", "registered_site"),
+        "links": ResidentAccess.objects.filter(
+            resident__in=residents, is_confirmed=False, revoked_at__isnull=True
+        ).select_related("resident__household__building", "site"),
+        "guardians": Guardianship.objects.filter(dependent__in=residents, is_confirmed=False).select_related(
+            "dependent", "guardian"
+        ),
+    }
+    return render(request, "codes/pending.html", context)
+
+
+@login_required
+@require_POST
+def confirm(request, kind: str, pk: int):
+    residents = Resident.objects.restrict(request.user, Action.EDIT_REGISTRY)
+    if kind == "resident":
+        resident = get_in_scope(Resident.objects.all(), request.user, Action.EDIT_REGISTRY, pk=pk)
+        registration.confirm_resident(request.user, resident)
+    elif kind == "link":
+        access = get_object_or_404(ResidentAccess, pk=pk, resident__in=residents)
+        registration.confirm_access(request.user, access)
+    elif kind == "guardian":
+        link = get_object_or_404(Guardianship, pk=pk, dependent__in=residents)
+        registration.confirm_guardianship(request.user, link)
+    else:
+        raise Http404
+    messages.success(request, _("Confirmed."))
+    return redirect("codes:pending")
+
+
+def _card_residents(request):
+    """Residents for a card sheet: ?household=, ?building= or ?area= (any level), within scope."""
+    qs = Resident.objects.restrict(request.user, Action.MANAGE_CODES).exclude(
+        status__in=["moved_out", "deceased"]
+    )
+    if "household" in request.GET:
+        household = get_in_scope(
+            Household.objects.all(), request.user, Action.MANAGE_CODES, pk=request.GET["household"]
+        )
+        return qs.filter(household=household), household.label
+    if "building" in request.GET:
+        building = get_in_scope(
+            Building.objects.all(), request.user, Action.MANAGE_CODES, pk=request.GET["building"]
+        )
+        return qs.filter(household__building=building), building.label
+    area = get_in_scope(Area.objects.all(), request.user, Action.MANAGE_CODES, pk=request.GET.get("area"))
+    return qs.filter(household__building__grid__path__startswith=area.path), area.name
+
+
+@login_required
+def cards(request):
+    """An A4 sheet of code cards for people without phones: print view, or PDF with ?format=pdf."""
+    from gridroll.codes.cards import card_context, render_pdf
+
+    residents, title = _card_residents(request)
+    services.issue_codes(residents, request.user, reason=f"打印码卡：{title}")
+    context = card_context(residents, title)
+    if request.GET.get("format") == "pdf":
+        try:
+            pdf = render_pdf(context)
+        except RuntimeError as exc:
+            return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title + '-码卡.pdf')}"
+        return response
+    return render(request, "codes/cards.html", context)
+
+
+@login_required
+def site_list(request):
+    sites = Site.objects.restrict(request.user, Action.MANAGE_CODES).select_related("area")
+    areas = Area.objects.restrict(request.user, Action.MANAGE_CODES).filter(
+        level__in=[*COMMUNITY_LEVELS, Level.GRID]
+    )
+    if request.method == "POST":
+        area = get_in_scope(
+            Area.objects.all(), request.user, Action.MANAGE_CODES, pk=request.POST.get("area")
+        )
+        name = request.POST.get("name", "").strip()
+        if not name:
+            messages.error(request, _("Give the site a name."))
+        elif Site.objects.filter(area=area, name=name).exists():
+            messages.error(request, _("This area already has a site with that name."))
+        else:
+            Site.objects.create(area=area, name=name, address=request.POST.get("address", "").strip())
+            messages.success(request, _("Site added."))
+        return redirect("codes:sites")
+    return render(request, "codes/sites.html", {"sites": sites, "areas": areas})
+
+
+@login_required
+def site_edit(request, pk: int):
+    site = get_in_scope(Site.objects.all(), request.user, Action.MANAGE_CODES, pk=pk)
+    if request.method == "POST":
+        site.name = request.POST.get("name", site.name).strip() or site.name
+        site.address = request.POST.get("address", "").strip()
+        site.is_active = request.POST.get("is_active") == "on"
+        site.save()
+        messages.success(request, _("Saved."))
+        return redirect("codes:sites")
+    return render(request, "codes/site_edit.html", {"site": site})
+
+
+@login_required
+def site_poster(request, pk: int):
+    """The printable site code: a QR of the site's registration link."""
+    site = get_in_scope(Site.objects.select_related("area"), request.user, Action.MANAGE_CODES, pk=pk)
+    url = request.build_absolute_uri(reverse("codes:register_site", args=[site.token]))
+    return render(request, "codes/site_poster.html", {"site": site, "url": url, "qr": qr_svg(url, scale=10)})
