@@ -228,8 +228,9 @@ def revoke_code(code: PersonalCode, actor, reason: str, note: str = "") -> Perso
             actor,
             "code.revoke",
             code.resident,
-            changes={"code": [code.short_code, None]},
-            reason=f"{code.get_revoked_reason_display()} {note}".strip(),
+            # The reason code, not its label: an audit record must read the same in any language.
+            changes={"code": [code.short_code, None], "revoked_reason": [None, reason]},
+            reason=note,
             area_path=resident_area_path(code.resident),
         )
     return code

@@ -79,6 +79,10 @@ def parse(text: str) -> Token:
         raise TokenError("damaged code") from None
     if len(raw) != TOKEN_SIZE:
         raise TokenError("damaged code")
+    # 72 bytes fill 116 base32 characters with 4 bits to spare: only the canonical spelling is a code,
+    # so that no other text (with those bits changed) passes as the same signed token.
+    if base64.b32encode(raw).decode("ascii").rstrip("=") != body:
+        raise TokenError("damaged code")
     version, key_id, code_id, days = _HEAD.unpack(raw[: _HEAD.size])
     if version != VERSION:
         raise TokenError("unknown code version")
@@ -100,8 +104,14 @@ def verify(public_key: bytes, token: Token) -> bool:
 
 
 def _check_char(body: str) -> str:
-    total = sum((i + 1) * SHORT_ALPHABET.index(c) for i, c in enumerate(body))
-    return SHORT_ALPHABET[total % len(SHORT_ALPHABET)]
+    """Luhn mod N: catches every single mistyped character and most swapped neighbours."""
+    n = len(SHORT_ALPHABET)
+    factor, total = 2, 0
+    for c in reversed(body):
+        addend = factor * SHORT_ALPHABET.index(c)
+        total += addend // n + addend % n
+        factor = 1 if factor == 2 else 2
+    return SHORT_ALPHABET[(n - total % n) % n]
 
 
 def new_short_code() -> str:
