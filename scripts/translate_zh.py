@@ -301,6 +301,7 @@ ZH = {
     "Re-issue": "重新签发",
     "address": "地址",
     "active": "开放",
+    "I am their %(relation)s": "我是其%(relation)s",
 }
 
 

@@ -63,7 +63,11 @@ class AddressMixin(forms.Form):
         return household
 
 
+IDENTITY_ORDER = ["name", "document_type", "document_number", "sex", "birth_date"]
+
+
 class RegisterForm(IdentityForm, AddressMixin):
+    field_order = [*IDENTITY_ORDER, "phone", "building", "entrance", "room", "lives_elsewhere", "consent"]
     phone = forms.CharField(label=_("Mobile phone"), max_length=20)
     lives_elsewhere = forms.BooleanField(label=_("I do not live in this community (visitor)"), required=False)
     consent = forms.BooleanField(label=CONSENT_TEXT, required=True)
@@ -85,6 +89,7 @@ class RegisterForm(IdentityForm, AddressMixin):
 
 
 class DependentForm(IdentityForm, AddressMixin):
+    field_order = [*IDENTITY_ORDER, "relation", "lives_with_me", "building", "entrance", "room", "consent"]
     relation = forms.ChoiceField(
         label=_("Your relation to them"),
         choices=[

@@ -7,7 +7,7 @@ def qr_svg(text: str, scale: int = 6) -> str:
     # Error correction M: a personal code stays at version 5 (docs/codes.md); border 2 is enough on
     # a white card and saves space on the A4 sheet.
     return segno.make(text, error="m", micro=False, boost_error=False).svg_inline(
-        scale=scale, border=2, light="white"
+        scale=scale, border=2, light="white", omitsize=True
     )
 
 

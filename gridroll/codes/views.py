@@ -91,7 +91,7 @@ def _held_people(access: ResidentAccess) -> list[dict]:
         people.append(
             {
                 "resident": g.dependent,
-                "relation": g.relation,
+                "relation": _("I am their %(relation)s") % {"relation": g.relation},
                 "confirmed": access.is_confirmed and g.is_confirmed,
             }
         )

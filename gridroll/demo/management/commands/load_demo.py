@@ -3,6 +3,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from gridroll.demo import codes as demo_codes
 from gridroll.demo import district
 
 
@@ -17,10 +18,12 @@ class Command(BaseCommand):
         started = time.monotonic()
         if options["reset"]:
             call_command("flush", "--noinput", verbosity=0)
+        extra = None
         if district.is_loaded():
             self.stdout.write("The demo district is already loaded (use --reset to rebuild it).")
         else:
             counts = district.build(scale=options["scale"])
+            extra = demo_codes.build(district.DISTRICT)
             self.stdout.write(
                 f"Built {district.DISTRICT}: {counts['areas']} areas, {counts['buildings']} buildings, "
                 f"{counts['households']} households, {counts['residents']} residents "
@@ -35,3 +38,9 @@ class Command(BaseCommand):
         for spec in district.USERS:
             self.stdout.write(f"  {spec.username:<10} {spec.full_name:<16} {spec.what}")
         self.stdout.write(f"  {'admin':<10} {'系统管理员':<16} superuser (also /admin/)")
+        if extra:
+            self.stdout.write(f"Codes: {extra['codes']} issued.")
+        self.stdout.write("")
+        self.stdout.write("Try these too:")
+        for line in demo_codes.links("http://127.0.0.1:8000"):
+            self.stdout.write(line)
