@@ -64,7 +64,19 @@ def bench_import(args) -> list[dict]:
     return results
 
 
-BENCHES = {"import": bench_import}
+def bench_codes(args) -> list[dict]:
+    extra = ["--rounds", str(args.rounds)]
+    results = run_script("codes_bench.py", fresh_sqlite("gridroll_bench_codes"), extra)
+    url = fresh_postgres("gridroll_bench_codes")
+    if url:
+        # The floors and QR figures do not depend on the database: keep the PostgreSQL issue rate only.
+        results += [
+            r for r in run_script("codes_bench.py", url, extra) if r["name"].startswith("codes.postgresql")
+        ]
+    return results
+
+
+BENCHES = {"codes": bench_codes, "import": bench_import}
 
 
 def main() -> None:

@@ -24,7 +24,8 @@ from gridroll.core.bulk import insert_rows
 from gridroll.lib import signing
 from gridroll.residents.models import Resident
 
-SERIAL_MAX = 2**32 - 1
+# PositiveIntegerField is a signed 32-bit integer on PostgreSQL: serials stay below 2**31.
+SERIAL_MAX = 2**31 - 1
 
 
 class CodeError(Exception):

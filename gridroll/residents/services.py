@@ -64,7 +64,7 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
     """Apply field changes (validated by the form) and audit them. Returns {field: [old, new]}."""
     reason = _require_reason(reason)
     resident = (
-        Resident.objects.select_for_update()
+        Resident.objects.select_for_update(of=("self",))
         .select_related("household__building__grid", "registered_site__area")
         .get(pk=resident.pk)
     )
@@ -94,7 +94,7 @@ def move_resident(user, resident: Resident, household: Household, reason: str) -
     """Move a resident to another household. The user must be allowed to edit both places."""
     reason = _require_reason(reason)
     resident = (
-        Resident.objects.select_for_update()
+        Resident.objects.select_for_update(of=("self",))
         .select_related("household__building__grid", "registered_site__area")
         .get(pk=resident.pk)
     )
