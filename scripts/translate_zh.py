@@ -302,6 +302,7 @@ ZH = {
     "address": "地址",
     "active": "开放",
     "I am their %(relation)s": "我是其%(relation)s",
+    "Residents: register and get your code here": "居民登记、领取核酸码请点这里",
 }
 
 

@@ -153,7 +153,9 @@ def resident_move(request, pk: int):
         .select_related("grid")
     )
     form = MoveForm(
-        request.POST or None, buildings=buildings, initial={"building": resident.household.building_id}
+        request.POST or None,
+        buildings=buildings,
+        initial={"building": resident.household.building_id if resident.household else None},
     )
     if request.method == "POST" and form.is_valid():
         building = form.cleaned_data["building"]

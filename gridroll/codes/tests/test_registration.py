@@ -244,3 +244,31 @@ def test_sites_are_managed_within_scope(tree, grid_worker, outsider, login):
     login(grid_worker).post(reverse("codes:site_edit", args=[site.pk]), {"name": "北门采样点", "address": ""})
     assert not Site.objects.get().is_active
     assert login(grid_worker).get(reverse("codes:register_site", args=[site.token])).status_code == 404
+
+
+def test_a_grid_worker_places_a_visitor_in_a_household(tree, client, grid_worker, login):
+    site = Site.objects.create(area=tree["grid_a"], name="北门采样点")
+    client.post(
+        reverse("codes:register_site", args=[site.token]),
+        {
+            "name": "徐志强",
+            "document_type": "id_card",
+            "document_number": new_id(seq=44),
+            "phone": "13700001111",
+            "lives_elsewhere": "on",
+            "consent": "on",
+        },
+    )
+    visitor = Resident.objects.get(name="徐志强")
+    staff = login(grid_worker)
+    assert "徐志强" in staff.get(reverse("residents:detail", args=[visitor.pk])).content.decode()
+    response = staff.post(
+        reverse("residents:move", args=[visitor.pk]),
+        {"building": tree["building_a"].pk, "entrance": "2", "room": "601", "reason": "新租户"},
+    )
+    assert response.status_code == 302
+    visitor.refresh_from_db()
+    assert visitor.household.label == "盛世佳苑 3号楼 2单元 601"
+    assert (
+        services.check_code(services.current_code(visitor).token, grid_worker).person["is_resident"] is True
+    )
