@@ -39,3 +39,228 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PoolMode(models.TextChoices):
+    SINGLE = "single", _("Single tube (单采)")
+    HOUSEHOLD = "household", _("One tube per household (1户1管)")
+    POOL10 = "pool10", _("10-in-1 (10合1)")
+    POOL20 = "pool20", _("20-in-1 (20合1)")
+
+
+POOL_SIZE = {PoolMode.SINGLE: 1, PoolMode.HOUSEHOLD: 20, PoolMode.POOL10: 10, PoolMode.POOL20: 20}
+
+
+class Round(models.Model):
+    """A round (轮次) of testing over some areas and a time window (guideline: sampling within 6 h).
+
+    The pool mode is chosen per area (RoundArea): isolation sites single, sealed zones single or one
+    tube per household, controlled zones 10-in-1, prevention zones 20-in-1 (3rd ed., March 2022).
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    name = models.CharField(_("name"), max_length=100)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLANNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def pool_mode_for(self, area_path: str) -> str:
+        """The mode of the most specific area of this round that contains ``area_path``."""
+        best = None
+        for ra in self.areas.select_related("area"):
+            if area_path.startswith(ra.area.path) and (
+                best is None or len(ra.area.path) > len(best.area.path)
+            ):
+                best = ra
+        return best.pool_mode if best else PoolMode.POOL10
+
+
+class RoundArea(models.Model):
+    """An area in a round's scope, with its pool mode; a deeper area overrides its parent's mode."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="areas")
+    area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
+    pool_mode = models.CharField(
+        _("pool mode"), max_length=20, choices=PoolMode.choices, default=PoolMode.POOL10
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "area"], name="round_area_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.round} {self.area} {self.pool_mode}"
+
+
+class Station(models.Model):
+    """A lane (采样台) at a site."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="stations")
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        ordering = ["site", "name"]
+        constraints = [models.UniqueConstraint(fields=["site", "name"], name="station_name_unique_in_site")]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.name}"
+
+
+class SiteOpening(models.Model):
+    """When a site is open in a round (分时段)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="openings")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="openings")
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["opens_at"]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class Box(models.Model):
+    """A transport box (转运箱) of sealed tubes, with its chain of custody: packed → sealed → handed over
+    to a lab → received. The packer's count is checked against the system's before sealing."""
+
+    class Status(models.TextChoices):
+        PACKING = "packing", _("Packing")
+        SEALED = "sealed", _("Sealed")
+        HANDED_OVER = "handed_over", _("Handed over")
+        RECEIVED = "received", _("Received")
+
+    code = models.CharField(_("box code"), max_length=40, unique=True)
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="boxes")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="boxes")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PACKING)
+    counted = models.PositiveIntegerField(_("tubes counted by the packer"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+    handed_at = models.DateTimeField(null=True, blank=True)
+    handed_to = models.CharField(_("lab"), max_length=100, blank=True)
+    courier = models.CharField(_("courier"), max_length=50, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Tube(models.Model):
+    """A sampling tube (采样管), bound to people by scanning. ``capacity`` comes from the pool mode."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        SEALED = "sealed", _("Sealed")
+
+    barcode = models.CharField(_("tube barcode"), max_length=40, unique=True)
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="tubes")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="tubes")
+    station = models.ForeignKey(
+        Station, on_delete=models.PROTECT, related_name="tubes", null=True, blank=True
+    )
+    pool_mode = models.CharField(max_length=20, choices=PoolMode.choices)
+    capacity = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    household = models.ForeignKey(
+        "areas.Household", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    size = models.PositiveSmallIntegerField(default=0)
+    opened_at = models.DateTimeField()
+    sealed_at = models.DateTimeField(null=True, blank=True)
+    box = models.ForeignKey(Box, on_delete=models.PROTECT, null=True, blank=True, related_name="tubes")
+    packed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return self.barcode
+
+
+class Sample(models.Model):
+    """One person swabbed into one tube. A person may be sampled again in the same round (allowed,
+    flagged ``is_repeat``), but never twice in one tube."""
+
+    tube = models.ForeignKey(Tube, on_delete=models.PROTECT, related_name="samples")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="samples")
+    resident = models.ForeignKey("residents.Resident", on_delete=models.PROTECT, related_name="samples")
+    position = models.PositiveSmallIntegerField()
+    scanned_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    nonce = models.CharField(max_length=64, unique=True)
+    is_repeat = models.BooleanField(default=False)
+    is_removed = models.BooleanField(default=False)
+    decided_offline = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["tube", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tube", "resident"], condition=models.Q(is_removed=False), name="person_once_per_tube"
+            ),
+        ]
+        indexes = [models.Index(fields=["round", "resident"], name="sample_round_resident")]
+
+    def __str__(self) -> str:
+        return f"{self.tube} #{self.position}"
+
+
+class ScanAction(models.Model):
+    """Every action a scanner uploads, accepted or refused, exactly once per nonce.
+
+    A re-upload of the same nonce returns this row's result and creates nothing. Refused actions keep
+    their reason code; actions the device decided offline and the server refused are open for review.
+    """
+
+    class Kind(models.TextChoices):
+        OPEN_TUBE = "open_tube", _("Open a tube")
+        ADD = "add", _("Add a person")
+        UNDO = "undo", _("Undo the last person")
+        SEAL = "seal", _("Close the tube")
+
+    class Result(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        WARNED = "warned", _("Accepted with a warning")
+        REFUSED = "refused", _("Refused")
+
+    nonce = models.CharField(max_length=64, unique=True)
+    device_id = models.CharField(max_length=64)
+    user = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    tube_barcode = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField(default=dict)
+    device_time = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    decided_offline = models.BooleanField(default=False)
+    result = models.CharField(max_length=20, choices=Result.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    message = models.CharField(max_length=200, blank=True)
+    needs_review = models.BooleanField(default=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["site", "-received_at"], name="scan_site_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.result} {self.reason}"

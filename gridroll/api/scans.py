@@ -1,0 +1,125 @@
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import can, get_in_scope
+from gridroll.codes.models import PersonalCode
+from gridroll.sampling.models import Round, Site
+from gridroll.sampling.services import record_action
+
+router = Router(tags=["sampling"])
+MAX_BATCH = 500
+
+
+class ScanIn(Schema):
+    nonce: str
+    device_id: str
+    device_time: str
+    kind: str  # open_tube | add | undo | seal
+    round_id: int
+    site_id: int
+    station_id: int | None = None
+    tube: str
+    code: str | None = None
+    resident_id: int | None = None
+    document_number: str | None = None
+    decided_offline: bool = False
+
+
+class ScanOut(Schema):
+    nonce: str
+    result: str  # accepted | warned | refused
+    reason: str
+    message: str
+    tube: dict[str, Any]
+    person: dict[str, Any]
+    duplicate: bool
+
+
+class BatchIn(Schema):
+    actions: list[ScanIn]
+
+
+def _require_scan(request: HttpRequest) -> None:
+    if not can(request.user, Action.SCAN):
+        raise HttpError(403, "无权扫码")
+
+
+@router.post("/scans", response=ScanOut, summary="Record one scanner action (idempotent by nonce)")
+def scan(request: HttpRequest, payload: ScanIn):
+    _require_scan(request)
+    return record_action(request.user, payload.dict()).as_dict()
+
+
+@router.post("/scans/batch", response=list[ScanOut], summary="Upload a backlog of actions, applied in order")
+def scan_batch(request: HttpRequest, payload: BatchIn):
+    """A phone that was offline uploads its queue; actions are applied in the order given, and each
+    result is returned in that order. A re-upload of the whole batch changes nothing."""
+    _require_scan(request)
+    if len(payload.actions) > MAX_BATCH:
+        raise HttpError(413, f"一次最多上传 {MAX_BATCH} 条，请分批上传")
+    return [record_action(request.user, action.dict()).as_dict() for action in payload.actions]
+
+
+class SiteOut(Schema):
+    id: int
+    name: str
+    area: str
+    stations: list[dict[str, Any]]
+
+
+class RoundOut(Schema):
+    id: int
+    name: str
+    status: str
+    sites: list[SiteOut]
+
+
+@router.get("/rounds", response=list[RoundOut], summary="Open rounds and the sites the caller may scan at")
+def rounds(request: HttpRequest):
+    _require_scan(request)
+    sites = [
+        s
+        for s in Site.objects.filter(is_active=True).select_related("area").prefetch_related("stations")
+        if can(request.user, Action.SCAN, s.area.path)
+    ]
+    site_list = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "area": s.area.name,
+            "stations": [{"id": st.id, "name": st.name} for st in s.stations.all()],
+        }
+        for s in sites
+    ]
+    return [
+        {"id": r.id, "name": r.name, "status": r.status, "sites": site_list}
+        for r in Round.objects.filter(status=Round.Status.OPEN)
+    ]
+
+
+@router.get("/sites/{site_id}/roster", summary="The site area's people, masked, for offline checks")
+def roster(request: HttpRequest, site_id: int):
+    """What a scanner needs to show who a code belongs to with no network: code serial → masked name,
+    age, sex. No full names, IDs, phones or addresses leave the server this way."""
+    site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=site_id)
+    codes = PersonalCode.objects.filter(
+        revoked_at__isnull=True, resident__household__building__grid__path__startswith=site.area.path
+    ).select_related("resident")
+    return {
+        "site": site.id,
+        "people": [
+            {
+                "serial": c.serial,
+                "short_code": c.short_code,
+                "resident_id": c.resident_id,
+                "masked_name": c.resident.masked_name,
+                "age": c.resident.age,
+                "sex": c.resident.sex,
+            }
+            for c in codes
+        ],
+    }
