@@ -141,6 +141,26 @@ CHROMIUM_ARGS = [
 def browser():
     """Debian's Chromium driven by playwright. Skips with instructions when either is missing, unless
     GRIDROLL_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure."""
+    yield from _browser([])
+
+
+@pytest.fixture
+def browser_factory():
+    """Launch Chromium with extra flags (a fake camera): ``browser_factory(["--use-file-..."])``."""
+    launched = []
+
+    def launch(extra_args):
+        gen = _browser(extra_args)
+        instance = next(gen)
+        launched.append(gen)
+        return instance
+
+    yield launch
+    for gen in launched:
+        next(gen, None)
+
+
+def _browser(extra_args):
     import os
     import shutil
 
@@ -159,7 +179,7 @@ def browser():
     # playwright runs an event loop in this thread; the test's own ORM calls are still synchronous.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra_args))
         try:
             yield instance
         finally:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("gridroll.residents.urls")),
     path("", include("gridroll.audit.urls")),
     path("", include("gridroll.codes.urls")),
+    path("", include("gridroll.sampling.urls")),
     path("accounts/", include("gridroll.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),

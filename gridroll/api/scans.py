@@ -7,7 +7,7 @@ from ninja.errors import HttpError
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.codes.models import PersonalCode
-from gridroll.sampling.models import Round, Site
+from gridroll.sampling.models import POOL_SIZE, Round, Site
 from gridroll.sampling.services import record_action
 
 router = Router(tags=["sampling"])
@@ -68,6 +68,8 @@ class SiteOut(Schema):
     id: int
     name: str
     area: str
+    pool_mode: str
+    capacity: int
     stations: list[dict[str, Any]]
 
 
@@ -86,19 +88,23 @@ def rounds(request: HttpRequest):
         for s in Site.objects.filter(is_active=True).select_related("area").prefetch_related("stations")
         if can(request.user, Action.SCAN, s.area.path)
     ]
-    site_list = [
-        {
-            "id": s.id,
-            "name": s.name,
-            "area": s.area.name,
-            "stations": [{"id": st.id, "name": st.name} for st in s.stations.all()],
-        }
-        for s in sites
-    ]
-    return [
-        {"id": r.id, "name": r.name, "status": r.status, "sites": site_list}
-        for r in Round.objects.filter(status=Round.Status.OPEN)
-    ]
+    out = []
+    for r in Round.objects.filter(status=Round.Status.OPEN).prefetch_related("areas__area"):
+        site_list = []
+        for s in sites:
+            mode = r.pool_mode_for(s.area.path)
+            site_list.append(
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "area": s.area.name,
+                    "pool_mode": mode,
+                    "capacity": POOL_SIZE[mode],
+                    "stations": [{"id": st.id, "name": st.name} for st in s.stations.all()],
+                }
+            )
+        out.append({"id": r.id, "name": r.name, "status": r.status, "sites": site_list})
+    return out
 
 
 @router.get("/sites/{site_id}/roster", summary="The site area's people, masked, for offline checks")
@@ -108,7 +114,7 @@ def roster(request: HttpRequest, site_id: int):
     site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=site_id)
     codes = PersonalCode.objects.filter(
         revoked_at__isnull=True, resident__household__building__grid__path__startswith=site.area.path
-    ).select_related("resident")
+    ).select_related("resident__household__building")
     return {
         "site": site.id,
         "people": [
@@ -117,6 +123,7 @@ def roster(request: HttpRequest, site_id: int):
                 "short_code": c.short_code,
                 "resident_id": c.resident_id,
                 "masked_name": c.resident.masked_name,
+                "household": c.resident.household.label if c.resident.household else "",
                 "age": c.resident.age,
                 "sex": c.resident.sex,
             }

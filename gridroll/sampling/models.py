@@ -78,7 +78,7 @@ class Round(models.Model):
     def pool_mode_for(self, area_path: str) -> str:
         """The mode of the most specific area of this round that contains ``area_path``."""
         best = None
-        for ra in self.areas.select_related("area"):
+        for ra in self.areas.all():
             if area_path.startswith(ra.area.path) and (
                 best is None or len(ra.area.path) > len(best.area.path)
             ):
