@@ -131,6 +131,13 @@ class SiteOpening(models.Model):
         return f"{self.site} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
 
 
+class BoxQuerySet(models.QuerySet["Box"]):
+    def restrict(self, user, action: str = "scan") -> "BoxQuerySet":
+        from gridroll.accounts.scope import path_filter
+
+        return self.filter(path_filter(user, action, "site__area__path"))
+
+
 class Box(models.Model):
     """A transport box (转运箱) of sealed tubes, with its chain of custody: packed → sealed → handed over
     to a lab → received. The packer's count is checked against the system's before sealing."""
@@ -152,6 +159,8 @@ class Box(models.Model):
     handed_to = models.CharField(_("lab"), max_length=100, blank=True)
     courier = models.CharField(_("courier"), max_length=50, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BoxQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
-from gridroll.sampling.models import Round, Sample, ScanAction, Site, Tube
+from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Tube
+from gridroll.sampling.services import BOX_CODE, BoxError, hand_over_box, pack_tube, seal_box
 
 # Bump when scanner files change, so that phones drop their old cached copies.
 SCANNER_VERSION = "1"
@@ -89,8 +91,52 @@ def site_board(request, pk: int):
         "review": ScanAction.objects.filter(
             site=site, result=ScanAction.Result.REFUSED, reviewed_at__isnull=True
         ).select_related("user")[:100],
+        "boxes": Box.objects.filter(site=site, round=round_).annotate(n=Count("tubes")),
         "sealed_unpacked": Tube.objects.filter(
             site=site, round=round_, status=Tube.Status.SEALED, box__isnull=True
         ).count(),
     }
     return render(request, "sampling/site_board.html", context)
+
+
+@login_required
+def box_create(request, pk: int):
+    site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=pk)
+    round_ = Round.objects.filter(status=Round.Status.OPEN).first()
+    code = request.POST.get("code", "").strip().upper()
+    if request.method != "POST" or round_ is None:
+        raise Http404
+    if not BOX_CODE.match(code):
+        messages.error(request, "箱码格式不对（4–40位字母、数字或-）")
+    elif Box.objects.filter(code=code).exists():
+        messages.error(request, "此箱码已使用")
+    else:
+        box = Box.objects.create(code=code, round=round_, site=site)
+        return redirect("sampling:box", pk=box.pk)
+    return redirect("sampling:board", pk=site.pk)
+
+
+@login_required
+def box_detail(request, pk: int):
+    """Pack sealed tubes (a handheld scanner types into the field), check the count, seal, hand over."""
+    box = get_in_scope(Box.objects.select_related("site__area", "round"), request.user, Action.SCAN, pk=pk)
+    if request.method == "POST":
+        try:
+            if "tube" in request.POST:
+                tube = pack_tube(box, request.POST["tube"])
+                messages.success(request, f"已装箱 {tube.barcode}（{tube.size} 人）")
+            elif "counted" in request.POST:
+                seal_box(box, int(request.POST.get("counted") or -1))
+                messages.success(request, "清点无误，已封箱")
+            elif "lab" in request.POST:
+                hand_over_box(box, request.POST["lab"].strip(), request.POST.get("courier", "").strip())
+                messages.success(request, "已交接")
+        except BoxError as exc:
+            messages.error(request, exc.message)
+        except ValueError:
+            messages.error(request, "请填写清点的管数")
+        return redirect("sampling:box", pk=box.pk)
+    tubes = box.tubes.order_by("packed_at")
+    return render(
+        request, "sampling/box.html", {"box": box, "tubes": tubes, "people": sum(t.size for t in tubes)}
+    )

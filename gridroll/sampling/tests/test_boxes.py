@@ -55,3 +55,39 @@ def test_a_tube_traces_to_its_box_site_station_and_people(sampler, act, people, 
     trace = trace_tube("TUBE000030")
     assert (trace["box"], trace["site"], trace["station"]) == ("BOX-0004", "北门采样点", "1号台")
     assert [p["name"] for p in trace["people"]] == [p.name for p in people[:3]]
+
+
+def test_the_box_pages_pack_count_seal_and_hand_over(sampler, outsider, act, people, round_, site, login):
+    from django.urls import reverse
+
+    fill(sampler, act, people, "TUBE000040", 2)
+    client = login(sampler)
+    client.post(reverse("sampling:box_create", args=[site.pk]), {"code": "box-0100"})
+    box = Box.objects.get(code="BOX-0100")
+    assert login(outsider).get(reverse("sampling:box", args=[box.pk])).status_code == 404
+    client = login(sampler)
+    client.post(reverse("sampling:box", args=[box.pk]), {"tube": "TUBE000040"})
+    client.post(reverse("sampling:box", args=[box.pk]), {"counted": "2"})
+    box.refresh_from_db()
+    assert box.status == "packing"  # counted 2, system has 1: refused
+    client.post(reverse("sampling:box", args=[box.pk]), {"counted": "1"})
+    client.post(reverse("sampling:box", args=[box.pk]), {"lab": "聊城市检测中心", "courier": "李师傅"})
+    box.refresh_from_db()
+    assert (box.status, box.handed_to) == ("handed_over", "聊城市检测中心")
+    board = client.get(reverse("sampling:board", args=[site.pk])).content.decode()
+    assert "BOX-0100" in board
+
+
+def test_the_site_board_is_scoped_and_resolves_refusals(sampler, outsider, act, site, login):
+    from django.urls import reverse
+
+    from gridroll.sampling.models import ScanAction
+
+    record_action(sampler, act("add", tube="TUBE000404", decided_offline=True, resident_id=1))
+    assert login(outsider).get(reverse("sampling:board", args=[site.pk])).status_code == 404
+    client = login(sampler)
+    page = client.get(reverse("sampling:board", args=[site.pk]))
+    assert len(page.context["review"]) == 1
+    client.post(reverse("sampling:board", args=[site.pk]), {"resolve": page.context["review"][0].pk})
+    action = ScanAction.objects.get()
+    assert action.reviewed_by == sampler and not action.needs_review
