@@ -101,10 +101,13 @@ def links(base: str) -> list[str]:
     building = Building.objects.filter(grid__name="盛世佳苑网格", compound="盛世佳苑", number="1").first()
     if site is None or building is None:
         return []
+    board = Site.objects.filter(name="盛世佳苑北门采样点").values_list("pk", flat=True).first()
+    board_site = board or site.pk
     return [
         "  王丽娟's own page (she registered her son, who has no ID, and her bedridden father-in-law):",
         f"      {base}/me/{FAMILY_SECRET}/",
         f"  register as a resident:          {base}/register/",
         f"  the site code of {site.name}:  {base}/register/s/{site.token}/  (poster: log in, 采样点与场所码)",
         f"  code cards for {building.label}:  {base}/codes/cards/?building={building.pk}  (log in as niushu)",
+        f"  the scanner (log in as sampler): {base}/scan/   ·   site board: {base}/sites/{board_site}/board/",
     ]
