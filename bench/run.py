@@ -76,7 +76,15 @@ def bench_codes(args) -> list[dict]:
     return results
 
 
-BENCHES = {"codes": bench_codes, "import": bench_import}
+def bench_scan(args) -> list[dict]:
+    url = fresh_postgres("gridroll_bench_scan")
+    if not url:
+        print("the scan benchmark needs PostgreSQL; skipped", file=sys.stderr)
+        return []
+    return run_script("scan_bench.py", url, ["--rounds", str(args.rounds)])
+
+
+BENCHES = {"codes": bench_codes, "import": bench_import, "scan": bench_scan}
 
 
 def main() -> None:

@@ -189,3 +189,12 @@ def _browser(extra_args):
             from django.db import connections
 
             connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty per-process cache (the scan context is cached for seconds)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -4,6 +4,7 @@ OpenAPI is served at /api/openapi.json and the docs at /api/docs (ninja's bundle
 """
 
 import json
+import os
 from typing import Any
 
 from django.http import HttpRequest
@@ -28,3 +29,8 @@ api.add_router("/areas", areas.router)
 api.add_router("/codes", codes.router)
 api.add_router("/residents", residents.router)
 api.add_router("/sampling", scans.router)
+
+if os.environ.get("GRIDROLL_BENCH") == "1":
+    from gridroll.api import bench
+
+    api.add_router("/bench", bench.router)

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from gridroll.accounts.roles import Action
-from gridroll.accounts.scope import can
-from gridroll.codes.services import check_code
+from gridroll.accounts.scope import allowed_paths
+from gridroll.codes.models import PersonalCode, SigningKey
+from gridroll.core.bulk import insert_rows
+from gridroll.lib import idnumber, signing
 from gridroll.residents.models import Resident
 from gridroll.sampling.models import POOL_SIZE, Box, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
 
@@ -105,39 +109,202 @@ def _tube_info(tube: Tube | None) -> dict:
 
 
 def record_action(user, data: dict) -> ActionResult:
-    """Record one scanner action. Never raises for bad input: the refusal is the result."""
-    nonce = str(data.get("nonce") or "")[:64]
-    if not nonce:
-        return ActionResult(nonce="", result="refused", reason="bad_request", message=MESSAGES["bad_request"])
-    stored = ScanAction.objects.filter(nonce=nonce).first()
-    if stored is not None:
-        return _stored(stored)
-    try:
+    """Record one scanner action: a batch of one. Never raises for bad input: the refusal is the result."""
+    return record_actions(user, [data])[0]
+
+
+def record_actions(user, actions: list[dict]) -> list[ActionResult]:
+    """Record a scanner's actions in the order given and return one result each.
+
+    The page, the single-scan API and a backlog upload all come here. A batch is loaded in a few queries
+    (nonces, codes, people, tubes locked in id order, this round's samples of these people), decided one
+    action at a time in memory under the tube locks, and written in bulk — so that a phone's backlog of
+    hundreds of scans uploads in one request. If the same nonce arrives twice at once, the loser's
+    transaction rolls back and is retried, and then finds the winner's result.
+    """
+    for attempt in range(3):
+        try:
+            return _record_batch(user, actions)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class _Batch:
+    user: object
+    sites: dict
+    rounds: dict
+    scan_paths: list | None
+    tubes: dict  # barcode → Tube (locked)
+    people: dict  # ("code", text) / ("id", pk) / ("doc", number) → Resident or an ActionError reason
+    sampled: dict  # (round id, resident id) → set of tube ids holding them
+    last_samples: dict  # tube id → list of (position, sample id, resident) still in the tube
+    new_samples: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    changed_tubes: dict = field(default_factory=dict)
+
+
+def _record_batch(user, actions: list[dict]) -> list[ActionResult]:
+    nonces = [str(a.get("nonce") or "")[:64] for a in actions]
+    stored = {a.nonce: a for a in ScanAction.objects.filter(nonce__in=[n for n in nonces if n])}
+    results: list[ActionResult | None] = [None] * len(actions)
+    todo = []
+    seen: set[str] = set()
+    for i, nonce in enumerate(nonces):
+        if not nonce:
+            results[i] = ActionResult(
+                nonce="", result="refused", reason="bad_request", message=MESSAGES["bad_request"]
+            )
+        elif nonce in stored:
+            results[i] = _stored(stored[nonce])
+        elif nonce in seen:
+            results[i] = None  # the same nonce twice in one upload: answered with the first one's result
+        else:
+            seen.add(nonce)
+            todo.append(i)
+    if todo:
         with transaction.atomic():
-            return _record(user, nonce, data)
-    except IntegrityError:
-        # The same nonce arrived twice at once (two syncs from one phone): the other one won.
-        stored = ScanAction.objects.filter(nonce=nonce).first()
-        if stored is None:
-            raise
-        return _stored(stored)
+            batch = _load(user, [actions[i] for i in todo])
+            rows = []
+            for i in todo:
+                results[i], row = _decide(batch, nonces[i], actions[i])
+                rows.append(row)
+            _write(batch, rows)
+    by_nonce = {r.nonce: r for r in results if r is not None}
+    return [
+        r if r is not None else replace(by_nonce[nonces[i]], duplicate=True) for i, r in enumerate(results)
+    ]
 
 
-def _record(user, nonce: str, data: dict) -> ActionResult:
+# Sites, rounds, keys and a user's scan scope change rarely and are read by every scan: each worker
+# keeps them for a few seconds (a round opened or closed, a site closed, takes effect within that).
+CONTEXT_SECONDS = 5
+
+
+def _cached(key: str, load):
+    value = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value, CONTEXT_SECONDS)
+    return value
+
+
+def _open_sites(ids=None) -> dict:
+    qs = Site.objects.filter(is_active=True).select_related("area")
+    return {s.pk: s for s in (qs if ids is None else qs.filter(pk__in=ids))}
+
+
+def _open_rounds(ids=None) -> dict:
+    qs = Round.objects.filter(status=Round.Status.OPEN).prefetch_related("areas__area")
+    return {r.pk: r for r in (qs if ids is None else qs.filter(pk__in=ids))}
+
+
+def _load(user, actions: list[dict]) -> _Batch:
+    sites = _cached("scan:sites", _open_sites)
+    rounds = _cached("scan:rounds", _open_rounds)
+    # Opened a moment ago and not cached yet: look it up rather than refuse it.
+    new_sites = [i for i in {a.get("site_id") for a in actions} - set(sites) if isinstance(i, int)]
+    new_rounds = [i for i in {a.get("round_id") for a in actions} - set(rounds) if isinstance(i, int)]
+    if new_sites:
+        sites = {**sites, **_open_sites(new_sites)}
+    if new_rounds:
+        rounds = {**rounds, **_open_rounds(new_rounds)}
+    barcodes = sorted({str(a.get("tube") or "").strip().upper() for a in actions})
+    # Lock in a fixed order so that two uploads touching the same tubes cannot deadlock.
+    tubes = {
+        t.barcode: t for t in Tube.objects.select_for_update().filter(barcode__in=barcodes).order_by("id")
+    }
+    people: dict = {}
+    tokens = {str(a["code"]) for a in actions if a.get("kind") == "add" and a.get("code")}
+    keys = _cached("scan:keys", lambda: {k.key_id: k for k in SigningKey.objects.all()})
+    serials = {text: _verify(text, keys) for text in tokens}
+    wanted = [v for v in serials.values() if isinstance(v, int)]
+    codes = {c.serial: c for c in PersonalCode.objects.filter(serial__in=wanted).select_related("resident")}
+    for text, serial in serials.items():
+        if isinstance(serial, str):
+            people[("code", text)] = serial
+            continue
+        code = codes.get(serial)
+        if code is None:
+            people[("code", text)] = "code_unknown"
+        elif code.resident is None or code.revoked_at is not None:
+            people[("code", text)] = "code_revoked"
+        else:
+            people[("code", text)] = code.resident
+    ids = {
+        a["resident_id"]
+        for a in actions
+        if a.get("kind") == "add" and not a.get("code") and a.get("resident_id")
+    }
+    for r in Resident.objects.filter(pk__in=[i for i in ids if isinstance(i, int)]):
+        people[("id", r.pk)] = r
+    docs = {
+        idnumber.normalise(str(a["document_number"]))
+        for a in actions
+        if a.get("kind") == "add"
+        and not a.get("code")
+        and not a.get("resident_id")
+        and a.get("document_number")
+    }
+    for r in Resident.objects.filter(document_number__in=docs):
+        people[("doc", r.document_number)] = r
+    resident_ids = [r.pk for r in people.values() if isinstance(r, Resident)]
+    sampled: dict = defaultdict(set)
+    for round_id, resident_id, tube_id in Sample.objects.filter(
+        round_id__in=list(rounds), resident_id__in=resident_ids, is_removed=False
+    ).values_list("round_id", "resident_id", "tube_id"):
+        sampled[(round_id, resident_id)].add(tube_id)
+    last_samples: dict = defaultdict(list)
+    undo_tubes = [t.pk for t in tubes.values() if any(a.get("kind") == "undo" for a in actions)]
+    for sample in Sample.objects.filter(tube_id__in=undo_tubes, is_removed=False).select_related("resident"):
+        last_samples[sample.tube_id].append((sample.position, sample.pk, sample.resident))
+    scan_paths = (
+        None
+        if user.is_superuser
+        else _cached(f"scan:paths:{user.pk}", lambda: allowed_paths(user, Action.SCAN) or [])
+    )
+    return _Batch(
+        user=user,
+        sites=sites,
+        rounds=rounds,
+        scan_paths=scan_paths,
+        tubes=tubes,
+        people=people,
+        sampled=sampled,
+        last_samples=last_samples,
+    )
+
+
+def _verify(text: str, keys: dict) -> int | str:
+    """The code's serial, or the reason it is refused (the same checks as codes.services.check_code)."""
+    try:
+        token = signing.parse(text)
+    except signing.TokenError:
+        return "code_forged"
+    key = keys.get(token.key_id)
+    if key is None or not signing.verify(bytes(key.public_key), token):
+        return "code_forged"
+    if key.state == SigningKey.State.RETIRED:
+        return "code_revoked"
+    return token.code_id
+
+
+def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, ScanAction]:
     kind = data.get("kind")
     barcode = str(data.get("tube") or "").strip().upper()
     offline = bool(data.get("decided_offline"))
     action = ScanAction(
         nonce=nonce,
         device_id=str(data.get("device_id") or "")[:64],
-        user=user,
+        user=b.user,
         kind=kind if kind in ScanAction.Kind.values else ScanAction.Kind.ADD,
         tube_barcode=barcode[:40],
         payload={
             k: v
             for k, v in data.items()
-            if k
-            in ("code", "resident_id", "document_number", "station_id", "site_id", "round_id", "household")
+            if k in ("code", "resident_id", "document_number", "station_id", "site_id", "round_id")
         },
         device_time=_device_time(data.get("device_time")),
         decided_offline=offline,
@@ -148,30 +315,30 @@ def _record(user, nonce: str, data: dict) -> ActionResult:
     try:
         if kind not in ScanAction.Kind.values:
             raise ActionError("bad_request")
-        site = Site.objects.filter(pk=data.get("site_id"), is_active=True).select_related("area").first()
+        site = b.sites.get(data.get("site_id"))
         if site is None:
             raise ActionError("site_unknown")
         action.site = site
-        if not can(user, Action.SCAN, site.area.path):
+        if b.scan_paths is not None and not any(site.area.path.startswith(p) for p in b.scan_paths):
             raise ActionError("forbidden")
-        round_ = Round.objects.filter(pk=data.get("round_id")).first()
+        round_ = b.rounds.get(data.get("round_id"))
         if round_ is None or round_.status != Round.Status.OPEN:
             raise ActionError("round_not_open")
         action.round = round_
         if not TUBE_BARCODE.match(barcode):
             raise ActionError("bad_tube_barcode")
         if kind == ScanAction.Kind.OPEN_TUBE:
-            tube = _open_tube(round_, site, barcode, data, action.device_time)
+            tube = _open_tube(b, round_, site, barcode, data, action.device_time)
         else:
-            tube = Tube.objects.select_for_update().filter(barcode=barcode).first()
+            tube = b.tubes.get(barcode)
             if tube is None or tube.round_id != round_.pk or tube.site_id != site.pk:
                 raise ActionError("tube_not_open")
             if kind == ScanAction.Kind.ADD:
-                person, warning = _add(tube, round_, data, nonce, action.device_time, offline)
+                person, warning = _add(b, tube, round_, data, nonce, action.device_time, offline)
             elif kind == ScanAction.Kind.UNDO:
-                person = _undo(tube)
+                person = _undo(b, tube)
             else:
-                _seal(tube)
+                _seal(b, tube, action.device_time)
     except ActionError as exc:
         action.result, action.reason, action.message = (
             ScanAction.Result.REFUSED,
@@ -186,8 +353,7 @@ def _record(user, nonce: str, data: dict) -> ActionResult:
         action.message = MESSAGES[action.reason]
     action.payload["_tube"] = _tube_info(tube)
     action.payload["_person"] = person
-    action.save()
-    return ActionResult(
+    result = ActionResult(
         nonce=nonce,
         result=action.result,
         reason=action.reason,
@@ -195,17 +361,22 @@ def _record(user, nonce: str, data: dict) -> ActionResult:
         tube=_tube_info(tube),
         person=person,
     )
+    return result, action
 
 
-def _open_tube(round_: Round, site: Site, barcode: str, data: dict, when) -> Tube:
-    tube = Tube.objects.select_for_update().filter(barcode=barcode).first()
-    station = Station.objects.filter(pk=data.get("station_id"), site=site).first()
+def _open_tube(b: _Batch, round_: Round, site: Site, barcode: str, data: dict, when) -> Tube:
+    tube = b.tubes.get(barcode)
     if tube is not None:
         if tube.round_id == round_.pk and tube.site_id == site.pk and tube.status == Tube.Status.OPEN:
             return tube  # the same tube opened again at the site: nothing to do
         raise ActionError("tube_used")
+    station_id = data.get("station_id")
+    station = (
+        Station.objects.filter(pk=station_id, site=site).first() if isinstance(station_id, int) else None
+    )
     mode = round_.pool_mode_for(site.area.path)
-    return Tube.objects.create(
+    # Created at once (it is rare, one per 10–20 people): the samples that follow need its id.
+    tube = Tube.objects.create(
         barcode=barcode,
         round=round_,
         site=site,
@@ -214,93 +385,155 @@ def _open_tube(round_: Round, site: Site, barcode: str, data: dict, when) -> Tub
         capacity=POOL_SIZE[mode],
         opened_at=when,
     )
+    b.tubes[barcode] = tube
+    return tube
 
 
-def _resolve_person(data: dict) -> Resident:
+def _person(b: _Batch, data: dict) -> Resident:
     if data.get("code"):
-        check = check_code(str(data["code"]))
-        if check.status == "forged":
-            raise ActionError("code_forged")
-        if check.status == "revoked":
-            raise ActionError("code_revoked")
-        if check.status == "unknown" or not check.person.get("resident_id"):
-            raise ActionError("code_unknown")
-        return Resident.objects.select_related("household").get(pk=check.person["resident_id"])
-    if data.get("resident_id"):
-        resident = Resident.objects.select_related("household").filter(pk=data["resident_id"]).first()
+        key: tuple = ("code", str(data["code"]))
+    elif data.get("resident_id"):
+        key = ("id", data["resident_id"])
     elif data.get("document_number"):
-        from gridroll.lib import idnumber
-
-        resident = (
-            Resident.objects.select_related("household")
-            .filter(document_number=idnumber.normalise(str(data["document_number"])))
-            .first()
-        )
+        key = ("doc", idnumber.normalise(str(data["document_number"])))
     else:
         raise ActionError("bad_request")
-    if resident is None:
+    found = b.people.get(key)
+    if found is None:
         raise ActionError("person_unknown")
-    return resident
+    if isinstance(found, str):
+        raise ActionError(found)
+    return found
 
 
-def _add(tube: Tube, round_: Round, data: dict, nonce: str, when, offline: bool) -> tuple[dict, str]:
+def _add(
+    b: _Batch, tube: Tube, round_: Round, data: dict, nonce: str, when, offline: bool
+) -> tuple[dict, str]:
     # Full before closed: a full tube closed by itself, and "full" tells the sampler what to do.
     if tube.size >= tube.capacity:
         raise ActionError("tube_full")
     if tube.status != Tube.Status.OPEN:
         raise ActionError("tube_not_open")
-    resident = _resolve_person(data)
+    resident = _person(b, data)
     person = {"masked_name": resident.masked_name, "age": resident.age, "sex": resident.get_sex_display()}
-    if Sample.objects.filter(tube=tube, resident=resident, is_removed=False).exists():
+    held_in = b.sampled[(round_.pk, resident.pk)]
+    if tube.pk in held_in:
         raise ActionError("already_in_tube")
     if tube.pool_mode == PoolMode.HOUSEHOLD:
         if tube.household_id is None:
             tube.household_id = resident.household_id
         elif resident.household_id != tube.household_id:
             raise ActionError("other_household")
-    repeat = Sample.objects.filter(round=round_, resident=resident, is_removed=False).exists()
+    repeat = bool(held_in)
     tube.size += 1
-    Sample.objects.create(
-        tube=tube,
-        round=round_,
-        resident=resident,
-        position=tube.size,
-        scanned_at=when,
-        nonce=nonce,
-        is_repeat=repeat,
-        decided_offline=offline,
+    held_in.add(tube.pk)
+    b.new_samples.append(
+        (tube.pk, round_.pk, resident.pk, tube.size, when, timezone.now(), nonce, repeat, False, offline)
     )
+    b.last_samples[tube.pk].append((tube.size, None, resident))
     if tube.size >= tube.capacity and tube.pool_mode != PoolMode.HOUSEHOLD:
         tube.status, tube.sealed_at = Tube.Status.SEALED, when  # full: closes by itself
-    tube.save(update_fields=["size", "status", "sealed_at", "household"])
+    b.changed_tubes[tube.pk] = tube
     return person, "already_sampled" if repeat else ""
 
 
-def _undo(tube: Tube) -> dict:
-    last = (
-        Sample.objects.filter(tube=tube, is_removed=False)
-        .order_by("-position")
-        .select_related("resident")
-        .first()
-    )
-    if last is None or tube.box_id is not None:
+def _undo(b: _Batch, tube: Tube) -> dict:
+    in_tube = sorted(b.last_samples.get(tube.pk, []), key=lambda x: x[0])
+    if not in_tube or tube.box_id is not None:
         raise ActionError("nothing_to_undo")
-    Sample.objects.filter(pk=last.pk).update(is_removed=True)
+    position, sample_id, resident = in_tube[-1]
+    b.last_samples[tube.pk] = in_tube[:-1]
+    if sample_id is None:
+        # Added earlier in this same upload: simply not written.
+        b.new_samples = [s for s in b.new_samples if not (s[0] == tube.pk and s[3] == position)]
+    else:
+        b.removed.append(sample_id)
+    b.sampled[(tube.round_id, resident.pk)].discard(tube.pk)
     tube.size -= 1
     tube.status, tube.sealed_at = Tube.Status.OPEN, None
     if tube.size == 0:
         tube.household_id = None
-    tube.save(update_fields=["size", "status", "sealed_at", "household"])
-    return {"masked_name": last.resident.masked_name, "age": last.resident.age}
+    b.changed_tubes[tube.pk] = tube
+    return {"masked_name": resident.masked_name, "age": resident.age}
 
 
-def _seal(tube: Tube) -> None:
+def _seal(b: _Batch, tube: Tube, when) -> None:
     if tube.status == Tube.Status.SEALED:
         return
     if tube.size == 0:
         raise ActionError("tube_empty")
-    tube.status, tube.sealed_at = Tube.Status.SEALED, timezone.now()
-    tube.save(update_fields=["status", "sealed_at"])
+    tube.status, tube.sealed_at = Tube.Status.SEALED, when
+    b.changed_tubes[tube.pk] = tube
+
+
+def _write(b: _Batch, actions: list[ScanAction]) -> None:
+    if b.removed:
+        Sample.objects.filter(pk__in=b.removed).update(is_removed=True)
+    insert_rows(
+        Sample,
+        (
+            "tube_id",
+            "round_id",
+            "resident_id",
+            "position",
+            "scanned_at",
+            "received_at",
+            "nonce",
+            "is_repeat",
+            "is_removed",
+            "decided_offline",
+        ),
+        b.new_samples,
+    )
+    if b.changed_tubes:
+        # One statement sent many times (psycopg pipelines it): bulk_update's CASE expressions cost more.
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE sampling_tube SET size = %s, status = %s, sealed_at = %s, household_id = %s "
+                "WHERE id = %s",
+                [(t.size, t.status, t.sealed_at, t.household_id, t.pk) for t in b.changed_tubes.values()],
+            )
+    now = timezone.now()
+    insert_rows(
+        ScanAction,
+        (
+            "nonce",
+            "device_id",
+            "user_id",
+            "kind",
+            "round_id",
+            "site_id",
+            "tube_barcode",
+            "payload",
+            "device_time",
+            "received_at",
+            "decided_offline",
+            "result",
+            "reason",
+            "message",
+            "needs_review",
+        ),
+        [
+            (
+                a.nonce,
+                a.device_id,
+                a.user.pk,
+                a.kind,
+                a.round_id,
+                a.site_id,
+                a.tube_barcode,
+                a.payload,
+                a.device_time,
+                now,
+                a.decided_offline,
+                a.result,
+                a.reason,
+                a.message,
+                a.needs_review,
+            )
+            for a in actions
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------------------------ boxes

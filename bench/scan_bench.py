@@ -1,0 +1,286 @@
+"""Scan API under load: gunicorn (sync workers) on PostgreSQL, wrk with 32 connections.
+
+Rounds alternate the floor (a bare Django + ninja endpoint that inserts one row) and the real
+single-scan endpoint (every check, the ScanAction record that is the scan's audit, the sample), then a
+backlog upload of 50 scans per request. Afterwards it counts rows: every 2xx response is exactly one
+ScanAction, every accepted add exactly one Sample, no tube over capacity.
+
+    make bench ARGS="--only scan"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridroll.settings")
+os.environ["GRIDROLL_BENCH"] = "1"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from gridroll.accounts.models import Grant  # noqa: E402
+from gridroll.areas.models import Area  # noqa: E402
+from gridroll.audit.models import AuditRecord  # noqa: E402
+from gridroll.codes.models import PersonalCode  # noqa: E402
+from gridroll.codes.services import issue_codes  # noqa: E402
+from gridroll.residents.models import Resident  # noqa: E402
+from gridroll.sampling.models import Round, RoundArea, Sample, ScanAction, Site, Station, Tube  # noqa: E402
+from gridroll.sampling.services import record_action  # noqa: E402
+
+DATA = HERE / "data"
+PORT = 8765
+LUA = """
+local bodies = {}
+local i = 0
+local path = os.getenv("BENCH_PATH")
+function init(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  i = tonumber(args[2]) or 0
+end
+function request()
+  i = i + 1
+  local body = bodies[(i - 1) % #bodies + 1]
+  return wrk.format("POST", path, nil, body)
+end
+"""
+CAPACITY = 20
+TUBES = 1500
+
+
+def setup(residents: int) -> tuple[User, Round, Site, list[str]]:
+    call_command("migrate", verbosity=0)
+    if not Resident.objects.exists():
+        from generate_district import generate
+
+        generate(residents=residents, quiet=True)
+        issue_codes(Resident.objects.all())
+    district = Area.objects.get(parent__isnull=True)
+    user, _ = User.objects.get_or_create(username="bench-sampler")
+    Grant.objects.get_or_create(user=user, area=district, role="sampler")
+    now = timezone.now()
+    round_ = Round.objects.create(
+        name="bench", starts_at=now, ends_at=now + timezone.timedelta(hours=6), status=Round.Status.OPEN
+    )
+    RoundArea.objects.create(round=round_, area=district, pool_mode="pool20")
+    site = Site.objects.create(area=district, name=f"bench-{round_.pk}")
+    Station.objects.create(site=site, name="1")
+    tokens = list(
+        PersonalCode.objects.filter(revoked_at__isnull=True).order_by("id").values_list("token", flat=True)
+    )
+    return user, round_, site, tokens
+
+
+def session_cookie(user: User) -> tuple[str, str]:
+    store = SessionStore()
+    store["_auth_user_id"] = str(user.pk)
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_hash"] = user.get_session_auth_hash()
+    store.create()
+    csrf = uuid.uuid4().hex  # 32 characters: Django accepts an unmasked secret in cookie and header
+    return f"sessionid={store.session_key}; csrftoken={csrf}", csrf
+
+
+def action(round_, site, kind, tube, **extra) -> dict:
+    return {
+        "nonce": uuid.uuid4().hex,
+        "device_id": "bench",
+        "device_time": timezone.now().isoformat(),
+        "kind": kind,
+        "round_id": round_.pk,
+        "site_id": site.pk,
+        "station_id": None,
+        "tube": tube,
+        **extra,
+    }
+
+
+def wrk(path: str, bodies: Path, seconds: int, connections: int, cookie: str, csrf: str) -> dict:
+    script = DATA / "scan.lua"
+    script.write_text(LUA)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            f"Cookie: {cookie}",
+            "-H",
+            f"X-CSRFToken: {csrf}",
+            "-H",
+            f"Referer: http://127.0.0.1:{PORT}/",
+            f"http://127.0.0.1:{PORT}",
+            "--",
+            str(bodies),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, BENCH_PATH=path),
+        check=True,
+    ).stdout
+
+    def latency(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        value, unit = float(m[1]), m[2]
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests = int(re.search(r"(\d+) requests in", out)[1])
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+        "requests": requests,
+        "errors": int(non2xx[1]) if non2xx else 0,
+        "p50": latency(50),
+        "p99": latency(99),
+        "raw": out,
+    }
+
+
+def start_gunicorn() -> subprocess.Popen:
+    env = dict(os.environ, DEBUG="0", GRIDROLL_BENCH="1", CONN_MAX_AGE="60", LOG_LEVEL="ERROR")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "gridroll.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=HERE.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            import urllib.request
+
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
+            return proc
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--residents", type=int, default=60_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("the scan benchmark needs PostgreSQL (DATABASE_URL=postgres://...)")
+    DATA.mkdir(exist_ok=True)
+    user, round_, site, tokens = setup(args.residents)
+    cookie, csrf = session_cookie(user)
+    # Open the tubes first (1500 × 20 places), then one add per person, spread over the tubes.
+    tubes = [f"BT{round_.pk:03d}{i:07d}" for i in range(TUBES)]
+    for barcode in tubes:
+        record_action(user, action(round_, site, "open_tube", barcode))
+    people = iter(tokens)
+    places = [(tubes[i % TUBES]) for i in range(TUBES * CAPACITY)]
+    place = iter(places)
+    proc = start_gunicorn()
+    results: dict[str, list[dict]] = {"floor": [], "scan": [], "batch": []}
+    try:
+        for _ in range(args.rounds):
+            floor = DATA / "floor.jsonl"
+            floor.write_text("\n".join(json.dumps({"nonce": uuid.uuid4().hex}) for _ in range(20000)))
+            results["floor"].append(wrk("/api/bench/insert", floor, args.seconds, 32, cookie, csrf))
+            scans = DATA / "scans.jsonl"
+            lines = []
+            for _ in range(9000):
+                lines.append(json.dumps(action(round_, site, "add", next(place), code=next(people))))
+            scans.write_text("\n".join(lines))
+            results["scan"].append(wrk("/api/sampling/scans", scans, args.seconds, 32, cookie, csrf))
+        batches = DATA / "batches.jsonl"
+        lines = []
+        for _ in range(300):
+            lines.append(
+                json.dumps(
+                    {
+                        "actions": [
+                            action(round_, site, "add", next(place), code=next(people)) for _ in range(50)
+                        ]
+                    }
+                )
+            )
+        batches.write_text("\n".join(lines))
+        results["batch"].append(wrk("/api/sampling/scans/batch", batches, args.seconds, 8, cookie, csrf))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+
+    # Correctness after the load. wrk cycles its bodies when it runs out, so a body may be sent twice:
+    # that is a re-upload, which must create nothing.
+    actions = ScanAction.objects.filter(round=round_, kind="add")
+    accepted = actions.filter(result__in=["accepted", "warned"]).count()
+    samples = Sample.objects.filter(round=round_).count()
+    over = Tube.objects.filter(round=round_, size__gt=CAPACITY).count()
+    duplicates = actions.count() - actions.values("nonce").distinct().count()
+    refused = dict(actions.filter(result="refused").values_list("reason").annotate(n=Count("id")))
+    assert samples == accepted, (samples, accepted)
+    assert over == 0 and duplicates == 0
+    floor_rows = AuditRecord.objects.filter(action="bench.floor").count()
+
+    def med(kind, key):
+        return statistics.median(x[key] for x in results[kind])
+
+    out = [
+        ("scan.floor_insert_rps", med("floor", "rps"), "req/s"),
+        ("scan.single_rps", med("scan", "rps"), "req/s"),
+        ("scan.single_vs_floor", round(med("scan", "rps") / med("floor", "rps"), 3), "ratio"),
+        ("scan.single_p50_ms", med("scan", "p50"), "ms"),
+        ("scan.single_p99_ms", med("scan", "p99"), "ms"),
+        ("scan.floor_p99_ms", med("floor", "p99"), "ms"),
+        ("scan.batch50_scans_per_s", round(med("batch", "rps") * 50), "scans/s"),
+        ("scan.batch50_p99_ms", med("batch", "p99"), "ms"),
+        ("scan.rows_samples", samples, "rows"),
+        ("scan.rows_duplicated", duplicates, "rows"),
+        ("scan.tubes_over_capacity", over, "tubes"),
+    ]
+    runs = {"scan.floor_insert_rps": "floor", "scan.single_rps": "scan", "scan.batch50_scans_per_s": "batch"}
+    for name, value, unit in out:
+        entry = {"name": name, "value": round(value, 2) if isinstance(value, float) else value, "unit": unit}
+        if name in runs:
+            entry["runs"] = [
+                round(x["rps"] * (50 if name.startswith("scan.batch") else 1)) for x in results[runs[name]]
+            ]
+        print(json.dumps(entry))
+    print(f"refused reasons: {refused}; floor rows {floor_rows}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
