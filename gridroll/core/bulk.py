@@ -97,7 +97,12 @@ def _copy_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequenc
             [meta.db_table, meta.pk.column, len(rows)],
         )
         ids = [r[0] for r in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # The raw psycopg cursor skips Django's error wrapping: restore it, so that a unique violation is
+        # django.db.IntegrityError here as it is on SQLite (callers retry on it).
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
             for pk, row in zip(ids, rows, strict=True):
                 if json_positions:
                     row = list(row)

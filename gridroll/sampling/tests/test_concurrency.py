@@ -42,7 +42,8 @@ def test_fifteen_stations_racing_for_one_ten_tube(sampler, act, people):
         t.join()
     tube = Tube.objects.get()
     accepted = [r for r in results if r.result == "accepted"]
-    assert len(results) == 15 and len(accepted) == tube.size == 10 == Sample.objects.count()
+    assert len(results) == 15, "an upload raised instead of answering"
+    assert len(accepted) == tube.size == 10 == Sample.objects.count()
     assert {r.reason for r in results if r.result == "refused"} <= {"tube_full", "already_in_tube"}
     assert ScanAction.objects.count() == 16
 
@@ -64,5 +65,6 @@ def test_the_same_nonce_uploaded_twice_at_once(sampler, act, people):
         t.start()
     for t in threads:
         t.join()
+    assert len(results) == 4, "an upload raised instead of answering"
     assert {r.result for r in results} == {"accepted"} and Sample.objects.count() == 1
     assert sum(1 for r in results if not r.duplicate) == 1
