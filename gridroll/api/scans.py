@@ -8,7 +8,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.codes.models import PersonalCode
 from gridroll.sampling.models import POOL_SIZE, Round, Site
-from gridroll.sampling.services import record_action
+from gridroll.sampling.services import record_action, record_actions
 
 router = Router(tags=["sampling"])
 MAX_BATCH = 500
@@ -61,7 +61,7 @@ def scan_batch(request: HttpRequest, payload: BatchIn):
     _require_scan(request)
     if len(payload.actions) > MAX_BATCH:
         raise HttpError(413, f"一次最多上传 {MAX_BATCH} 条，请分批上传")
-    return [record_action(request.user, action.dict()).as_dict() for action in payload.actions]
+    return [r.as_dict() for r in record_actions(request.user, [action.dict() for action in payload.actions])]
 
 
 class SiteOut(Schema):
