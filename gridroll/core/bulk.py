@@ -32,12 +32,16 @@ def _adapter(field):
     return None
 
 
+SMALL = 20
+
+
 def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
     """Insert ``rows`` (values in the order of ``fields``, not yet adapted) and return their new ids."""
     if not rows:
         return []
     fields, rows = _with_defaults(model, fields, rows)
-    if connection.vendor == "postgresql":
+    # COPY needs two round trips (ids, then data): worth it for many rows, not for a scan's one or two.
+    if connection.vendor == "postgresql" and len(rows) > SMALL:
         return _copy_rows(model, fields, rows)
     meta = model._meta
     model_fields = [meta.get_field(f) for f in fields]

@@ -124,7 +124,8 @@ def record_actions(user, actions: list[dict]) -> list[ActionResult]:
     """
     for attempt in range(3):
         try:
-            return _record_batch(user, actions)
+            # A nonce seen before fails on the unique index; only then look the stored results up.
+            return _record_batch(user, actions, look_up_nonces=attempt > 0)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -146,9 +147,11 @@ class _Batch:
     changed_tubes: dict = field(default_factory=dict)
 
 
-def _record_batch(user, actions: list[dict]) -> list[ActionResult]:
+def _record_batch(user, actions: list[dict], look_up_nonces: bool) -> list[ActionResult]:
     nonces = [str(a.get("nonce") or "")[:64] for a in actions]
-    stored = {a.nonce: a for a in ScanAction.objects.filter(nonce__in=[n for n in nonces if n])}
+    stored = {}
+    if look_up_nonces or len(actions) > 1:
+        stored = {a.nonce: a for a in ScanAction.objects.filter(nonce__in=[n for n in nonces if n])}
     results: list[ActionResult | None] = [None] * len(actions)
     todo = []
     seen: set[str] = set()
