@@ -30,50 +30,18 @@ from gridroll.areas.models import Area, Building, Household, Level  # noqa: E402
 from gridroll.core.bulk import insert_rows  # noqa: E402
 from gridroll.demo.people import PeopleFactory  # noqa: E402
 from gridroll.residents.models import Resident  # noqa: E402
+from gridroll.residents.services import EDITABLE_FIELDS  # noqa: E402
 
 DISTRICT = "基准区"
 RESIDENTS_PER_GRID = 2500
 HOUSEHOLDS_PER_BUILDING = 60
-RESIDENT_COLUMNS = (
-    "name",
-    "sex",
-    "document_type",
-    "document_number",
-    "birth_date",
-    "phone",
-    "household_id",
-    "relation",
-    "residence_type",
-    "status",
-    "is_bedridden",
-    "is_living_alone",
-    "has_disability",
-    "note",
-    "created_at",
-    "updated_at",
-)
+# The order of people_rows() below.
+RESIDENT_COLUMNS = (*EDITABLE_FIELDS, "household_id", "created_at", "updated_at")
 
 
 def people_rows(factory: PeopleFactory, household_id: int, now: datetime.datetime):
     for p in factory.household():
-        yield (
-            p.name,
-            p.sex,
-            p.document_type,
-            p.document_number,
-            p.birth_date,
-            p.phone,
-            household_id,
-            p.relation,
-            p.residence_type,
-            p.status,
-            p.is_bedridden,
-            p.is_living_alone,
-            p.has_disability,
-            p.note,
-            now,
-            now,
-        )
+        yield (*(getattr(p, f) for f in EDITABLE_FIELDS), household_id, now, now)
 
 
 @transaction.atomic

@@ -38,26 +38,12 @@ from gridroll.lib import phone as phonelib
 from gridroll.lib.text import cell_text, halfwidth
 from gridroll.residents import columns as cols
 from gridroll.residents.models import ImportBatch, ImportReject, Resident
+from gridroll.residents.services import EDITABLE_FIELDS
 
 # How many rows of a sheet may sit above the header row (a title like 盛世佳苑小区居民信息表).
 HEADER_SEARCH_ROWS = 10
-# Fields compared to decide updated vs unchanged, in the order they appear in an audit record.
-RESIDENT_FIELDS = (
-    "name",
-    "sex",
-    "document_type",
-    "document_number",
-    "birth_date",
-    "phone",
-    "household_id",
-    "relation",
-    "residence_type",
-    "status",
-    "is_bedridden",
-    "is_living_alone",
-    "has_disability",
-    "note",
-)
+# Fields compared to decide updated vs unchanged: what staff may edit, and where the person lives.
+RESIDENT_FIELDS = (*EDITABLE_FIELDS, "household_id")
 # Which file columns feed which resident fields (a field is only touched when its column is present).
 FIELD_SOURCES = {
     "name": "name",
