@@ -51,7 +51,7 @@ def generate(residents: int = 1_000_000, seed: int = 7, quiet: bool = False) -> 
         raise SystemExit(f"{DISTRICT} already exists in this database; use a fresh database")
     regions = tuple(f"37{c:04d}" for c in range(1501, 1530)) + ("371502",) * 10
     factory = PeopleFactory(seed=seed, regions=regions)
-    grids_needed = max(1, residents // RESIDENTS_PER_GRID)
+    grids_needed = max(1, -(-residents // RESIDENTS_PER_GRID))  # rounded up: never short of flats
     district = Area.objects.create(name=DISTRICT, level=Level.DISTRICT)
     grids: list[Area] = []
     subs = max(1, grids_needed // 40)
