@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from gridroll.accounts.roles import Action
@@ -107,9 +108,9 @@ def box_create(request, pk: int):
     if request.method != "POST" or round_ is None:
         raise Http404
     if not BOX_CODE.match(code):
-        messages.error(request, "箱码格式不对（4–40位字母、数字或-）")
+        messages.error(request, _("A box code is 4 to 40 letters, digits or dashes."))
     elif Box.objects.filter(code=code).exists():
-        messages.error(request, "此箱码已使用")
+        messages.error(request, _("This box code is already in use."))
     else:
         box = Box.objects.create(code=code, round=round_, site=site)
         return redirect("sampling:box", pk=box.pk)
@@ -124,17 +125,19 @@ def box_detail(request, pk: int):
         try:
             if "tube" in request.POST:
                 tube = pack_tube(box, request.POST["tube"])
-                messages.success(request, f"已装箱 {tube.barcode}（{tube.size} 人）")
+                messages.success(
+                    request, _("Packed %(tube)s (%(n)s people).") % {"tube": tube.barcode, "n": tube.size}
+                )
             elif "counted" in request.POST:
                 seal_box(box, int(request.POST.get("counted") or -1))
-                messages.success(request, "清点无误，已封箱")
+                messages.success(request, _("The count matches: box sealed."))
             elif "lab" in request.POST:
                 hand_over_box(box, request.POST["lab"].strip(), request.POST.get("courier", "").strip())
-                messages.success(request, "已交接")
+                messages.success(request, _("Handed over."))
         except BoxError as exc:
             messages.error(request, exc.message)
         except ValueError:
-            messages.error(request, "请填写清点的管数")
+            messages.error(request, _("Enter the number of tubes counted."))
         return redirect("sampling:box", pk=box.pk)
     tubes = box.tubes.order_by("packed_at")
     return render(
