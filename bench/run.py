@@ -96,8 +96,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
     results: list[dict] = []
+    failed = []
     for name in args.only or sorted(BENCHES):
-        results += BENCHES[name](args)
+        try:
+            results += BENCHES[name](args)
+        except subprocess.CalledProcessError as exc:
+            # Keep what the other benchmarks measured; say which one failed and why.
+            failed.append(name)
+            print(f"benchmark {name} failed:\n{exc.stderr[-3000:]}", file=sys.stderr)
     print(f"\n{'benchmark':<40} {'median':>12} {'unit':<8} runs")
     for r in results:
         print(f"{r['name']:<40} {r['value']:>12} {r['unit']:<8} {r.get('runs', '')}")
@@ -109,6 +115,8 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(merged, ensure_ascii=False, indent=1) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(HERE.parent)}")
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

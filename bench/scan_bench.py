@@ -46,7 +46,7 @@ from gridroll.codes.models import PersonalCode  # noqa: E402
 from gridroll.codes.services import issue_codes  # noqa: E402
 from gridroll.residents.models import Resident  # noqa: E402
 from gridroll.sampling.models import Round, RoundArea, Sample, ScanAction, Site, Station, Tube  # noqa: E402
-from gridroll.sampling.services import record_action  # noqa: E402
+from gridroll.sampling.services import record_actions  # noqa: E402
 
 DATA = HERE / "data"
 PORT = 8765
@@ -65,7 +65,7 @@ function request()
 end
 """
 CAPACITY = 20
-TUBES = 1500
+TUBES = 3000  # 60,000 places: enough for 3 rounds of single scans and the backlog run
 
 
 def setup(residents: int) -> tuple[User, Round, Site, list[str]]:
@@ -207,8 +207,8 @@ def main() -> None:
     cookie, csrf = session_cookie(user)
     # Open the tubes first (1500 × 20 places), then one add per person, spread over the tubes.
     tubes = [f"BT{round_.pk:03d}{i:07d}" for i in range(TUBES)]
-    for barcode in tubes:
-        record_action(user, action(round_, site, "open_tube", barcode))
+    for start in range(0, TUBES, 500):
+        record_actions(user, [action(round_, site, "open_tube", b) for b in tubes[start : start + 500]])
     people = iter(tokens)
     places = [(tubes[i % TUBES]) for i in range(TUBES * CAPACITY)]
     place = iter(places)
