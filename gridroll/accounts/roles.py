@@ -21,13 +21,14 @@ class Action(models.TextChoices):
     VIEW_AUDIT = "view_audit", _("read the audit log")
     SCAN = "scan", _("scan and check personal codes")
     MANAGE_CODES = "manage_codes", _("issue, print and revoke codes; manage sites")
+    PLAN_ROUNDS = "plan_rounds", _("plan, open and close rounds")
 
 
 _REGISTRY = {Action.VIEW_REGISTRY, Action.EDIT_REGISTRY, Action.REVEAL_ID, Action.SCAN, Action.MANAGE_CODES}
 ROLE_ACTIONS: dict[str, set[str]] = {
-    Role.DISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
-    Role.SUBDISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
-    Role.COMMUNITY_STAFF: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT},
+    Role.DISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT, Action.PLAN_ROUNDS},
+    Role.SUBDISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT, Action.PLAN_ROUNDS},
+    Role.COMMUNITY_STAFF: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT, Action.PLAN_ROUNDS},
     # The grid worker knows their residents and corrects the registry every round (the seed's 牛叔).
     Role.GRID_WORKER: set(_REGISTRY),
     # Samplers and labs see people only through the scanner and results, masked: never the registry.

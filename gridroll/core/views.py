@@ -21,5 +21,7 @@ def home(request):
             "can_import": can(request.user, Action.IMPORT),
             "can_audit": can(request.user, Action.VIEW_AUDIT),
             "can_codes": can(request.user, Action.MANAGE_CODES),
+            "can_plan": can(request.user, Action.PLAN_ROUNDS),
+            "can_scan": can(request.user, Action.SCAN),
         },
     )
