@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from gridroll.areas.models import Area
 from gridroll.codes.models import PersonalCode
-from gridroll.sampling.models import Box, Round, RoundArea, Site, Station
+from gridroll.sampling.models import Box, Round, RoundArea, Site, SiteOpening, Station
 from gridroll.sampling.services import hand_over_box, pack_tube, record_action, seal_box
 
 TUBES_FILLED = 60
@@ -35,6 +35,13 @@ def build(district_name: str) -> dict:
     for site in Site.objects.all():
         for n in (1, 2, 3):
             Station.objects.create(site=site, name=f"{n}号台")
+        # 分时段: the site opens with the round, closes an hour before it ends.
+        SiteOpening.objects.create(
+            round=round_,
+            site=site,
+            opens_at=round_.starts_at,
+            closes_at=round_.ends_at - datetime.timedelta(hours=1),
+        )
     site = Site.objects.get(name="盛世佳苑北门采样点")
     stations = list(site.stations.order_by("name"))
     sampler = User.objects.get(username="sampler")
