@@ -122,7 +122,7 @@ def new_short_code() -> str:
 
 
 def normalise_short_code(text: str) -> str | None:
-    """Typed short code → canonical 'XXXX-XXXX', or None when it cannot be one (a typo the check catches)."""
+    """Typed short code → canonical 'K7QX-3MHB', or None when it cannot be one (the check catches typos)."""
     cleaned = text.strip().upper().replace("-", "").replace(" ", "")
     if len(cleaned) != 8 or any(c not in SHORT_ALPHABET for c in cleaned):
         return None
