@@ -399,6 +399,7 @@ ZH = {
     "No station yet: add the lanes where samplers work.": "还没有采样台：请添加采样人员工作的采样台。",
     "e.g. Station 1": "如：1号台",
     "The round must end after it starts.": "结束时间须晚于开始时间。",
+    "Too many attempts from this device. Wait ten minutes, or ask the staff at the site.": "本设备尝试次数过多。请十分钟后再试，或请采样点工作人员帮助登记。",
 }
 
 

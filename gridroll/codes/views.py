@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,6 +37,34 @@ def _community_of(area: Area) -> Area | None:
 
 # ------------------------------------------------------------------------------------------- public
 
+# Registration answers "already registered" and "registered under another name", which would let a
+# script test ID numbers against the registry. Only those answers are counted, per client address, so
+# that a queue of people registering over one site's Wi-Fi is never slowed down.
+PROBE_LIMIT = 20
+PROBE_WINDOW = 600  # seconds
+PROBE_ANSWERS = {"duplicate_id", "already_registered"}
+
+
+def _client(request) -> str:
+    if settings.USE_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _probing(request) -> bool:
+    return (cache.get(f"register-probes:{_client(request)}") or 0) >= PROBE_LIMIT
+
+
+def _count_probe(request) -> None:
+    key = f"register-probes:{_client(request)}"
+    cache.add(key, 0, PROBE_WINDOW)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, PROBE_WINDOW)
+
 
 def register_start(request):
     """Choose the community you live in (the information-collection code 信息采集码 leads here too)."""
@@ -47,7 +77,11 @@ def _register(request, community: Area, site: Site | None):
         "compound_key", "number"
     )
     form = RegisterForm(request.POST or None, buildings=buildings, allow_visitor=site is not None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _probing(request):
+        form.add_error(
+            None, _("Too many attempts from this device. Wait ten minutes, or ask the staff at the site.")
+        )
+    elif request.method == "POST" and form.is_valid():
         visitor = form.cleaned_data.get("lives_elsewhere", False)
         household = None if visitor else form.household(required=True)
         if form.is_valid():
@@ -55,6 +89,8 @@ def _register(request, community: Area, site: Site | None):
             try:
                 result = registration.register_self(values, household, site=site, consent=True)
             except registration.RegistrationError as exc:
+                if exc.code in PROBE_ANSWERS:
+                    _count_probe(request)
                 form.add_error(exc.field, exc.message)
             else:
                 messages.success(request, result.message)
@@ -140,7 +176,11 @@ def me_add(request, secret: str):
     else:
         buildings = None
     form = DependentForm(request.POST or None, buildings=buildings or Building.objects.none())
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _probing(request):
+        form.add_error(
+            None, _("Too many attempts from this device. Wait ten minutes, or ask the staff at the site.")
+        )
+    elif request.method == "POST" and form.is_valid():
         household = None if form.cleaned_data["lives_with_me"] else form.household(required=False)
         if form.is_valid():
             try:
@@ -152,6 +192,8 @@ def me_add(request, secret: str):
                     form.cleaned_data["consent"],
                 )
             except registration.RegistrationError as exc:
+                if exc.code in PROBE_ANSWERS:
+                    _count_probe(request)
                 form.add_error(exc.field, exc.message)
             else:
                 messages.success(request, result.message)

@@ -272,3 +272,22 @@ def test_a_grid_worker_places_a_visitor_in_a_household(tree, client, grid_worker
     assert (
         services.check_code(services.current_code(visitor).token, grid_worker).person["is_resident"] is True
     )
+
+
+def test_probing_ids_through_registration_is_throttled(tree, client, resident_a):
+    from gridroll.codes.views import PROBE_LIMIT
+
+    for i in range(PROBE_LIMIT):
+        register(client, tree, name=f"某{i}", document_number=resident_a.document_number)  # wrong names
+    response = register(client, tree)  # even an honest attempt from this client now waits
+    assert "尝试次数过多" in response.content.decode()
+    assert not Resident.objects.filter(document_number=PARENT_ID).exists()
+
+
+def test_a_queue_registering_from_one_address_is_not_throttled(tree, client):
+    from gridroll.codes.views import PROBE_LIMIT
+
+    for i in range(PROBE_LIMIT + 5):
+        client.cookies.clear()
+        response = register(client, tree, name=f"王{i}", document_number=new_id(seq=100 + i))
+        assert response.status_code == 302, i
