@@ -281,6 +281,23 @@ def _result(status: str, reason: str, **kwargs) -> CheckResult:
     return CheckResult(status=status, reason=reason, message=MESSAGES[reason], **kwargs)
 
 
+def verify_token(text: str, keys: dict[int, SigningKey]) -> int | str:
+    """The serial inside a genuine token, or why not: malformed / unknown_key / bad_signature /
+    key_retired. The one place these rules live: check_code and the scan service both use it."""
+    try:
+        token = signing.parse(text)
+    except signing.TokenError:
+        return "malformed"
+    key = keys.get(token.key_id)
+    if key is None:
+        return "unknown_key"
+    if not signing.verify(bytes(key.public_key), token):
+        return "bad_signature"
+    if key.state == SigningKey.State.RETIRED:
+        return "key_retired"
+    return token.code_id
+
+
 def check_code(text: str, user=None) -> CheckResult:
     """Answer a scan: valid / forged / revoked / unknown, and who it is as far as ``user`` may see.
 
@@ -288,19 +305,11 @@ def check_code(text: str, user=None) -> CheckResult:
     areas is "unknown" with masked name, sex and age only — enough to sample them anywhere, not enough
     to learn where they live.
     """
-    try:
-        token = signing.parse(text)
-    except signing.TokenError:
-        return _result("forged", "malformed")
-    key = SigningKey.objects.filter(key_id=token.key_id).first()
-    if key is None:
-        return _result("forged", "unknown_key")
-    if not signing.verify(bytes(key.public_key), token):
-        return _result("forged", "bad_signature")
-    if key.state == SigningKey.State.RETIRED:
-        return _result("revoked", "key_retired")
+    verified = verify_token(text, {k.key_id: k for k in SigningKey.objects.all()})
+    if isinstance(verified, str):
+        return _result("revoked" if verified == "key_retired" else "forged", verified)
     code = (
-        PersonalCode.objects.filter(serial=token.code_id)
+        PersonalCode.objects.filter(serial=verified)
         .select_related("resident__household__building__grid", "resident__registered_site__area")
         .first()
     )

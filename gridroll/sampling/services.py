@@ -25,8 +25,9 @@ from django.utils.dateparse import parse_datetime
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths
 from gridroll.codes.models import PersonalCode, SigningKey
+from gridroll.codes.services import verify_token
 from gridroll.core.bulk import insert_rows
-from gridroll.lib import idnumber, signing
+from gridroll.lib import idnumber
 from gridroll.residents.models import Resident
 from gridroll.sampling.models import POOL_SIZE, Box, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
 
@@ -281,17 +282,11 @@ def _load(user, actions: list[dict]) -> _Batch:
 
 
 def _verify(text: str, keys: dict) -> int | str:
-    """The code's serial, or the reason it is refused (the same checks as codes.services.check_code)."""
-    try:
-        token = signing.parse(text)
-    except signing.TokenError:
-        return "code_forged"
-    key = keys.get(token.key_id)
-    if key is None or not signing.verify(bytes(key.public_key), token):
-        return "code_forged"
-    if key.state == SigningKey.State.RETIRED:
-        return "code_revoked"
-    return token.code_id
+    """The code's serial, or this service's reason to refuse it (rules in codes.services.verify_token)."""
+    verified = verify_token(text, keys)
+    if isinstance(verified, str):
+        return "code_revoked" if verified == "key_retired" else "code_forged"
+    return verified
 
 
 def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, ScanAction]:
