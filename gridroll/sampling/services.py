@@ -261,7 +261,9 @@ def _load(user, actions: list[dict]) -> _Batch:
     ).values_list("round_id", "resident_id", "tube_id"):
         sampled[(round_id, resident_id)].add(tube_id)
     last_samples: dict = defaultdict(list)
-    undo_tubes = [t.pk for t in tubes.values() if any(a.get("kind") == "undo" for a in actions)]
+    # Only an undo needs the people already in a tube.
+    has_undo = any(a.get("kind") == "undo" for a in actions)
+    undo_tubes = [t.pk for t in tubes.values()] if has_undo else []
     for sample in Sample.objects.filter(tube_id__in=undo_tubes, is_removed=False).select_related("resident"):
         last_samples[sample.tube_id].append((sample.position, sample.pk, sample.resident))
     scan_paths = (
