@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "gridroll.residents",
     "gridroll.sampling",
     "gridroll.codes",
+    "gridroll.rollcall",
+    "gridroll.labs",
     "gridroll.demo",
 ]
 

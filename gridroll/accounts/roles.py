@@ -22,16 +22,27 @@ class Action(models.TextChoices):
     SCAN = "scan", _("scan and check personal codes")
     MANAGE_CODES = "manage_codes", _("issue, print and revoke codes; manage sites")
     PLAN_ROUNDS = "plan_rounds", _("plan, open and close rounds")
+    CALL_RESIDENTS = "call_residents", _("see residents' full phone numbers in roll calls and retest lists")
+    REPORT_RESULTS = "report_results", _("receive boxes and report test results")
 
 
 _REGISTRY = {Action.VIEW_REGISTRY, Action.EDIT_REGISTRY, Action.REVEAL_ID, Action.SCAN, Action.MANAGE_CODES}
+# Above the community, phone numbers are masked in roll calls and retest lists: the grid worker and the
+# community are the ones who call.
 ROLE_ACTIONS: dict[str, set[str]] = {
     Role.DISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT, Action.PLAN_ROUNDS},
     Role.SUBDISTRICT_ADMIN: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT, Action.PLAN_ROUNDS},
-    Role.COMMUNITY_STAFF: {*_REGISTRY, Action.IMPORT, Action.VIEW_AUDIT, Action.PLAN_ROUNDS},
+    Role.COMMUNITY_STAFF: {
+        *_REGISTRY,
+        Action.IMPORT,
+        Action.VIEW_AUDIT,
+        Action.PLAN_ROUNDS,
+        Action.CALL_RESIDENTS,
+    },
     # The grid worker knows their residents and corrects the registry every round (the seed's 牛叔).
-    Role.GRID_WORKER: set(_REGISTRY),
+    Role.GRID_WORKER: {*_REGISTRY, Action.CALL_RESIDENTS},
     # Samplers and labs see people only through the scanner and results, masked: never the registry.
     Role.SAMPLER: {Action.SCAN},
-    Role.LAB_STAFF: set(),
+    # Labs see tubes, boxes and results by barcode; never a name.
+    Role.LAB_STAFF: {Action.REPORT_RESULTS},
 }

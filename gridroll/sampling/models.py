@@ -193,6 +193,18 @@ class Tube(models.Model):
     sealed_at = models.DateTimeField(null=True, blank=True)
     box = models.ForeignKey(Box, on_delete=models.PROTECT, null=True, blank=True, related_name="tubes")
     packed_at = models.DateTimeField(null=True, blank=True)
+    # At the lab (issue: lab results). ``result`` is the first result reported; a different second one
+    # is kept as a conflict (labs.ResultIssue) until someone decides.
+    received_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("negative", _("Negative")), ("positive", _("Positive")), ("invalid", _("Invalid"))],
+    )
+    ct_values = models.JSONField(default=dict, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    lab = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -29,6 +29,8 @@ from gridroll.codes.services import verify_token
 from gridroll.core.bulk import insert_rows
 from gridroll.lib import idnumber
 from gridroll.residents.models import Resident
+from gridroll.rollcall import services as rollcall
+from gridroll.rollcall.models import Entry, State
 from gridroll.sampling.models import POOL_SIZE, Box, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
 
 TUBE_BARCODE = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -53,6 +55,7 @@ MESSAGES = {
     "other_household": "1户1管：此人不是本户成员",
     "nothing_to_undo": "本管没有可撤销的人",
     "tube_empty": "空管不能封管",
+    "retest_needs_single": "此人混管阳性待复核，须单管单采：请换单采管",
 }
 
 
@@ -127,7 +130,8 @@ def record_actions(user, actions: list[dict]) -> list[ActionResult]:
         try:
             # A nonce seen before fails on the unique index; only then look the stored results up.
             return _record_batch(user, actions, look_up_nonces=attempt > 0)
-        except IntegrityError:
+        except (IntegrityError, OperationalError):
+            # OperationalError: a deadlock between two uploads touching the same people; both retry.
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
@@ -143,8 +147,10 @@ class _Batch:
     people: dict  # ("code", text) / ("id", pk) / ("doc", number) → Resident or an ActionError reason
     sampled: dict  # (round id, resident id) → set of tube ids holding them
     last_samples: dict  # tube id → list of (position, sample id, resident) still in the tube
+    states: dict  # (round id, resident id) → roll-call state
     new_samples: list = field(default_factory=list)
     removed: list = field(default_factory=list)
+    undone: set = field(default_factory=set)
     changed_tubes: dict = field(default_factory=dict)
 
 
@@ -271,8 +277,15 @@ def _load(user, actions: list[dict]) -> _Batch:
         if user.is_superuser
         else _cached(f"scan:paths:{user.pk}", lambda: allowed_paths(user, Action.SCAN) or [])
     )
+    states = {
+        (round_id, resident_id): state
+        for round_id, resident_id, state in Entry.objects.filter(
+            round_id__in=list(rounds), resident_id__in=resident_ids
+        ).values_list("round_id", "resident_id", "state")
+    }
     return _Batch(
         user=user,
+        states=states,
         sites=sites,
         rounds=rounds,
         scan_paths=scan_paths,
@@ -304,7 +317,8 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, ScanAction
         payload={
             k: v
             for k, v in data.items()
-            if k in ("code", "resident_id", "document_number", "station_id", "site_id", "round_id")
+            if k
+            in ("code", "resident_id", "document_number", "station_id", "site_id", "round_id", "pool_mode")
         },
         device_time=_device_time(data.get("device_time")),
         decided_offline=offline,
@@ -374,7 +388,10 @@ def _open_tube(b: _Batch, round_: Round, site: Site, barcode: str, data: dict, w
     station = (
         Station.objects.filter(pk=station_id, site=site).first() if isinstance(station_id, int) else None
     )
-    mode = round_.pool_mode_for(site.area.path)
+    # A retest (复核) is a single tube whatever the area's mode: the scanner asks for one explicitly.
+    mode = (
+        PoolMode.SINGLE if data.get("pool_mode") == PoolMode.SINGLE else round_.pool_mode_for(site.area.path)
+    )
     # Created at once (it is rare, one per 10–20 people): the samples that follow need its id.
     tube = Tube.objects.create(
         barcode=barcode,
@@ -419,6 +436,8 @@ def _add(
     held_in = b.sampled[(round_.pk, resident.pk)]
     if tube.pk in held_in:
         raise ActionError("already_in_tube")
+    if tube.capacity > 1 and b.states.get((round_.pk, resident.pk)) in (State.POOL_POSITIVE, State.POSITIVE):
+        raise ActionError("retest_needs_single")
     if tube.pool_mode == PoolMode.HOUSEHOLD:
         if tube.household_id is None:
             tube.household_id = resident.household_id
@@ -449,6 +468,7 @@ def _undo(b: _Batch, tube: Tube) -> dict:
     else:
         b.removed.append(sample_id)
     b.sampled[(tube.round_id, resident.pk)].discard(tube.pk)
+    b.undone.add((tube.round_id, resident.pk))
     tube.size -= 1
     tube.status, tube.sealed_at = Tube.Status.OPEN, None
     if tube.size == 0:
@@ -493,6 +513,7 @@ def _write(b: _Batch, actions: list[ScanAction]) -> None:
                 "WHERE id = %s",
                 [(t.size, t.status, t.sealed_at, t.household_id, t.pk) for t in b.changed_tubes.values()],
             )
+    _update_rollcall(b)
     now = timezone.now()
     insert_rows(
         ScanAction,
@@ -534,6 +555,34 @@ def _write(b: _Batch, actions: list[ScanAction]) -> None:
             for a in actions
         ],
     )
+
+
+def _update_rollcall(b: _Batch) -> None:
+    """The roll call moves with the scans, in the same transaction: missing → sampled by increments; an
+    undo or a retest sample goes through the full rules."""
+    added: dict[int, set] = defaultdict(set)
+    retests = []
+    for tube_id, round_id, resident_id, *_rest in b.new_samples:
+        state = b.states.get((round_id, resident_id))
+        if state in (State.MISSING, State.EXEMPT):
+            added[round_id].add(resident_id)
+        elif state in (State.POOL_POSITIVE, State.INVALID, State.POSITIVE):
+            retests.append((round_id, resident_id, b.changed_tubes[tube_id].capacity))
+    for round_id, ids in added.items():
+        rollcall.mark_sampled(round_id, sorted(ids))
+    if retests:
+        from gridroll.labs.services import tasks_sampled
+
+        tasks_sampled(retests)
+    undone: dict[int, set] = defaultdict(set)
+    for round_id, resident_id in b.undone:
+        undone[round_id].add(resident_id)
+    for round_id, ids in undone.items():
+        if b.removed:
+            from gridroll.labs.services import tasks_unsampled
+
+            tasks_unsampled(round_id, ids)
+        rollcall.refresh(round_id, ids)
 
 
 # ------------------------------------------------------------------------------------------------ boxes

@@ -1,0 +1,495 @@
+"""Receiving boxes at the lab, applying results per tube, and what a result sets off.
+
+The rule (national guideline, 3rd ed.): a positive pool is reported at once; its members are controlled
+in place and each is re-swabbed into a single tube. ``apply_results`` writes the results and, in the same
+transaction, closes the tasks the results answer, opens retest tasks for the members of positive pools and
+re-sample tasks for the members of invalid tubes, and moves the roll call — so the retest list is on the
+grid workers' pages the moment the upload is applied.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gridroll.audit.services import record
+from gridroll.labs.models import BoxReceipt, Result, ResultIssue, ResultUpload, RetestTask
+from gridroll.lib.text import cell_text, halfwidth
+from gridroll.rollcall import services as rollcall
+from gridroll.sampling.models import Box, Round, Sample, Tube
+
+CHUNK = 2000
+
+# ---------------------------------------------------------------------------------------------- boxes
+
+
+class ReceiveError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@transaction.atomic
+def receive_box(user, box: Box, lab: str = "") -> Box:
+    """The lab has the box in hand (scanned its code). Tubes are then scanned one by one, or all at once."""
+    box = Box.objects.select_for_update().get(pk=box.pk)
+    if box.status == Box.Status.RECEIVED:
+        return box
+    if box.status not in (Box.Status.SEALED, Box.Status.HANDED_OVER):
+        raise ReceiveError("box_not_sealed", "此箱尚未封箱，不能接收")
+    box.status, box.received_at = Box.Status.RECEIVED, timezone.now()
+    if lab and not box.handed_to:
+        box.handed_to = lab
+    box.save(update_fields=["status", "received_at", "handed_to"])
+    record(user, "box.receive", box, changes={"status": ["", box.status]}, area_path=box.site.area.path)
+    return box
+
+
+@transaction.atomic
+def receive_tube(user, box: Box, barcode: str) -> BoxReceipt:
+    """A tube scanned at the lab while unpacking ``box``: recorded whether it belongs to the box or not."""
+    barcode = halfwidth(barcode).upper()
+    if not barcode:
+        raise ReceiveError("bad_barcode", "请扫描管码")
+    tube = Tube.objects.select_for_update().filter(barcode=barcode).first()
+    receipt, _created = BoxReceipt.objects.get_or_create(
+        box=box, barcode=barcode, defaults={"tube": tube, "user": user}
+    )
+    if tube is not None and tube.received_at is None:
+        tube.received_at = receipt.scanned_at
+        tube.lab = tube.lab or box.handed_to
+        tube.save(update_fields=["received_at", "lab"])
+    return receipt
+
+
+@transaction.atomic
+def receive_all(user, box: Box) -> int:
+    """Every tube the system has in the box is taken as received (after the lab counted them)."""
+    now = timezone.now()
+    tubes = list(box.tubes.filter(received_at__isnull=True))
+    BoxReceipt.objects.bulk_create(
+        [BoxReceipt(box=box, barcode=t.barcode, tube=t, user=user) for t in tubes], ignore_conflicts=True
+    )
+    Tube.objects.filter(pk__in=[t.pk for t in tubes]).update(received_at=now, lab=box.handed_to)
+    record(user, "box.receive_all", box, changes={"tubes": [0, len(tubes)]}, area_path=box.site.area.path)
+    return len(tubes)
+
+
+def box_differences(box: Box) -> dict[str, list[str]]:
+    """Tubes packed in the box but not scanned at the lab, and tubes scanned there but not packed in it."""
+    packed = dict(box.tubes.values_list("barcode", "received_at"))
+    scanned = set(box.receipts.values_list("barcode", flat=True))
+    return {
+        "packed_not_received": sorted(b for b, at in packed.items() if b not in scanned and at is None),
+        "received_not_packed": sorted(scanned - set(packed)),
+    }
+
+
+# -------------------------------------------------------------------------------------------- reading
+
+HEADERS = {
+    "tube": [
+        "管码",
+        "试管编码",
+        "采样管码",
+        "试管条码",
+        "条码",
+        "样本编号",
+        "样本条码",
+        "tube",
+        "tube_barcode",
+        "tube barcode",
+        "barcode",
+        "sample id",
+    ],
+    "result": ["结果", "检测结果", "核酸结果", "result", "test result"],
+    "ct": ["ct", "ct值", "ct value", "ct_value"],
+    "ct_orf1ab": ["orf1ab", "ct_orf1ab", "orf1ab基因ct值", "orf1ab ct"],
+    "ct_n": ["n", "ct_n", "n基因ct值", "n ct"],
+    "tested_at": ["检测时间", "报告时间", "检测日期", "tested_at", "tested at", "test time", "time tested"],
+    "note": ["备注", "note"],
+}
+_HEADER_KEYS = {
+    halfwidth(v).lower().replace(" ", "").replace("_", ""): k for k, vs in HEADERS.items() for v in vs
+}
+RESULT_WORDS = {
+    Result.NEGATIVE: ["阴性", "阴", "negative", "neg", "-", "（-）", "(-)", "未检出"],
+    Result.POSITIVE: ["阳性", "阳", "positive", "pos", "+", "（+）", "(+)", "检出"],
+    Result.INVALID: ["无效", "invalid", "inconclusive", "需重采", "重采", "不合格"],
+}
+_RESULT_KEYS = {halfwidth(w).lower(): k for k, ws in RESULT_WORDS.items() for w in ws}
+
+MESSAGES = {
+    "missing_tube": "缺少管码",
+    "unknown_tube": "系统中没有这支管",
+    "tube_not_received": "此管尚未接收（请先扫箱、扫管接收）",
+    "bad_result": "结果应为 阴性/阳性/无效（negative/positive/invalid）",
+    "bad_ct": "Ct 值应为数字",
+    "bad_tested_at": "检测时间无法识别（例：2022-04-12 08:30）",
+    "round_closed": "此管所属轮次已结束，不再接收结果",
+    "conflict": "与此前报告的结果不一致：已保留待复核，未覆盖",
+}
+FILE_MESSAGES = {
+    "no_header": "前10行中找不到表头：需要“管码”和“结果”列（tube, result）",
+    "missing_column": "缺少“管码”或“结果”列",
+}
+
+
+class FileError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def header_key(cell: Any) -> str | None:
+    return _HEADER_KEYS.get(cell_text(cell).lower().replace(" ", "").replace("_", ""))
+
+
+def rows_from_table(table: list[list[Any]]) -> tuple[list[dict], int]:
+    """Rows as dicts keyed by column (tube, result, …) with their spreadsheet row numbers; blank rows
+    are counted, not returned."""
+    for index, row in enumerate(table[:10]):
+        mapping = {i: header_key(c) for i, c in enumerate(row) if header_key(c)}
+        if len(mapping) < 2:
+            continue
+        if not {"tube", "result"} <= set(mapping.values()):
+            raise FileError("missing_column", FILE_MESSAGES["missing_column"])
+        rows, blank = [], 0
+        for number, cells in enumerate(table[index + 1 :], start=index + 2):
+            values = {key: cells[i] if i < len(cells) else None for i, key in mapping.items()}
+            if all(cell_text(v) == "" for v in values.values()):
+                blank += 1
+                continue
+            rows.append({"_row": number, **values})
+        return rows, blank
+    raise FileError("no_header", FILE_MESSAGES["no_header"])
+
+
+def parse_result(text: Any) -> str | None:
+    return _RESULT_KEYS.get(cell_text(text).lower())
+
+
+def parse_time(value: Any) -> datetime.datetime | None:
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else timezone.make_aware(value)
+    if isinstance(value, datetime.date):
+        return timezone.make_aware(datetime.datetime.combine(value, datetime.time()))
+    text = cell_text(value).replace("/", "-").replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return timezone.make_aware(datetime.datetime.strptime(text[:19], fmt))
+        except ValueError:
+            continue
+    parsed = None
+    try:
+        parsed = datetime.datetime.fromisoformat(cell_text(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+
+
+# ------------------------------------------------------------------------------------------- applying
+
+
+@dataclass
+class _Decided:
+    applied: list = field(default_factory=list)  # (tube, result, ct, tested_at)
+    unchanged: int = 0
+    issues: list = field(default_factory=list)  # ResultIssue (unsaved)
+
+
+def import_results(
+    source: bytes | str, filename: str, user=None, lab: str = "", upload: ResultUpload | None = None
+) -> ResultUpload:
+    """Read a results file and apply it. File-level problems are stored on the upload (``error``)."""
+    from gridroll.residents.importing import FileError as TableError
+    from gridroll.residents.importing import read_table
+
+    upload = upload or ResultUpload.objects.create(user=user, lab=lab, filename=filename)
+    try:
+        rows, blank = rows_from_table(read_table(source, filename))
+    except (FileError, TableError) as exc:
+        upload.error = exc.message
+        upload.save(update_fields=["error"])
+        return upload
+    upload.blank_rows = blank
+    return apply_results(upload, rows)
+
+
+def apply_results(upload: ResultUpload, rows: list[dict]) -> ResultUpload:
+    """Apply result rows (dicts with tube, result, ct…, tested_at and ``_row``) in one transaction.
+
+    Every row ends as exactly one of applied, unchanged, conflict or rejected, and the upload's counts say
+    so: total = applied + unchanged + conflicts + rejected.
+    """
+    started = time.perf_counter()
+    with transaction.atomic():
+        decided = _decide(upload, rows)
+        _write(upload, decided)
+        upload.total = len(rows)
+        upload.applied = len(decided.applied)
+        upload.unchanged = decided.unchanged
+        upload.conflicts = sum(1 for i in decided.issues if i.code == "conflict")
+        upload.rejected = len(decided.issues) - upload.conflicts
+        upload.positive_tubes = sum(1 for a in decided.applied if a[1] == Result.POSITIVE)
+        assert upload.total == upload.applied + upload.unchanged + upload.conflicts + upload.rejected
+        upload.seconds = time.perf_counter() - started
+        upload.save()
+    return upload
+
+
+def _decide(upload: ResultUpload, rows: list[dict]) -> _Decided:
+    barcodes = {cell_text(r.get("tube")).upper() for r in rows}
+    tubes: dict[str, Tube] = {}
+    found = sorted(b for b in barcodes if b)
+    for i in range(0, len(found), CHUNK):
+        for tube in Tube.objects.select_for_update().filter(barcode__in=found[i : i + CHUNK]).order_by("id"):
+            tubes[tube.barcode] = tube
+    closed_rounds = set(Round.objects.filter(status=Round.Status.CLOSED).values_list("pk", flat=True))
+    out = _Decided()
+    in_file: dict[str, str] = {}  # barcode → result already taken from this file
+    for row in rows:
+        number = row.get("_row", 0)
+        barcode = cell_text(row.get("tube")).upper()
+        data = {k: cell_text(v) for k, v in row.items() if k != "_row"}
+
+        def issue(code: str, tube=None, number=number, data=data) -> None:
+            out.issues.append(
+                ResultIssue(
+                    upload=upload, row_number=number, code=code, message=MESSAGES[code], data=data, tube=tube
+                )
+            )
+
+        result = parse_result(row.get("result"))
+        if not barcode:
+            issue("missing_tube")
+            continue
+        tube = tubes.get(barcode)
+        if tube is None:
+            issue("unknown_tube")
+            continue
+        if result is None:
+            issue("bad_result", tube)
+            continue
+        ct: dict[str, float] = {}
+        try:
+            for key in ("ct", "ct_orf1ab", "ct_n"):
+                if cell_text(row.get(key)):
+                    ct[key] = float(cell_text(row.get(key)))
+        except ValueError:
+            issue("bad_ct", tube)
+            continue
+        tested_at = None
+        if cell_text(row.get("tested_at")):
+            tested_at = parse_time(row.get("tested_at"))
+            if tested_at is None:
+                issue("bad_tested_at", tube)
+                continue
+        if tube.round_id in closed_rounds:
+            issue("round_closed", tube)
+            continue
+        if tube.received_at is None:
+            issue("tube_not_received", tube)
+            continue
+        earlier = in_file.get(barcode) or tube.result
+        if earlier:
+            if earlier == result:
+                out.unchanged += 1
+            else:
+                issue("conflict", tube)
+            continue
+        in_file[barcode] = result
+        out.applied.append((tube, result, ct, tested_at))
+    return out
+
+
+def _write(upload: ResultUpload, decided: _Decided) -> None:
+    now = timezone.now()
+    lab = upload.lab
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE sampling_tube SET result = %s, ct_values = %s, tested_at = %s, reported_at = %s, "
+            "lab = CASE WHEN lab = '' THEN %s ELSE lab END WHERE id = %s",
+            [
+                (result, _json(ct), tested_at or now, now, lab, tube.pk)
+                for tube, result, ct, tested_at in decided.applied
+            ],
+        )
+    for tube, result, _ct, tested_at in decided.applied:
+        tube.result, tube.reported_at, tube.tested_at = result, now, tested_at or now
+    for i in range(0, len(decided.issues), CHUNK):
+        ResultIssue.objects.bulk_create(decided.issues[i : i + CHUNK])
+    results_changed([t for t, *_ in decided.applied], now)
+
+
+def _json(value: dict) -> Any:
+    from django.db.models import JSONField
+
+    return JSONField().get_db_prep_value(value, connection)
+
+
+def results_changed(tubes: Sequence[Tube], now: datetime.datetime) -> None:
+    """What a batch of results sets off: tasks answered, tasks opened, and the roll call."""
+    if not tubes:
+        return
+    by_id = {t.pk: t for t in tubes}
+    members: dict[int, list[tuple[int, int, datetime.datetime]]] = defaultdict(list)
+    ids = sorted(by_id)
+    for i in range(0, len(ids), CHUNK):
+        for tube_id, resident_id, round_id, received_at in Sample.objects.filter(
+            tube_id__in=ids[i : i + CHUNK], is_removed=False
+        ).values_list("tube_id", "resident_id", "round_id", "received_at"):
+            members[tube_id].append((resident_id, round_id, received_at))
+    # People whose tasks may be answered by these results: only those with unfinished tasks.
+    people = sorted({m[0] for ms in members.values() for m in ms})
+    open_tasks: dict[tuple[int, int], list[RetestTask]] = defaultdict(list)
+    for i in range(0, len(people), CHUNK):
+        for task in RetestTask.objects.filter(
+            resident_id__in=people[i : i + CHUNK],
+            status__in=[RetestTask.Status.OPEN, RetestTask.Status.SAMPLED],
+        ):
+            open_tasks[(task.round_id, task.resident_id)].append(task)
+    to_close: list[RetestTask] = []
+    to_open: list[RetestTask] = []
+    full_rules: dict[int, set[int]] = defaultdict(set)  # round → people whose state needs the full rules
+    negatives: dict[int, set[int]] = defaultdict(set)  # round → people of negative tubes (fast path)
+    for tube_id, ms in members.items():
+        tube = by_id[tube_id]
+        own = len(ms) == 1
+        for resident_id, round_id, received_at in ms:
+            for task in open_tasks.get((round_id, resident_id), []):
+                answers = task.tube_id != tube_id and received_at >= task.created_at
+                if answers and (task.kind == RetestTask.Kind.RESAMPLE or own):
+                    task.status, task.closed_at, task.result = RetestTask.Status.CLOSED, now, tube.result
+                    to_close.append(task)
+                    full_rules[round_id].add(resident_id)
+            if tube.result == Result.NEGATIVE:
+                negatives[round_id].add(resident_id)
+            else:
+                full_rules[round_id].add(resident_id)
+                if tube.result == Result.INVALID or not own:
+                    kind = (
+                        RetestTask.Kind.RESAMPLE if tube.result == Result.INVALID else RetestTask.Kind.RETEST
+                    )
+                    to_open.append(
+                        RetestTask(
+                            round_id=round_id,
+                            resident_id=resident_id,
+                            tube_id=tube_id,
+                            kind=kind,
+                            created_at=now,
+                        )
+                    )
+    RetestTask.objects.bulk_update(to_close, ["status", "closed_at", "result"], batch_size=CHUNK)
+    RetestTask.objects.bulk_create(to_open, batch_size=CHUNK, ignore_conflicts=True)
+    for round_id, ids_ in negatives.items():
+        rest = sorted(ids_ - full_rules.get(round_id, set()))
+        for i in range(0, len(rest), CHUNK):
+            _sampled_to_negative(round_id, rest[i : i + CHUNK])
+    for round_id, ids_ in full_rules.items():
+        rollcall.refresh(round_id, ids_)
+
+
+def _sampled_to_negative(round_id: int, resident_ids: Sequence[int]) -> None:
+    """The common case, by increments: a sampled person whose tube came back negative is negative."""
+    from collections import Counter
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE rollcall_entry SET state = 'negative', updated_at = %s WHERE round_id = %s "
+            f"AND state = 'sampled' AND resident_id IN ({', '.join(['%s'] * len(resident_ids))}) "
+            f"RETURNING building_id",
+            [timezone.now(), round_id, *resident_ids],
+        )
+        deltas: dict[int, Counter] = defaultdict(Counter)
+        for (building_id,) in cursor.fetchall():
+            deltas[building_id]["sampled"] -= 1
+            deltas[building_id]["negative"] += 1
+    rollcall.apply_deltas(round_id, deltas)
+
+
+# -------------------------------------------------------------------------------------- scans and tasks
+
+
+def tasks_sampled(samples: Iterable[tuple[int, int, int]]) -> None:
+    """The scanner took a person with an unfinished task: (round, resident, tube capacity). A retest
+    counts only in a single tube; a re-sample in any tube."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for round_id, resident_id, capacity in samples:
+            kinds = ["retest", "resample"] if capacity == 1 else ["resample"]
+            cursor.execute(
+                f"UPDATE labs_retesttask SET status = 'sampled', sampled_at = %s WHERE round_id = %s "
+                f"AND resident_id = %s AND status = 'open' AND kind IN ({', '.join(['%s'] * len(kinds))})",
+                [now, round_id, resident_id, *kinds],
+            )
+
+
+def tasks_unsampled(round_id: int, resident_ids: Iterable[int]) -> None:
+    """After an undo: a task whose sample was taken back is to do again."""
+    ids = sorted(resident_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE labs_retesttask SET status = 'open', sampled_at = NULL
+            WHERE round_id = %s AND status = 'sampled' AND resident_id IN ({", ".join(["%s"] * len(ids))})
+            AND NOT EXISTS (SELECT 1 FROM sampling_sample s JOIN sampling_tube t ON t.id = s.tube_id
+                WHERE s.round_id = labs_retesttask.round_id AND s.resident_id = labs_retesttask.resident_id
+                AND s.is_removed = %s AND s.received_at >= labs_retesttask.created_at
+                AND (labs_retesttask.kind = 'resample' OR t.capacity = 1))""",
+            [round_id, *ids, False],
+        )
+
+
+# ------------------------------------------------------------------------------------------ conflicts
+
+
+@transaction.atomic
+def resolve_conflict(user, issue: ResultIssue, take_new: bool) -> ResultIssue:
+    """Keep the first result, or take the new one: tasks from the old result are closed, the new result's
+    tasks opened, the roll call follows. Audited either way."""
+    issue = ResultIssue.objects.select_for_update().get(pk=issue.pk)
+    if issue.resolution or issue.code != "conflict" or issue.tube is None:
+        return issue
+    tube = Tube.objects.select_for_update().select_related("site__area").get(pk=issue.tube_id)
+    new = parse_result(issue.data.get("result"))
+    now = timezone.now()
+    if take_new and new and new != tube.result:
+        record(
+            user,
+            "result.replace",
+            tube,
+            changes={"result": [tube.result, new]},
+            reason=f"upload {issue.upload_id} row {issue.row_number}",
+            area_path=tube.site.area.path,
+        )
+        # Tasks the old result opened and nobody answered yet go; answered ones stay as history.
+        RetestTask.objects.filter(tube=tube).exclude(status=RetestTask.Status.CLOSED).delete()
+        tube.result, tube.reported_at = new, now
+        tube.save(update_fields=["result", "reported_at"])
+        results_changed([tube], now)
+        members = list(tube.samples.filter(is_removed=False).values_list("round_id", "resident_id"))
+        for round_id in {m[0] for m in members}:
+            rollcall.refresh(round_id, [m[1] for m in members if m[0] == round_id])
+        issue.resolution = ResultIssue.Resolution.REPLACED
+    else:
+        record(
+            user,
+            "result.keep",
+            tube,
+            changes={"result": [new, tube.result]},
+            reason=f"upload {issue.upload_id} row {issue.row_number}",
+            area_path=tube.site.area.path,
+        )
+        issue.resolution = ResultIssue.Resolution.KEPT
+    issue.resolved_by, issue.resolved_at = user, now
+    issue.save(update_fields=["resolution", "resolved_by", "resolved_at"])
+    return issue

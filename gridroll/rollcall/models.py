@@ -1,0 +1,107 @@
+"""The roll call (点名) of a round: one row per resident in scope, kept up to date as scans, results and
+exemptions land, and a per-building tally of those rows so that a district summary is a few thousand
+rows to add, never a million to count."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class State(models.TextChoices):
+    MISSING = "missing", _("Missing")
+    SAMPLED = "sampled", _("Sampled, result pending")
+    NEGATIVE = "negative", _("Negative")
+    POOL_POSITIVE = "pool_positive", _("Positive pool, awaiting retest")
+    POSITIVE = "positive", _("Positive")
+    INVALID = "invalid", _("Invalid, re-sample")
+    EXEMPT = "exempt", _("Exempt")
+
+
+# The order a grid worker reads them in: who needs something from me first.
+STATE_ORDER = [
+    State.MISSING,
+    State.POSITIVE,
+    State.POOL_POSITIVE,
+    State.INVALID,
+    State.SAMPLED,
+    State.NEGATIVE,
+    State.EXEMPT,
+]
+
+
+class Exemption(models.TextChoices):
+    AWAY = "away", _("Away")
+    ELSEWHERE = "elsewhere", _("Working elsewhere")
+    HOSPITAL = "hospital", _("In hospital")
+    HOME_SCHEDULED = "home_scheduled", _("Home sampling scheduled")
+    HOME_DONE = "home_done", _("Home sampling done")
+    INFANT = "infant", _("Infant")
+    OTHER = "other", _("Other (see note)")
+
+
+class EntryQuerySet(models.QuerySet["Entry"]):
+    def restrict(self, user, action: str = "view_registry") -> "EntryQuerySet":
+        from gridroll.accounts.scope import path_filter
+
+        return self.filter(path_filter(user, action, "grid__path"))
+
+
+class Entry(models.Model):
+    """A resident's line in a round's roll call. ``state`` follows from their samples, their tubes'
+    results, their open retest tasks and an exemption (rules in rollcall.services.STATE_SQL)."""
+
+    round = models.ForeignKey("sampling.Round", on_delete=models.CASCADE, related_name="entries")
+    resident = models.ForeignKey("residents.Resident", on_delete=models.CASCADE, related_name="entries")
+    # Where the resident lived when the round ran (copied, so that a move later does not rewrite history).
+    grid = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
+    building = models.ForeignKey("areas.Building", on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey("areas.Household", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.MISSING)
+    exemption = models.CharField(_("exemption"), max_length=20, choices=Exemption.choices, blank=True)
+    exemption_note = models.CharField(_("note"), max_length=200, blank=True)
+    exempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    exempted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "resident"], name="entry_once_per_round")]
+        indexes = [
+            models.Index(fields=["round", "grid", "state"], name="entry_round_grid_state"),
+            models.Index(fields=["round", "building"], name="entry_round_building"),
+            models.Index(fields=["resident", "round"], name="entry_resident_round"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.resident_id} {self.state}"
+
+
+COUNTED = ["missing", "sampled", "negative", "pool_positive", "positive", "invalid", "exempt"]
+
+
+class Tally(models.Model):
+    """Counts of a round's entries per building and state, changed in the same transaction as the
+    entries (by increments, so concurrent scans add up)."""
+
+    round = models.ForeignKey("sampling.Round", on_delete=models.CASCADE, related_name="tallies")
+    building = models.ForeignKey("areas.Building", on_delete=models.CASCADE, related_name="+")
+    grid = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
+    total = models.IntegerField(default=0)
+    missing = models.IntegerField(default=0)
+    sampled = models.IntegerField(default=0)
+    negative = models.IntegerField(default=0)
+    pool_positive = models.IntegerField(default=0)
+    positive = models.IntegerField(default=0)
+    invalid = models.IntegerField(default=0)
+    exempt = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "building"], name="tally_once_per_building")]
+        indexes = [models.Index(fields=["round", "grid"], name="tally_round_grid")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.building_id} {self.missing}/{self.total}"

@@ -1,0 +1,333 @@
+"""Keeping a round's roll call true as the round goes.
+
+- ``sync_round`` puts every resident in the round's areas on the roll (present or away, with a household),
+  follows moves while the round is open, takes off those who left before anything was recorded, and
+  recounts the tallies. It runs when a round opens and after registry changes.
+- ``mark_sampled`` is the scan's fast path: missing or exempt → sampled, counted by increments.
+- ``refresh`` derives people's states again from everything known (``STATE_SQL``) after an undo, a
+  result, a task or an exemption changes, and moves the tallies by the difference.
+
+Tallies change by increments in the same transaction as the entries, so that concurrent scans add up and
+a district summary reads a few thousand tally rows instead of counting a million entries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gridroll.audit.services import record
+from gridroll.rollcall.models import COUNTED, Entry, Exemption, Tally
+
+CHUNK = 2000
+
+# A person's state, first match wins. A positive single-person tube makes a positive; an unfinished retest
+# (pool positive) or re-sample (invalid tube) task comes next; then any negative result, then any sample
+# still waiting for its result; with no sample at all, an exemption or missing.
+STATE_SQL = """CASE
+ WHEN EXISTS (SELECT 1 FROM sampling_sample s JOIN sampling_tube t ON t.id = s.tube_id
+   WHERE s.round_id = e.round_id AND s.resident_id = e.resident_id AND s.is_removed = %s
+   AND t.result = 'positive' AND t.size = 1) THEN 'positive'
+ WHEN EXISTS (SELECT 1 FROM labs_retesttask k WHERE k.round_id = e.round_id
+   AND k.resident_id = e.resident_id AND k.status <> 'closed' AND k.kind = 'retest') THEN 'pool_positive'
+ WHEN EXISTS (SELECT 1 FROM labs_retesttask k WHERE k.round_id = e.round_id
+   AND k.resident_id = e.resident_id AND k.status <> 'closed' AND k.kind = 'resample') THEN 'invalid'
+ WHEN EXISTS (SELECT 1 FROM sampling_sample s JOIN sampling_tube t ON t.id = s.tube_id
+   WHERE s.round_id = e.round_id AND s.resident_id = e.resident_id AND s.is_removed = %s
+   AND t.result = 'negative') THEN 'negative'
+ WHEN EXISTS (SELECT 1 FROM sampling_sample s
+   WHERE s.round_id = e.round_id AND s.resident_id = e.resident_id AND s.is_removed = %s) THEN 'sampled'
+ WHEN e.exemption <> '' THEN 'exempt'
+ ELSE 'missing' END"""
+STATE_PARAMS = [False, False, False]
+
+
+def _chunks(seq: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _in(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _for_update() -> str:
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def apply_deltas(round_id: int, deltas: dict[int, Counter]) -> None:
+    """Move a round's tallies by per-building differences (increments: concurrent changes add up)."""
+    rows = []
+    now = timezone.now()
+    for building_id in sorted(deltas):
+        d = deltas[building_id]
+        if not any(d.values()):
+            continue
+        rows.append([*(d.get(c, 0) for c in ["total", *COUNTED]), now, round_id, building_id])
+    if not rows:
+        return
+    sets = ", ".join(f"{c} = {c} + %s" for c in ["total", *COUNTED])
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE rollcall_tally SET {sets}, updated_at = %s WHERE round_id = %s AND building_id = %s",
+            rows,
+        )
+
+
+def mark_sampled(round_id: int, resident_ids: Sequence[int]) -> int:
+    """A sample was recorded for these people: missing or exempt becomes sampled. Returns how many changed.
+
+    Other states stay: a negative person sampled again is still negative until a new result says more,
+    and a retest sample leaves the person awaiting its result.
+    """
+    if not resident_ids:
+        return 0
+    ids = sorted(set(resident_ids))
+    with connection.cursor() as cursor:
+        # The exemption column tells the old state: exempt when set, missing when not (see STATE_SQL).
+        cursor.execute(
+            f"UPDATE rollcall_entry SET state = 'sampled', updated_at = %s WHERE round_id = %s "
+            f"AND resident_id IN ({_in(ids)}) AND state IN ('missing', 'exempt') "
+            f"RETURNING building_id, exemption",
+            [timezone.now(), round_id, *ids],
+        )
+        changed = cursor.fetchall()
+    deltas: dict[int, Counter] = defaultdict(Counter)
+    for building_id, exemption in changed:
+        deltas[building_id]["exempt" if exemption else "missing"] -= 1
+        deltas[building_id]["sampled"] += 1
+    apply_deltas(round_id, deltas)
+    return len(changed)
+
+
+def refresh(round_id: int, resident_ids: Iterable[int]) -> int:
+    """Derive these people's states again and move the tallies by the difference. Returns how many
+    entries changed. People without an entry in the round (visitors, non-residents) are skipped."""
+    ids = sorted(set(resident_ids))
+    changed = 0
+    now = timezone.now()
+    for chunk in _chunks(ids):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT e.id, e.building_id, e.state, {STATE_SQL} FROM rollcall_entry e "
+                f"WHERE e.round_id = %s AND e.resident_id IN ({_in(chunk)}) ORDER BY e.id{_for_update()}",
+                [*STATE_PARAMS, round_id, *chunk],
+            )
+            rows = [r for r in cursor.fetchall() if r[2] != r[3]]
+            if not rows:
+                continue
+            cursor.executemany(
+                "UPDATE rollcall_entry SET state = %s, updated_at = %s WHERE id = %s",
+                [(new, now, entry_id) for entry_id, _b, _old, new in rows],
+            )
+        deltas: dict[int, Counter] = defaultdict(Counter)
+        for _id, building_id, old, new in rows:
+            deltas[building_id][old] -= 1
+            deltas[building_id][new] += 1
+        apply_deltas(round_id, deltas)
+        changed += len(rows)
+    return changed
+
+
+def _scope_sql(paths: Sequence[str]) -> tuple[str, list[str]]:
+    if not paths:
+        return "1 = 0", []
+    return "(" + " OR ".join(["a.path LIKE %s"] * len(paths)) + ")", [p + "%" for p in paths]
+
+
+@transaction.atomic
+def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """Bring the round's roll in line with the registry (all of it, or only ``resident_ids``).
+
+    Adds residents in scope who are not on the roll (away residents come in exempt as away), follows
+    people who moved while the round is open, and takes off those who left scope with nothing recorded.
+    Someone already sampled stays on the roll where they were: what happened is not rewritten.
+    """
+    paths = [ra.area.path for ra in round_.areas.select_related("area")]
+    scope, scope_params = _scope_sql(paths)
+    only, only_params = "", []
+    if resident_ids is not None:
+        ids = sorted(set(resident_ids))
+        if not ids:
+            return {"added": 0, "moved": 0, "removed": 0}
+        only, only_params = f" AND r.id IN ({_in(ids)})", ids
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # Lock the round's tallies first: concurrent scans wait, then add their increments on the recount.
+        cursor.execute(
+            f"SELECT id FROM rollcall_tally WHERE round_id = %s ORDER BY building_id{_for_update()}",
+            [round_.pk],
+        )
+        cursor.execute(
+            f"""INSERT INTO rollcall_entry (round_id, resident_id, grid_id, building_id, household_id, state,
+                exemption, exemption_note, updated_at)
+            SELECT %s, r.id, b.grid_id, h.building_id, r.household_id,
+                CASE WHEN r.status = 'away' THEN 'exempt' ELSE 'missing' END,
+                CASE WHEN r.status = 'away' THEN 'away' ELSE '' END, '', %s
+            FROM residents_resident r
+            JOIN areas_household h ON h.id = r.household_id
+            JOIN areas_building b ON b.id = h.building_id
+            JOIN areas_area a ON a.id = b.grid_id
+            WHERE r.status IN ('present', 'away') AND {scope}{only}
+            AND NOT EXISTS (SELECT 1 FROM rollcall_entry x WHERE x.round_id = %s AND x.resident_id = r.id)""",
+            [round_.pk, now, *scope_params, *only_params, round_.pk],
+        )
+        added = cursor.rowcount
+        # Who moved household since they were put on the roll (and is still in scope).
+        cursor.execute(
+            f"""SELECT e.id, r.household_id, h.building_id, b.grid_id
+            FROM rollcall_entry e
+            JOIN residents_resident r ON r.id = e.resident_id
+            JOIN areas_household h ON h.id = r.household_id
+            JOIN areas_building b ON b.id = h.building_id
+            JOIN areas_area a ON a.id = b.grid_id
+            WHERE e.round_id = %s AND r.household_id <> e.household_id AND {scope}{only}""",
+            [round_.pk, *scope_params, *only_params],
+        )
+        moves = cursor.fetchall()
+        cursor.executemany(
+            "UPDATE rollcall_entry SET household_id = %s, building_id = %s, grid_id = %s, updated_at = %s "
+            "WHERE id = %s",
+            [(h, b, g, now, e) for e, h, b, g in moves],
+        )
+        # Who left: moved out, died, or moved outside the round, with nothing recorded for them.
+        cursor.execute(
+            f"""SELECT e.id FROM rollcall_entry e JOIN residents_resident r ON r.id = e.resident_id
+            WHERE e.round_id = %s AND e.state IN ('missing', 'exempt'){only}
+            AND NOT EXISTS (
+                SELECT 1 FROM areas_household h
+                JOIN areas_building b ON b.id = h.building_id
+                JOIN areas_area a ON a.id = b.grid_id
+                WHERE h.id = r.household_id AND r.status IN ('present', 'away') AND {scope})""",
+            [round_.pk, *only_params, *scope_params],
+        )
+        gone = [row[0] for row in cursor.fetchall()]
+        for chunk in _chunks(gone):
+            cursor.execute(f"DELETE FROM rollcall_entry WHERE id IN ({_in(chunk)})", list(chunk))
+        # People added mid-round may have been sampled already (as visitors, say).
+        cursor.execute(
+            """SELECT DISTINCT e.resident_id FROM rollcall_entry e JOIN sampling_sample s
+            ON s.round_id = e.round_id AND s.resident_id = e.resident_id AND s.is_removed = %s
+            WHERE e.round_id = %s AND e.state IN ('missing', 'exempt')""",
+            [False, round_.pk],
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+    recount(round_.pk)
+    if stale:
+        refresh(round_.pk, stale)
+    return {"added": added, "moved": len(moves), "removed": len(gone)}
+
+
+def recount(round_id: int) -> None:
+    """Count the round's entries per building again and write the tallies (update in place, so that an
+    increment waiting on a tally row lands on the new count)."""
+    sums = ", ".join(f"SUM(CASE WHEN state = '{c}' THEN 1 ELSE 0 END)" for c in COUNTED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT building_id, MIN(grid_id), COUNT(*), {sums} FROM rollcall_entry WHERE round_id = %s "
+            "GROUP BY building_id",
+            [round_id],
+        )
+        counts = {row[0]: row[1:] for row in cursor.fetchall()}
+    existing = dict(Tally.objects.filter(round_id=round_id).values_list("building_id", "id"))
+    now = timezone.now()
+    fields = ["grid_id", "total", *COUNTED]
+    updates = []
+    for building_id, tally_id in existing.items():
+        values = counts.get(building_id)
+        if values is None:
+            values = (None, *([0] * (len(COUNTED) + 1)))
+        updates.append((*values, now, tally_id))
+    with connection.cursor() as cursor:
+        sets = ", ".join(f"{f} = COALESCE(%s, {f})" if f == "grid_id" else f"{f} = %s" for f in fields)
+        cursor.executemany(f"UPDATE rollcall_tally SET {sets}, updated_at = %s WHERE id = %s", updates)
+    Tally.objects.bulk_create(
+        [
+            Tally(round_id=round_id, building_id=b, **dict(zip(fields, values, strict=True)))
+            for b, values in counts.items()
+            if b not in existing
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------------- exemptions
+
+
+class ExemptionError(Exception):
+    pass
+
+
+@transaction.atomic
+def set_exemption(user, entry: Entry, reason: str, note: str = "") -> Entry:
+    """Mark a resident exempt in this round (audited). A sample, if any, still decides the state."""
+    note = note.strip()
+    if reason not in Exemption.values:
+        raise ExemptionError("unknown_reason")
+    if reason == Exemption.OTHER and not note:
+        raise ExemptionError("note_required")
+    entry = Entry.objects.select_for_update().select_related("grid").get(pk=entry.pk)
+    before = [entry.exemption, entry.exemption_note]
+    entry.exemption, entry.exemption_note = reason, note[:200]
+    entry.exempted_by, entry.exempted_at = user, timezone.now()
+    entry.save(update_fields=["exemption", "exemption_note", "exempted_by", "exempted_at"])
+    record(
+        user,
+        "rollcall.exempt",
+        entry.resident,
+        changes={"exemption": [before[0], reason], "note": [before[1], entry.exemption_note]},
+        reason=f"{entry.round_id}",
+        area_path=entry.grid.path,
+    )
+    refresh(entry.round_id, [entry.resident_id])
+    entry.refresh_from_db()
+    return entry
+
+
+@transaction.atomic
+def clear_exemption(user, entry: Entry) -> Entry:
+    """Undo an exemption (audited): the person counts as missing again unless sampled."""
+    entry = Entry.objects.select_for_update().select_related("grid").get(pk=entry.pk)
+    if not entry.exemption:
+        return entry
+    record(
+        user,
+        "rollcall.unexempt",
+        entry.resident,
+        changes={"exemption": [entry.exemption, ""], "note": [entry.exemption_note, ""]},
+        reason=f"{entry.round_id}",
+        area_path=entry.grid.path,
+    )
+    entry.exemption, entry.exemption_note, entry.exempted_by, entry.exempted_at = "", "", user, timezone.now()
+    entry.save(update_fields=["exemption", "exemption_note", "exempted_by", "exempted_at"])
+    refresh(entry.round_id, [entry.resident_id])
+    entry.refresh_from_db()
+    return entry
+
+
+def sync_resident(resident_id: int) -> None:
+    """After a registry change to one person: bring every open round's roll in line for them."""
+    from gridroll.sampling.models import Round
+
+    for round_ in Round.objects.filter(status=Round.Status.OPEN):
+        sync_round(round_, [resident_id])
+
+
+def state_counts(tallies) -> dict[str, int]:
+    """Sum tally rows (a queryset or dicts) into one set of counts with ``done`` and ``percent``."""
+    total = Counter()
+    for t in tallies:
+        for c in ["total", *COUNTED]:
+            total[c] += t[c] if isinstance(t, dict) else getattr(t, c)
+    return with_progress(dict(total))
+
+
+def with_progress(counts: dict) -> dict:
+    counts = {c: counts.get(c) or 0 for c in ["total", *COUNTED]} | {
+        k: v for k, v in counts.items() if k not in COUNTED and k != "total"
+    }
+    counts["done"] = counts["total"] - counts["missing"]
+    counts["percent"] = round(100 * counts["done"] / counts["total"], 1) if counts["total"] else 100.0
+    return counts

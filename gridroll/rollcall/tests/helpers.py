@@ -1,0 +1,43 @@
+from django.db import connection
+from django.utils import timezone
+
+from gridroll.rollcall.models import COUNTED, Entry, Tally
+from gridroll.sampling.services import record_actions
+
+
+def states(round_, people) -> list[str]:
+    by_id = dict(Entry.objects.filter(round=round_).values_list("resident_id", "state"))
+    return [by_id.get(p.pk) for p in people]
+
+
+def assert_tallies_true(round_) -> None:
+    """The increments kept the tallies equal to a recount of the entries."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT building_id, state, COUNT(*) FROM rollcall_entry WHERE round_id = %s GROUP BY 1, 2",
+            [round_.pk],
+        )
+        counted: dict = {}
+        for building_id, state, n in cursor.fetchall():
+            counted.setdefault(building_id, dict.fromkeys(["total", *COUNTED], 0))
+            counted[building_id][state] += n
+            counted[building_id]["total"] += n
+    tallied = {
+        t["building_id"]: {c: t[c] for c in ["total", *COUNTED]}
+        for t in Tally.objects.filter(round=round_).values()
+        if t["total"]
+    }
+    assert tallied == counted
+
+
+def fill(user, act, tube, people, **extra):
+    """Open ``tube`` and scan ``people`` into it; the results of the adds."""
+    record_actions(user, [act("open_tube", tube, **extra)])
+    return record_actions(user, [act("add", tube, resident_id=p.pk) for p in people])
+
+
+def receive(*barcodes) -> None:
+    """The lab has these tubes (the box flow is tested in labs)."""
+    from gridroll.sampling.models import Tube
+
+    Tube.objects.filter(barcode__in=barcodes).update(status="sealed", received_at=timezone.now())
