@@ -465,6 +465,11 @@ class ResidentImporter:
             self._apply(parsed, summary, filename)
             if dry_run:
                 transaction.set_rollback(True)
+            elif summary.created or summary.updated:
+                # Newcomers join the roll of any open round; movers follow (rollcall.services.sync_round).
+                from gridroll.rollcall.services import sync_open_rounds
+
+                sync_open_rounds()
 
         summary.check()
         if batch is None:

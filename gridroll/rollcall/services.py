@@ -161,6 +161,7 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             f"SELECT id FROM rollcall_tally WHERE round_id = %s ORDER BY building_id{_for_update()}",
             [round_.pk],
         )
+        touched = _buildings(cursor, round_.pk, only, only_params)
         cursor.execute(
             f"""INSERT INTO rollcall_entry (round_id, resident_id, grid_id, building_id, household_id, state,
                 exemption, exemption_note, updated_at)
@@ -215,24 +216,62 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             [False, round_.pk],
         )
         stale = [row[0] for row in cursor.fetchall()]
-    recount(round_.pk)
+        # Marked away in the registry (or back): the automatic "away" exemption follows. One a person
+        # set by hand (exempted_by) stays.
+        cursor.execute(
+            f"""SELECT e.id, e.resident_id, r.status FROM rollcall_entry e
+            JOIN residents_resident r ON r.id = e.resident_id
+            WHERE e.round_id = %s AND e.exempted_by_id IS NULL{only}
+            AND ((r.status = 'away' AND e.exemption = '') OR (r.status <> 'away' AND e.exemption = 'away'))""",
+            [round_.pk, *only_params],
+        )
+        flips = cursor.fetchall()
+        cursor.executemany(
+            "UPDATE rollcall_entry SET exemption = %s WHERE id = %s",
+            [("away" if status == "away" else "", entry_id) for entry_id, _r, status in flips],
+        )
+        stale += [resident_id for _e, resident_id, _s in flips]
+        if touched is not None:
+            touched |= _buildings(cursor, round_.pk, only, only_params) or set()
+    recount(round_.pk, touched)
     if stale:
         refresh(round_.pk, stale)
     return {"added": added, "moved": len(moves), "removed": len(gone)}
 
 
-def recount(round_id: int) -> None:
-    """Count the round's entries per building again and write the tallies (update in place, so that an
-    increment waiting on a tally row lands on the new count)."""
+def _buildings(cursor, round_id: int, only: str, only_params: list) -> set[int] | None:
+    """The buildings of these people's entries (None: the whole round)."""
+    if not only:
+        return None
+    cursor.execute(
+        f"SELECT DISTINCT e.building_id FROM rollcall_entry e JOIN residents_resident r ON r.id = e.resident_id "
+        f"WHERE e.round_id = %s{only}",
+        [round_id, *only_params],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def recount(round_id: int, building_ids: set[int] | None = None) -> None:
+    """Count the round's entries per building again (all, or these buildings) and write the tallies
+    (updated in place, so that an increment waiting on a tally row lands on the new count)."""
     sums = ", ".join(f"SUM(CASE WHEN state = '{c}' THEN 1 ELSE 0 END)" for c in COUNTED)
+    where, params = "round_id = %s", [round_id]
+    tallies = Tally.objects.filter(round_id=round_id)
+    if building_ids is not None:
+        if not building_ids:
+            return
+        ids = sorted(building_ids)
+        where += f" AND building_id IN ({_in(ids)})"
+        params += ids
+        tallies = tallies.filter(building_id__in=ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT building_id, MIN(grid_id), COUNT(*), {sums} FROM rollcall_entry WHERE round_id = %s "
+            f"SELECT building_id, MIN(grid_id), COUNT(*), {sums} FROM rollcall_entry WHERE {where} "
             "GROUP BY building_id",
-            [round_id],
+            params,
         )
         counts = {row[0]: row[1:] for row in cursor.fetchall()}
-    existing = dict(Tally.objects.filter(round_id=round_id).values_list("building_id", "id"))
+    existing = dict(tallies.values_list("building_id", "id"))
     now = timezone.now()
     fields = ["grid_id", "total", *COUNTED]
     updates = []
@@ -307,12 +346,12 @@ def clear_exemption(user, entry: Entry) -> Entry:
     return entry
 
 
-def sync_resident(resident_id: int) -> None:
-    """After a registry change to one person: bring every open round's roll in line for them."""
+def sync_open_rounds(resident_ids: Sequence[int] | None = None) -> None:
+    """After registry changes: bring every open round's roll in line (for everyone, or these people)."""
     from gridroll.sampling.models import Round
 
-    for round_ in Round.objects.filter(status=Round.Status.OPEN):
-        sync_round(round_, [resident_id])
+    for round_ in Round.objects.filter(status=Round.Status.OPEN).prefetch_related("areas__area"):
+        sync_round(round_, resident_ids)
 
 
 def state_counts(tallies) -> dict[str, int]:

@@ -19,6 +19,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope
 from gridroll.areas.models import Area
 from gridroll.audit.services import record
+from gridroll.rollcall.services import sync_round
 from gridroll.sampling.models import PoolMode, Round, RoundArea, Site, SiteOpening, Station
 
 
@@ -178,6 +179,8 @@ def round_status(request, pk: int):
         )
         round_.status = new
         round_.save(update_fields=["status"])
+        if new == Round.Status.OPEN:
+            sync_round(round_)
         messages.success(request, _("Round opened.") if new == Round.Status.OPEN else _("Round closed."))
     return redirect("sampling:round", pk=round_.pk)
 

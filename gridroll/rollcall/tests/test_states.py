@@ -28,6 +28,9 @@ def test_sync_puts_everyone_in_scope_on_the_roll(round_, people, resident_a, res
     people[0].save()
     people[1].status = "moved_out"
     people[1].save()
+    # Saving a resident already keeps open rounds in line (a signal); start again from an empty roll.
+    assert Entry.objects.filter(round=round_, resident=people[0], state="exempt").exists()
+    Entry.objects.filter(round=round_).delete()
     counts = sync_round(round_)
     on_roll = set(Entry.objects.filter(round=round_).values_list("resident_id", flat=True))
     expected = set(
@@ -156,6 +159,9 @@ def test_moves_follow_while_open_and_leavers_with_nothing_recorded_go(roll, peop
 
     other = Building.objects.create(grid=tree["grid_b"], compound="盛世佳苑", number="9")
     household = Household.objects.create(building=other, room="101")
+    # A bulk write (no signal) is caught up by a sync.
+    Resident.objects.filter(pk=people[3].pk).update(household=household)
+    assert sync_round(roll, [people[3].pk]) == {"added": 0, "moved": 1, "removed": 0}
     people[0].household = household
     people[0].save()
     people[1].status = "moved_out"
@@ -163,10 +169,10 @@ def test_moves_follow_while_open_and_leavers_with_nothing_recorded_go(roll, peop
     fill(admin, act, "TUBE000001", [people[2]])
     people[2].status = "moved_out"
     people[2].save()
-    counts = sync_round(roll, [p.pk for p in people[:3]])
-    assert counts == {"added": 0, "moved": 1, "removed": 1}
+    # Each save already brought the roll in line (a signal); a sync finds nothing more to do.
+    assert sync_round(roll, [p.pk for p in people[:3]]) == {"added": 0, "moved": 0, "removed": 0}
     entry = Entry.objects.get(round=roll, resident=people[0])
     assert (entry.grid_id, entry.building_id) == (tree["grid_b"].pk, other.pk)
     assert states(roll, people[1:3]) == [None, "sampled"]
     assert_tallies_true(roll)
-    assert Tally.objects.get(round=roll, building=other).total == 1
+    assert Tally.objects.get(round=roll, building=other).total == 2
