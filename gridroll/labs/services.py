@@ -493,3 +493,37 @@ def resolve_conflict(user, issue: ResultIssue, take_new: bool) -> ResultIssue:
     issue.resolved_by, issue.resolved_at = user, now
     issue.save(update_fields=["resolution", "resolved_by", "resolved_at"])
     return issue
+
+
+# ------------------------------------------------------------------------------------------- rejects
+
+ISSUE_HEADER = ["管码", "结果", "ct", "ORF1ab", "N", "检测时间", "行号", "原因代码", "原因"]
+
+
+def issue_rows(upload: ResultUpload, codes: Sequence[str] | None = None) -> Iterable[list[str]]:
+    """The rows not applied, in the upload's own columns and then the reason: fix and upload again."""
+    issues = upload.issues.all()
+    if codes:
+        issues = issues.filter(code__in=codes)
+    for issue in issues.iterator(chunk_size=CHUNK):
+        d = issue.data
+        yield [
+            d.get("tube", ""),
+            d.get("result", ""),
+            d.get("ct", ""),
+            d.get("ct_orf1ab", ""),
+            d.get("ct_n", ""),
+            d.get("tested_at", ""),
+            str(issue.row_number),
+            issue.code,
+            issue.message,
+        ]
+
+
+def write_issues(upload: ResultUpload, out, filename: str) -> int:
+    from gridroll.residents.exporting import write_csv, write_xlsx
+
+    rows = issue_rows(upload)
+    if filename.lower().endswith(".csv"):
+        return write_csv(rows, out, header=ISSUE_HEADER)
+    return write_xlsx(rows, out, title="未入库结果", header=ISSUE_HEADER)

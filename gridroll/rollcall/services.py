@@ -222,7 +222,8 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             f"""SELECT e.id, e.resident_id, r.status FROM rollcall_entry e
             JOIN residents_resident r ON r.id = e.resident_id
             WHERE e.round_id = %s AND e.exempted_by_id IS NULL{only}
-            AND ((r.status = 'away' AND e.exemption = '') OR (r.status <> 'away' AND e.exemption = 'away'))""",
+            AND ((r.status = 'away' AND e.exemption = '')
+                OR (r.status <> 'away' AND e.exemption = 'away'))""",
             [round_.pk, *only_params],
         )
         flips = cursor.fetchall()
@@ -244,8 +245,8 @@ def _buildings(cursor, round_id: int, only: str, only_params: list) -> set[int] 
     if not only:
         return None
     cursor.execute(
-        f"SELECT DISTINCT e.building_id FROM rollcall_entry e JOIN residents_resident r ON r.id = e.resident_id "
-        f"WHERE e.round_id = %s{only}",
+        f"SELECT DISTINCT e.building_id FROM rollcall_entry e "
+        f"JOIN residents_resident r ON r.id = e.resident_id WHERE e.round_id = %s{only}",
         [round_id, *only_params],
     )
     return {row[0] for row in cursor.fetchall()}
