@@ -3,6 +3,7 @@ import io
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from gridroll.audit.models import AuditRecord
@@ -78,7 +79,7 @@ def test_every_row_is_accounted_for_with_a_stable_reason(tubes, round_):
         "conflict",
     ]
     tube = Tube.objects.get(barcode="TUBE000001")
-    assert tube.result == "negative" and tube.tested_at.hour == 8
+    assert tube.result == "negative" and timezone.localtime(tube.tested_at).hour == 8
     # Re-uploading the same file changes nothing (the conflict is still one, and still not applied).
     again = import_results(data, "results.csv")
     assert (again.applied, again.unchanged, again.conflicts) == (0, 3, 1)
