@@ -10,6 +10,8 @@ urlpatterns = [
     path("", include("gridroll.audit.urls")),
     path("", include("gridroll.codes.urls")),
     path("", include("gridroll.sampling.urls")),
+    path("", include("gridroll.rollcall.urls")),
+    path("", include("gridroll.labs.urls")),
     path("accounts/", include("gridroll.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),

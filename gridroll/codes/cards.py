@@ -76,11 +76,14 @@ def font_path() -> Path:
 
 def render_pdf(context: dict) -> bytes:
     """The card sheet as PDF bytes; RuntimeError with a clear message when WeasyPrint cannot run."""
+    return pdf_from_template("codes/cards_pdf.html", context)
+
+
+def pdf_from_template(template: str, context: dict) -> bytes:
+    """A template rendered to PDF with the embedded Chinese font (``font_url`` in its context)."""
     try:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:
-        raise RuntimeError(
-            f"码卡 PDF 需要 WeasyPrint 和系统的 pango 库：{exc}。可先用打印页面直接打印。"
-        ) from exc
-    html = render_to_string("codes/cards_pdf.html", {**context, "font_url": font_path().as_uri()})
+        raise RuntimeError(f"PDF 需要 WeasyPrint 和系统的 pango 库：{exc}。可先用打印页面直接打印。") from exc
+    html = render_to_string(template, {**context, "font_url": font_path().as_uri()})
     return HTML(string=html).write_pdf()

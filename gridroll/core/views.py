@@ -23,5 +23,6 @@ def home(request):
             "can_codes": can(request.user, Action.MANAGE_CODES),
             "can_plan": can(request.user, Action.PLAN_ROUNDS),
             "can_scan": can(request.user, Action.SCAN),
+            "can_lab": can(request.user, Action.REPORT_RESULTS),
         },
     )

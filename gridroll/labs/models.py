@@ -46,6 +46,7 @@ class ResultUpload(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     blank_rows = models.PositiveIntegerField(default=0)
     positive_tubes = models.PositiveIntegerField(default=0)
+    positive_barcodes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     seconds = models.FloatField(default=0)
 

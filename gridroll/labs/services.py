@@ -208,7 +208,11 @@ class _Decided:
 
 
 def import_results(
-    source: bytes | str, filename: str, user=None, lab: str = "", upload: ResultUpload | None = None
+    source: bytes | str,
+    filename: str,
+    user=None,
+    lab: str = "",
+    upload: ResultUpload | None = None,
 ) -> ResultUpload:
     """Read a results file and apply it. File-level problems are stored on the upload (``error``)."""
     from gridroll.residents.importing import FileError as TableError
@@ -223,6 +227,16 @@ def import_results(
         return upload
     upload.blank_rows = blank
     return apply_results(upload, rows)
+
+
+def _scope(upload: ResultUpload) -> list[str] | None:
+    """Area paths whose tubes this upload may report (None: all, for the command line and superusers)."""
+    if upload.user is None:
+        return None
+    from gridroll.accounts.roles import Action
+    from gridroll.accounts.scope import allowed_paths
+
+    return allowed_paths(upload.user, Action.REPORT_RESULTS)
 
 
 def apply_results(upload: ResultUpload, rows: list[dict]) -> ResultUpload:
@@ -240,7 +254,8 @@ def apply_results(upload: ResultUpload, rows: list[dict]) -> ResultUpload:
         upload.unchanged = decided.unchanged
         upload.conflicts = sum(1 for i in decided.issues if i.code == "conflict")
         upload.rejected = len(decided.issues) - upload.conflicts
-        upload.positive_tubes = sum(1 for a in decided.applied if a[1] == Result.POSITIVE)
+        upload.positive_barcodes = [a[0].barcode for a in decided.applied if a[1] == Result.POSITIVE]
+        upload.positive_tubes = len(upload.positive_barcodes)
         assert upload.total == upload.applied + upload.unchanged + upload.conflicts + upload.rejected
         upload.seconds = time.perf_counter() - started
         upload.save()
@@ -252,8 +267,17 @@ def _decide(upload: ResultUpload, rows: list[dict]) -> _Decided:
     tubes: dict[str, Tube] = {}
     found = sorted(b for b in barcodes if b)
     for i in range(0, len(found), CHUNK):
-        for tube in Tube.objects.select_for_update().filter(barcode__in=found[i : i + CHUNK]).order_by("id"):
+        for tube in (
+            Tube.objects.select_for_update(of=("self",))
+            .select_related("site__area")
+            .filter(barcode__in=found[i : i + CHUNK])
+            .order_by("id")
+        ):
             tubes[tube.barcode] = tube
+    paths = _scope(upload)
+    if paths is not None:
+        # A tube outside the lab's areas is answered as unknown: the difference tells an outsider nothing.
+        tubes = {b: t for b, t in tubes.items() if any(t.site.area.path.startswith(p) for p in paths)}
     closed_rounds = set(Round.objects.filter(status=Round.Status.CLOSED).values_list("pk", flat=True))
     out = _Decided()
     in_file: dict[str, str] = {}  # barcode → result already taken from this file

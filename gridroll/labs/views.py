@@ -1,0 +1,293 @@
+"""Lab pages (receive boxes, upload results, resolve conflicts, turnaround) and the retest list for
+community and subdistrict staff. Labs see barcodes and results, never names."""
+
+from __future__ import annotations
+
+import io
+import statistics
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import allowed_paths, can, get_in_scope, path_filter
+from gridroll.areas.models import Area
+from gridroll.labs.models import ResultIssue, ResultUpload, RetestTask
+from gridroll.labs.services import (
+    ReceiveError,
+    box_differences,
+    import_results,
+    receive_all,
+    receive_box,
+    receive_tube,
+    resolve_conflict,
+    write_issues,
+)
+from gridroll.rollcall.views import phone_shown
+from gridroll.sampling.models import Box, Round, Tube
+
+
+def _lab_only(user) -> None:
+    if not can(user, Action.REPORT_RESULTS):
+        raise Http404
+
+
+def _uploads(user):
+    qs = ResultUpload.objects.all()
+    return qs if user.is_superuser else qs.filter(user=user)
+
+
+@login_required
+def lab_home(request):
+    _lab_only(request.user)
+    if request.method == "POST" and request.FILES.get("file"):
+        f = request.FILES["file"]
+        upload = import_results(f.read(), f.name, user=request.user, lab=request.POST.get("lab", "").strip())
+        return redirect("labs:upload", pk=upload.pk)
+    if request.method == "POST" and request.POST.get("box"):
+        code = request.POST["box"].strip().upper()
+        box = Box.objects.restrict(request.user, Action.REPORT_RESULTS).filter(code=code).first()
+        if box is None:
+            messages.error(request, _("No box with the code %(code)s.") % {"code": code})
+            return redirect("labs:home")
+        try:
+            receive_box(request.user, box, request.POST.get("lab", "").strip())
+        except ReceiveError as exc:
+            messages.error(request, exc.message)
+            return redirect("labs:home")
+        return redirect("labs:box", pk=box.pk)
+    boxes = Box.objects.restrict(request.user, Action.REPORT_RESULTS)
+    conflicts = _conflicts(request.user).count()
+    return render(
+        request,
+        "labs/home.html",
+        {
+            "uploads": _uploads(request.user)[:20],
+            "incoming": boxes.filter(status=Box.Status.HANDED_OVER).select_related("site")[:50],
+            "received": boxes.filter(status=Box.Status.RECEIVED).select_related("site")[:20],
+            "conflicts": conflicts,
+        },
+    )
+
+
+@login_required
+def box_receive(request, pk: int):
+    _lab_only(request.user)
+    box = get_in_scope(Box.objects.select_related("site"), request.user, Action.REPORT_RESULTS, pk=pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("all"):
+                n = receive_all(request.user, box)
+                messages.success(request, _("%(n)d tubes received.") % {"n": n})
+            else:
+                receive_tube(request.user, box, request.POST.get("tube", ""))
+        except ReceiveError as exc:
+            messages.error(request, exc.message)
+        return redirect("labs:box", pk=box.pk)
+    return render(
+        request,
+        "labs/box.html",
+        {
+            "box": box,
+            "diff": box_differences(box),
+            "packed": box.tubes.count(),
+            "received": box.tubes.filter(received_at__isnull=False).count(),
+            "receipts": box.receipts.order_by("-scanned_at")[:20],
+        },
+    )
+
+
+@login_required
+def upload_detail(request, pk: int):
+    _lab_only(request.user)
+    upload = _uploads(request.user).filter(pk=pk).first()
+    if upload is None:
+        raise Http404
+    if request.GET.get("download"):
+        out = io.BytesIO()
+        write_issues(upload, out, "rejects.xlsx")
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        name = f"未入库-{upload.filename.rsplit('.', 1)[0]}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return response
+    positives = Tube.objects.filter(barcode__in=upload.positive_barcodes).select_related("site")
+    return render(
+        request,
+        "labs/upload.html",
+        {"upload": upload, "issues": upload.issues.select_related("tube")[:500], "positives": positives},
+    )
+
+
+def _conflicts(user):
+    issues = ResultIssue.objects.filter(code="conflict", resolution="").select_related(
+        "tube__site__area", "upload"
+    )
+    return issues.filter(path_filter(user, Action.REPORT_RESULTS, "tube__site__area__path"))
+
+
+@login_required
+def conflicts(request):
+    _lab_only(request.user)
+    return render(request, "labs/conflicts.html", {"issues": _conflicts(request.user)[:500]})
+
+
+@login_required
+@require_POST
+def resolve(request, pk: int):
+    _lab_only(request.user)
+    issue = _conflicts(request.user).filter(pk=pk).first()
+    if issue is None:
+        raise Http404
+    resolve_conflict(request.user, issue, take_new=request.POST.get("take") == "new")
+    messages.success(request, _("Decided and recorded."))
+    return redirect("labs:conflicts")
+
+
+def _hours(pairs) -> dict:
+    values = sorted((b - a).total_seconds() / 3600 for a, b in pairs if a and b and b >= a)
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "median": round(statistics.median(values), 1),
+        "p90": round(values[min(len(values) - 1, int(len(values) * 0.9))], 1),
+    }
+
+
+@login_required
+def turnaround(request):
+    """Sampled → packed → received → reported, per lab: medians and 90th percentiles in hours."""
+    paths = allowed_paths(request.user, Action.REPORT_RESULTS)
+    if paths == [] and not can(request.user, Action.PLAN_ROUNDS):
+        raise Http404
+    action = Action.REPORT_RESULTS if paths != [] else Action.PLAN_ROUNDS
+    tubes = Tube.objects.filter(path_filter(request.user, action, "site__area__path"))
+    round_id = request.GET.get("round")
+    if round_id and round_id.isdigit():
+        tubes = tubes.filter(round_id=int(round_id))
+    rows: dict[str, list] = {}
+    for t in tubes.values("lab", "sealed_at", "packed_at", "received_at", "reported_at").iterator(
+        chunk_size=5000
+    ):
+        rows.setdefault(t["lab"] or _("(not received yet)"), []).append(t)
+    labs = []
+    for lab, ts in sorted(rows.items()):
+        labs.append(
+            {
+                "lab": lab,
+                "tubes": len(ts),
+                "reported": sum(1 for t in ts if t["reported_at"]),
+                "packing": _hours((t["sealed_at"], t["packed_at"]) for t in ts),
+                "transport": _hours((t["packed_at"], t["received_at"]) for t in ts),
+                "testing": _hours((t["received_at"], t["reported_at"]) for t in ts),
+                "total": _hours((t["sealed_at"], t["reported_at"]) for t in ts),
+            }
+        )
+    return render(
+        request,
+        "labs/turnaround.html",
+        {"labs": labs, "rounds": Round.objects.all()[:20], "round_id": round_id},
+    )
+
+
+# --------------------------------------------------------------------------------------- retest list
+
+
+def retest_rows(user, round_: Round | None, area: Area | None):
+    tasks = RetestTask.objects.restrict(user).select_related(
+        "resident__household__building__grid", "tube", "round"
+    )
+    if round_ is not None:
+        tasks = tasks.filter(round=round_)
+    if area is not None:
+        tasks = tasks.filter(resident__household__building__grid__path__startswith=area.path)
+    tasks = list(
+        tasks.order_by("status", "resident__household__building__grid__path", "resident__household_id")
+    )
+    grids = {t.resident.household.building.grid_id for t in tasks}
+    workers: dict[int, list[str]] = {}
+    from gridroll.accounts.models import Grant
+
+    for g in Grant.objects.filter(area_id__in=grids, role="grid_worker").select_related("user"):
+        workers.setdefault(g.area_id, []).append(g.user.get_full_name() or g.user.username)
+    for t in tasks:
+        grid = t.resident.household.building.grid
+        t.phone_shown = phone_shown(user, t.resident, grid.path)
+        t.workers = "、".join(workers.get(grid.pk, []))
+    return tasks
+
+
+RETEST_HEADER = [
+    "状态",
+    "任务",
+    "姓名",
+    "住址",
+    "网格",
+    "网格员",
+    "联系电话",
+    "原混管管码",
+    "轮次",
+    "下达时间",
+    "复核结果",
+]
+
+
+@login_required
+def retests(request):
+    if not can(request.user, Action.VIEW_REGISTRY):
+        raise Http404
+    round_ = Round.objects.filter(pk=request.GET.get("round") or 0).first()
+    area = None
+    if request.GET.get("area"):
+        area = get_in_scope(Area.objects.all(), request.user, pk=request.GET["area"])
+    tasks = retest_rows(request.user, round_, area)
+    if request.GET.get("format") == "xlsx":
+        from gridroll.residents.exporting import write_xlsx
+
+        out = io.BytesIO()
+        write_xlsx(
+            (
+                [
+                    t.get_status_display(),
+                    t.get_kind_display(),
+                    t.resident.name,
+                    t.resident.household.label,
+                    t.resident.household.building.grid.name,
+                    t.workers,
+                    t.phone_shown,
+                    t.tube.barcode,
+                    t.round.name,
+                    t.created_at.strftime("%Y-%m-%d %H:%M"),
+                    t.get_result_display() if t.result else "",
+                ]
+                for t in tasks
+            ),
+            out,
+            title="复核名单",
+            header=RETEST_HEADER,
+        )
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('复核名单.xlsx')}"
+        return response
+    open_tasks = [t for t in tasks if t.status != RetestTask.Status.CLOSED]
+    return render(
+        request,
+        "labs/retests.html",
+        {
+            "tasks": tasks,
+            "open": len(open_tasks),
+            "round": round_,
+            "area": area,
+            "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:20],
+            "query": request.GET.urlencode(),
+        },
+    )

@@ -1,0 +1,382 @@
+"""Roll-call pages: a grid worker's grid by building, household and person; completion per grid and
+building above it; the printed check sheet (HTML, PDF, Excel); people who keep missing.
+
+Everything is narrowed to the user's areas (``view_registry``); phone numbers are whole only for those who
+call residents (``call_residents``: grid workers and community staff), masked for everyone else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import allowed_paths, can, get_in_scope
+from gridroll.areas.models import Area
+from gridroll.areas.views import crumbs
+from gridroll.labs.models import RetestTask
+from gridroll.lib.text import natural_key
+from gridroll.rollcall.models import COUNTED, STATE_ORDER, Entry, Exemption, State, Tally
+from gridroll.rollcall.services import ExemptionError, clear_exemption, set_exemption, with_progress
+from gridroll.sampling.models import Round, Sample
+
+
+def rounds_for(area: Area):
+    """Rounds whose areas contain this area or lie inside it, newest first."""
+    ids = {
+        ra.round_id
+        for ra in Round.areas.rel.related_model.objects.select_related("area")
+        if area.path.startswith(ra.area.path) or ra.area.path.startswith(area.path)
+    }
+    return Round.objects.filter(pk__in=ids).exclude(status=Round.Status.PLANNED).order_by("-starts_at")
+
+
+def _context(request, round_pk: int, area_pk: int) -> tuple[Round, Area]:
+    area = get_in_scope(Area.objects.all(), request.user, Action.VIEW_REGISTRY, pk=area_pk)
+    round_ = rounds_for(area).filter(pk=round_pk).first()
+    if round_ is None:
+        raise Http404
+    return round_, area
+
+
+def phone_shown(user, resident, grid_path: str) -> str:
+    if user is None or can(user, Action.CALL_RESIDENTS, grid_path):
+        return resident.phone
+    return resident.masked_phone
+
+
+@login_required
+def start(request):
+    """The roll call of the newest round over the user's first area."""
+    paths = allowed_paths(request.user, Action.VIEW_REGISTRY)
+    areas = Area.objects.filter(path__in=paths) if paths is not None else Area.objects.filter(parent=None)
+    area = areas.order_by("path").first()
+    if area is None:
+        raise Http404
+    round_ = rounds_for(area).first()
+    if round_ is None:
+        return render(request, "rollcall/no_round.html", {"area": area})
+    return redirect("rollcall:area", round_pk=round_.pk, area_pk=area.pk)
+
+
+def _grid_people(request, round_: Round, area: Area, only: str = "") -> list[dict]:
+    """The grid's buildings, each with its households in order and their people and states."""
+    entries = Entry.objects.filter(round=round_, grid=area).select_related(
+        "resident", "household", "building"
+    )
+    if only:
+        entries = entries.filter(state=only)
+    buildings: dict = {}
+    for e in entries:
+        b = buildings.setdefault(
+            e.building_id, {"building": e.building, "households": {}, "counts": defaultdict(int)}
+        )
+        h = b["households"].setdefault(e.household_id, {"household": e.household, "people": []})
+        e.phone_shown = phone_shown(request.user, e.resident, area.path)
+        h["people"].append(e)
+    tallies = {t.building_id: t for t in Tally.objects.filter(round=round_, grid=area)}
+    out = []
+    for b in buildings.values():
+        t = tallies.get(b["building"].pk)
+        b["counts"] = with_progress({c: getattr(t, c) for c in ["total", *COUNTED]}) if t else {}
+        b["households"] = sorted(
+            b["households"].values(),
+            key=lambda h: (natural_key(h["household"].entrance), natural_key(h["household"].room)),
+        )
+        for h in b["households"]:
+            h["people"].sort(key=lambda e: (e.resident.relation != "户主", e.resident.pk))
+        out.append(b)
+    return sorted(out, key=lambda b: (b["building"].compound_key, natural_key(b["building"].number)))
+
+
+def _children_completion(round_: Round, area: Area) -> tuple[list[dict], list[dict]]:
+    """Completion per child area and per building under ``area``, worst first."""
+    tallies = list(
+        Tally.objects.filter(round=round_, grid__path__startswith=area.path).select_related(
+            "grid", "building"
+        )
+    )
+    children = {c.path: c for c in Area.objects.filter(parent=area)}
+    per_child: dict = {}
+    for t in tallies:
+        child_path = next((p for p in children if t.grid.path.startswith(p)), None)
+        if child_path is None:
+            continue
+        sums = per_child.setdefault(child_path, dict.fromkeys(["total", *COUNTED], 0))
+        for c in ["total", *COUNTED]:
+            sums[c] += getattr(t, c)
+    rows = [{"area": children[p], **with_progress(s)} for p, s in per_child.items()]
+    rows.sort(key=lambda r: (r["percent"], -r["missing"]))
+    buildings = [
+        {
+            "building": t.building,
+            "grid": t.grid,
+            **with_progress({c: getattr(t, c) for c in ["total", *COUNTED]}),
+        }
+        for t in tallies
+        if t.total
+    ]
+    buildings.sort(key=lambda r: (r["percent"], -r["missing"]))
+    return rows, buildings[:30]
+
+
+def _version(round_: Round, area: Area) -> str:
+    at = Tally.objects.filter(round=round_, grid__path__startswith=area.path).aggregate(m=Max("updated_at"))[
+        "m"
+    ]
+    entry_at = (
+        Entry.objects.filter(round=round_, grid__path__startswith=area.path).aggregate(m=Max("updated_at"))[
+            "m"
+        ]
+        if area.is_grid
+        else None
+    )
+    return "-".join(str(x.timestamp()) if x else "0" for x in (at, entry_at))
+
+
+def _roll_context(request, round_: Round, area: Area) -> dict:
+    only = request.GET.get("state", "")
+    if only not in State.values:
+        only = ""
+    tallies = Tally.objects.filter(round=round_, grid__path__startswith=area.path).values("total", *COUNTED)
+    from gridroll.rollcall.services import state_counts
+
+    ctx = {
+        "round": round_,
+        "area": area,
+        "counts": state_counts(tallies),
+        "only": only,
+        "states": [(s, State(s).label) for s in STATE_ORDER],
+        "version": _version(round_, area),
+        "now": timezone.now(),
+    }
+    if area.is_grid:
+        ctx["buildings"] = _grid_people(request, round_, area, only)
+        ctx["exemptions"] = Exemption.choices
+    else:
+        ctx["children"], ctx["worst_buildings"] = _children_completion(round_, area)
+    return ctx
+
+
+@login_required
+def area_roll(request, round_pk: int, area_pk: int):
+    round_, area = _context(request, round_pk, area_pk)
+    ctx = _roll_context(request, round_, area)
+    ctx.update(
+        {
+            "ancestors": crumbs(request.user, area)[:-1] if hasattr(area, "path") else [],
+            "rounds": rounds_for(area)[:10],
+            "retests": _retests(request.user, round_, area)[:200],
+            "visitors": _visitors(round_, area),
+            "bedridden": Entry.objects.filter(
+                round=round_, grid__path__startswith=area.path, resident__is_bedridden=True
+            ).select_related("resident", "household")[:100]
+            if area.is_grid
+            else [],
+        }
+    )
+    return render(request, "rollcall/area.html", ctx)
+
+
+@login_required
+def live(request, round_pk: int, area_pk: int):
+    """The roll fragment when something changed since ``since``; 204 (nothing to do) otherwise."""
+    round_, area = _context(request, round_pk, area_pk)
+    if request.GET.get("since") == _version(round_, area):
+        return HttpResponse(status=204)
+    return render(request, "rollcall/_roll.html", _roll_context(request, round_, area))
+
+
+def _retests(user, round_: Round, area: Area) -> list:
+    tasks = list(
+        RetestTask.objects.restrict(user)
+        .filter(round=round_, resident__household__building__grid__path__startswith=area.path)
+        .exclude(status=RetestTask.Status.CLOSED)
+        .select_related("resident__household__building__grid", "tube")
+        .order_by("resident__household__building__grid__path", "resident__household_id")[:500]
+    )
+    for t in tasks:
+        t.phone_shown = phone_shown(user, t.resident, t.resident.household.building.grid.path)
+    return tasks
+
+
+def _visitors(round_: Round, area: Area):
+    """People sampled at this area's sites who are not on its roll (non-residents), listed apart."""
+    on_roll = Entry.objects.filter(round=round_).values("resident_id")
+    return (
+        Sample.objects.filter(round=round_, is_removed=False, tube__site__area__path__startswith=area.path)
+        .exclude(resident_id__in=on_roll)
+        .select_related("resident", "tube__site")
+        .order_by("-scanned_at")[:200]
+    )
+
+
+@login_required
+@require_POST
+def exempt(request, pk: int):
+    entry = get_in_scope(Entry.objects.select_related("grid"), request.user, Action.EDIT_REGISTRY, pk=pk)
+    try:
+        if request.POST.get("clear"):
+            clear_exemption(request.user, entry)
+            messages.success(request, _("Exemption taken back."))
+        else:
+            set_exemption(request.user, entry, request.POST.get("reason", ""), request.POST.get("note", ""))
+            messages.success(request, _("Marked exempt."))
+    except ExemptionError as exc:
+        messages.error(
+            request,
+            _("Say why in the note.") if str(exc) == "note_required" else _("Choose a reason."),
+        )
+    return redirect(request.POST.get("next") or "rollcall:start")
+
+
+# ------------------------------------------------------------------------------------- the check sheet
+
+
+def sheet_rows(user, round_: Round, area: Area):
+    """(building, household, entry) in print order for every resident of ``area`` on the round's roll."""
+    # user None: the command line, which runs with the server's own rights.
+    entries = list(
+        (Entry.objects.all() if user is None else Entry.objects.restrict(user))
+        .filter(round=round_, grid__path__startswith=area.path)
+        .select_related("resident", "household", "building", "grid")
+    )
+    entries.sort(
+        key=lambda e: (
+            e.grid.path,
+            e.building.compound_key,
+            natural_key(e.building.number),
+            natural_key(e.household.entrance),
+            natural_key(e.household.room),
+            e.resident.relation != "户主",
+            e.resident_id,
+        )
+    )
+    for e in entries:
+        e.phone_shown = phone_shown(user, e.resident, e.grid.path)
+    return entries
+
+
+SHEET_HEADER = [
+    "网格",
+    "楼栋",
+    "单元",
+    "房号",
+    "姓名",
+    "性别",
+    "年龄",
+    "联系电话",
+    "状态",
+    "免采原因",
+    "备注",
+    "已核",
+]
+
+
+def sheet_table(entries) -> list[list]:
+    return [
+        [
+            e.grid.name,
+            e.building.label,
+            e.household.entrance,
+            e.household.room,
+            e.resident.name,
+            e.resident.get_sex_display(),
+            e.resident.age if e.resident.age is not None else "",
+            e.phone_shown,
+            e.get_state_display(),
+            e.get_exemption_display() if e.exemption else "",
+            e.exemption_note,
+            "",
+        ]
+        for e in entries
+    ]
+
+
+def write_sheet_xlsx(user, round_: Round, area: Area, out) -> int:
+    from gridroll.residents.exporting import write_xlsx
+
+    return write_xlsx(
+        sheet_table(sheet_rows(user, round_, area)), out, title="核酸检测点名表", header=SHEET_HEADER
+    )
+
+
+@login_required
+def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
+    round_, area = _context(request, round_pk, area_pk)
+    entries = sheet_rows(request.user, round_, area)
+    filename = f"{area.name}-{round_.name}-点名表"
+    if fmt == "xlsx":
+        import io
+        from urllib.parse import quote
+
+        out = io.BytesIO()
+        from gridroll.residents.exporting import write_xlsx
+
+        write_xlsx(sheet_table(entries), out, title="核酸检测点名表", header=SHEET_HEADER)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}.xlsx"
+        return response
+    groups: list = []
+    for e in entries:
+        if not groups or groups[-1]["building"].pk != e.building_id:
+            groups.append({"building": e.building, "grid": e.grid, "rows": []})
+        groups[-1]["rows"].append(e)
+    ctx = {
+        "round": round_,
+        "area": area,
+        "groups": groups,
+        "total": len(entries),
+        "printed_at": timezone.now(),
+    }
+    if fmt == "pdf":
+        from urllib.parse import quote
+
+        from gridroll.codes.cards import pdf_from_template
+
+        pdf = pdf_from_template("rollcall/sheet_pdf.html", ctx)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}.pdf"
+        return response
+    return render(request, "rollcall/sheet.html", ctx)
+
+
+@login_required
+def repeat_missing(request, round_pk: int, area_pk: int):
+    """People missing in this round who were also missing in earlier rounds: the ones to visit."""
+    round_, area = _context(request, round_pk, area_pk)
+    missing_now = Entry.objects.restrict(request.user).filter(
+        round=round_, grid__path__startswith=area.path, state=State.MISSING
+    )
+    earlier = (
+        Entry.objects.filter(
+            resident_id__in=missing_now.values("resident_id"),
+            round__starts_at__lt=round_.starts_at,
+            state=State.MISSING,
+        )
+        .values_list("resident_id", "round__name")
+        .order_by("-round__starts_at")
+    )
+    missed: dict[int, list[str]] = defaultdict(list)
+    for resident_id, name in earlier:
+        missed[resident_id].append(name)
+    rows = []
+    for e in missing_now.filter(resident_id__in=list(missed)).select_related("resident", "household", "grid"):
+        e.phone_shown = phone_shown(request.user, e.resident, e.grid.path)
+        rows.append({"entry": e, "rounds": missed[e.resident_id]})
+    rows.sort(key=lambda r: (-len(r["rounds"]), r["entry"].household.label))
+    return render(
+        request,
+        "rollcall/repeat.html",
+        {"round": round_, "area": area, "rows": rows, "ancestors": crumbs(request.user, area)[:-1]},
+    )
