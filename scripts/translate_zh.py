@@ -522,6 +522,7 @@ ZH = {
     'Marked exempt.': '已标记免采。',
     'Say why in the note.': '请在备注中说明原因。',
     'Choose a reason.': '请选择原因。',
+    "as of": "截至",
 }
 
 

@@ -23,12 +23,13 @@ class ChineseJSONRenderer(JSONRenderer):
 
 api = NinjaAPI(title="gridroll API", version="1", renderer=ChineseJSONRenderer(), auth=django_auth)
 
-from gridroll.api import areas, codes, residents, scans  # noqa: E402
+from gridroll.api import areas, codes, labs, residents, scans  # noqa: E402
 
 api.add_router("/areas", areas.router)
 api.add_router("/codes", codes.router)
 api.add_router("/residents", residents.router)
 api.add_router("/sampling", scans.router)
+api.add_router("/labs", labs.router)
 
 if os.environ.get("GRIDROLL_BENCH") == "1":
     from gridroll.api import bench

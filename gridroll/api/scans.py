@@ -27,6 +27,7 @@ class ScanIn(Schema):
     resident_id: int | None = None
     document_number: str | None = None
     decided_offline: bool = False
+    pool_mode: str | None = None  # "single" opens a single tube (a retest) whatever the area's mode
 
 
 class ScanOut(Schema):

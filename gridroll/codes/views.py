@@ -131,7 +131,11 @@ def _held_people(access: ResidentAccess) -> list[dict]:
                 "confirmed": access.is_confirmed and g.is_confirmed,
             }
         )
+    from gridroll.labs.services import person_results
+
     for p in people:
+        # Results only once the grid worker has confirmed who holds the link (issue 3).
+        p["results"] = person_results(p["resident"]) if p["confirmed"] else []
         code = services.current_code(p["resident"])
         p["code"] = code
         p["qr"] = qr_svg(code.token, scale=4) if code else ""

@@ -551,3 +551,48 @@ def write_issues(upload: ResultUpload, out, filename: str) -> int:
     if filename.lower().endswith(".csv"):
         return write_csv(rows, out, header=ISSUE_HEADER)
     return write_xlsx(rows, out, title="未入库结果", header=ISSUE_HEADER)
+
+
+# ------------------------------------------------------------------------------------ for residents
+
+RESIDENT_WORDS = {
+    "missing": "本轮尚未采样",
+    "sampled": "已采样，等待结果",
+    "negative": "阴性",
+    "pool_positive": "混管阳性，请居家等待单管复核，不要外出",
+    "positive": "阳性，请听从工作人员安排",
+    "invalid": "样本无效，请尽快重新采样",
+    "exempt": "本轮免采",
+}
+
+
+def person_results(resident, limit: int = 3) -> list[dict]:
+    """A person's latest rounds as they themselves may see them, each with the time it became so."""
+    from gridroll.rollcall.models import Entry
+
+    out = [
+        {"round": e.round.name, "state": e.state, "text": RESIDENT_WORDS[e.state], "as_of": e.updated_at}
+        for e in Entry.objects.filter(resident=resident)
+        .select_related("round")
+        .order_by("-round__starts_at")[:limit]
+    ]
+    if out:
+        return out
+    # Not on any roll (a visitor): their own tubes say it.
+    for s in (
+        Sample.objects.filter(resident=resident, is_removed=False)
+        .select_related("tube", "round")
+        .order_by("-scanned_at")[:limit]
+    ):
+        state = {"negative": "negative", "positive": "positive" if s.tube.size == 1 else "pool_positive"}.get(
+            s.tube.result, "invalid" if s.tube.result == "invalid" else "sampled"
+        )
+        out.append(
+            {
+                "round": s.round.name,
+                "state": state,
+                "text": RESIDENT_WORDS[state],
+                "as_of": s.tube.reported_at or s.scanned_at,
+            }
+        )
+    return out

@@ -453,7 +453,9 @@ def _add(
     if tube.size >= tube.capacity and tube.pool_mode != PoolMode.HOUSEHOLD:
         tube.status, tube.sealed_at = Tube.Status.SEALED, when  # full: closes by itself
     b.changed_tubes[tube.pk] = tube
-    return person, "already_sampled" if repeat else ""
+    # A retest or re-sample is a second sample by design: no warning for it.
+    expected = b.states.get((round_.pk, resident.pk)) in (State.POOL_POSITIVE, State.INVALID, State.POSITIVE)
+    return person, "already_sampled" if repeat and not expected else ""
 
 
 def _undo(b: _Batch, tube: Tube) -> dict:
