@@ -84,7 +84,15 @@ def bench_scan(args) -> list[dict]:
     return run_script("scan_bench.py", url, ["--rounds", str(args.rounds)])
 
 
-BENCHES = {"codes": bench_codes, "import": bench_import, "scan": bench_scan}
+def bench_rollcall(args) -> list[dict]:
+    url = fresh_postgres("gridroll_bench_rollcall")
+    if not url:
+        print("the roll-call benchmark needs PostgreSQL; skipped", file=sys.stderr)
+        return []
+    return run_script("rollcall_bench.py", url, ["--rounds", str(args.rounds)])
+
+
+BENCHES = {"codes": bench_codes, "import": bench_import, "rollcall": bench_rollcall, "scan": bench_scan}
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ from gridroll.audit.models import AuditRecord  # noqa: E402
 from gridroll.codes.models import PersonalCode  # noqa: E402
 from gridroll.codes.services import issue_codes  # noqa: E402
 from gridroll.residents.models import Resident  # noqa: E402
+from gridroll.rollcall.services import sync_round  # noqa: E402
 from gridroll.sampling.models import Round, RoundArea, Sample, ScanAction, Site, Station, Tube  # noqa: E402
 from gridroll.sampling.services import record_actions  # noqa: E402
 
@@ -83,6 +84,8 @@ def setup(residents: int) -> tuple[User, Round, Site, list[str]]:
         name="bench", starts_at=now, ends_at=now + timezone.timedelta(hours=6), status=Round.Status.OPEN
     )
     RoundArea.objects.create(round=round_, area=district, pool_mode="pool20")
+    # The roll call of the round: every scan moves it, as in a real round.
+    sync_round(round_)
     site = Site.objects.create(area=district, name=f"bench-{round_.pk}")
     Station.objects.create(site=site, name="1")
     tokens = list(

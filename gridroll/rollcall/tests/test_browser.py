@@ -28,6 +28,8 @@ def test_the_grid_workers_page_changes_when_a_scan_lands(
     fill(admin, act, "TUBE000001", people[:3])
 
     # Within a few seconds, without a reload: 9 missing, three people now show as sampled.
-    page.wait_for_function("document.querySelector('.pill.missing b').textContent.trim() === '9'", timeout=10000)
+    page.wait_for_function(
+        "document.querySelector('.pill.missing b').textContent.trim() === '9'", timeout=10000
+    )
     assert page.locator(".person.sampled").count() == 3
     page.screenshot(path=str(tmp_path / "after.png"), full_page=True)

@@ -1,4 +1,4 @@
-// Keeps a roll-call page current: every 2 s ask whether anything changed; if so, swap in the new roll.
+// Keeps a roll-call page current: every 1.5 s ask whether anything changed; if so, swap in the new roll.
 (function () {
   var roll = document.getElementById("roll");
   if (!roll) return;
@@ -20,7 +20,7 @@
         open.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
       })
       .catch(function () {})
-      .finally(function () { setTimeout(tick, 2000); });
+      .finally(function () { setTimeout(tick, 1500); });
   }
-  setTimeout(tick, 2000);
+  setTimeout(tick, 1500);
 })();
