@@ -151,8 +151,10 @@
     if (state.tube && state.tube.barcode === barcode && state.tube.status === "open") return;  // same tube again
     if (state.sealed.has(barcode)) return feedback("bad", "此管已封管，请换新管");
     if (state.tube && state.tube.status === "open" && state.tube.people.length > 0) await seal();
-    state.tube = { barcode: barcode, status: "open", capacity: state.config.capacity, people: [] };
-    await enqueue(action("open_tube"));
+    // 单管复核: a retest is one person per tube, whatever the area's pool mode.
+    const single = $("single") && $("single").checked;
+    state.tube = { barcode: barcode, status: "open", capacity: single ? 1 : state.config.capacity, people: [], single: single };
+    await enqueue(action("open_tube", single ? { pool_mode: "single" } : {}));
     countToday("tubes");
     save(); render();
     feedback("ok", "已开管 " + barcode);
@@ -169,7 +171,7 @@
     await enqueue(action("add", data));
     t.people.push({ key: key, label: label });
     countToday("people");
-    if (t.people.length >= t.capacity && state.config.poolMode !== "household") {
+    if (t.people.length >= t.capacity && (t.single || state.config.poolMode !== "household")) {
       t.status = "sealed"; state.sealed.add(t.barcode);  // the server closes it too
     }
     save(); render();
