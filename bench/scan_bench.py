@@ -55,6 +55,7 @@ LUA = """
 local bodies = {}
 local i = 0
 local path = os.getenv("BENCH_PATH")
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 function init(args)
   for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
   i = tonumber(args[2]) or 0
@@ -64,9 +65,14 @@ function request()
   local body = bodies[(i - 1) % #bodies + 1]
   return wrk.format("POST", path, nil, body)
 end
+-- A paced run: each connection waits before its next request, so that the offered rate is fixed
+-- (what "p99 at half the sustained rate" needs; wrk alone always runs flat out).
+if pause > 0 then
+  function delay() return pause end
+end
 """
 CAPACITY = 20
-TUBES = 3000  # 60,000 places: enough for 3 rounds of single scans and the backlog run
+TUBES = 3500  # 70,000 places: enough for 3 rounds of single and paced scans and the backlog run
 
 
 def setup(residents: int) -> tuple[User, Round, Site, list[str]]:
@@ -118,7 +124,9 @@ def action(round_, site, kind, tube, **extra) -> dict:
     }
 
 
-def wrk(path: str, bodies: Path, seconds: int, connections: int, cookie: str, csrf: str) -> dict:
+def wrk(
+    path: str, bodies: Path, seconds: int, connections: int, cookie: str, csrf: str, delay_ms: int = 0
+) -> dict:
     script = DATA / "scan.lua"
     script.write_text(LUA)
     out = subprocess.run(
@@ -144,7 +152,7 @@ def wrk(path: str, bodies: Path, seconds: int, connections: int, cookie: str, cs
         ],
         capture_output=True,
         text=True,
-        env=dict(os.environ, BENCH_PATH=path),
+        env=dict(os.environ, BENCH_PATH=path, BENCH_DELAY_MS=str(delay_ms)),
         check=True,
     ).stdout
 
@@ -199,7 +207,7 @@ def start_gunicorn() -> subprocess.Popen:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--residents", type=int, default=60_000)
+    parser.add_argument("--residents", type=int, default=70_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     args = parser.parse_args()
@@ -216,7 +224,7 @@ def main() -> None:
     places = [(tubes[i % TUBES]) for i in range(TUBES * CAPACITY)]
     place = iter(places)
     proc = start_gunicorn()
-    results: dict[str, list[dict]] = {"floor": [], "scan": [], "batch": []}
+    results: dict[str, list[dict]] = {"floor": [], "scan": [], "batch": [], "half": []}
     try:
         for _ in range(args.rounds):
             floor = DATA / "floor.jsonl"
@@ -224,10 +232,20 @@ def main() -> None:
             results["floor"].append(wrk("/api/bench/insert", floor, args.seconds, 32, cookie, csrf))
             scans = DATA / "scans.jsonl"
             lines = []
-            for _ in range(9000):
+            for _ in range(12000):
                 lines.append(json.dumps(action(round_, site, "add", next(place), code=next(people))))
             scans.write_text("\n".join(lines))
             results["scan"].append(wrk("/api/sampling/scans", scans, args.seconds, 32, cookie, csrf))
+            # Half the rate just sustained, offered at a steady pace: the latency a queue would see.
+            half = results["scan"][-1]["rps"] / 2
+            lines = [
+                json.dumps(action(round_, site, "add", next(place), code=next(people))) for _ in range(4000)
+            ]
+            scans.write_text("\n".join(lines))
+            delay = max(1, round(32 / half * 1000))
+            results["half"].append(
+                wrk("/api/sampling/scans", scans, args.seconds, 32, cookie, csrf, delay_ms=delay)
+            )
         batches = DATA / "batches.jsonl"
         lines = []
         for _ in range(300):
@@ -267,6 +285,9 @@ def main() -> None:
         ("scan.single_vs_floor", round(med("scan", "rps") / med("floor", "rps"), 3), "ratio"),
         ("scan.single_p50_ms", med("scan", "p50"), "ms"),
         ("scan.single_p99_ms", med("scan", "p99"), "ms"),
+        ("scan.half_rate_rps", med("half", "rps"), "req/s"),
+        ("scan.half_rate_p50_ms", med("half", "p50"), "ms"),
+        ("scan.half_rate_p99_ms", med("half", "p99"), "ms"),
         ("scan.floor_p99_ms", med("floor", "p99"), "ms"),
         ("scan.batch50_scans_per_s", round(med("batch", "rps") * 50), "scans/s"),
         ("scan.batch50_p99_ms", med("batch", "p99"), "ms"),
