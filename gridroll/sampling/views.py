@@ -18,7 +18,7 @@ from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Tube
 from gridroll.sampling.services import BOX_CODE, BoxError, hand_over_box, pack_tube, seal_box
 
 # Bump when scanner files change, so that phones drop their old cached copies.
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"
 SCANNER_FILES = (
     "sampling/scanner.js",
     "core/gridroll.css",
@@ -33,7 +33,9 @@ SCANNER_FILES = (
 def scanner(request):
     if not can(request.user, Action.SCAN):
         raise Http404
-    return render(request, "sampling/scanner.html", {"version": SCANNER_VERSION})
+    from gridroll.sampling.scanner_text import scanner_text
+
+    return render(request, "sampling/scanner.html", {"version": SCANNER_VERSION, "text": scanner_text()})
 
 
 def service_worker(request):

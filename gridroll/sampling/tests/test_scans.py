@@ -184,3 +184,19 @@ def test_the_roster_is_masked_and_scoped(tree, sampler, outsider, site, people, 
     text = str(data)
     assert people[0].name not in text and people[0].document_number not in text
     assert login(outsider).get(f"/api/sampling/sites/{site.pk}/roster").status_code == 404
+
+
+def test_the_scanner_page_speaks_the_users_language(sampler, login, round_, site):
+    import json
+    import re
+
+    def text(page):
+        return json.loads(re.search(r'id="scanner-text" type="application/json">(.*?)</script>', page)[1])
+
+    client = login(sampler)
+    page = client.get("/scan/").content.decode()
+    assert "开始采样" in page and text(page)["请先扫管码"] == "请先扫管码"
+    client.cookies["django_language"] = "en"
+    page = client.get("/scan/").content.decode()
+    assert "Start sampling" in page and text(page)["请先扫管码"] == "Scan a tube first"
+    assert text(page)["reason:tube_full"] == "This tube is full: close it and take a new one"

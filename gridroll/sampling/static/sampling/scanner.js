@@ -5,6 +5,9 @@
 
   const TUBE = /^[A-Z0-9]{8,20}$/;
   const $ = (id) => document.getElementById(id);
+  // The page's language: scanner_text.py hands over the table (Chinese when nothing is there).
+  const TEXT = (function () { try { return JSON.parse($("scanner-text").textContent); } catch (e) { return {}; } })();
+  const tr = (s) => TEXT[s] || s;
   const state = {
     config: JSON.parse(localStorage.getItem("gr.config") || "null"),
     tube: JSON.parse(localStorage.getItem("gr.tube") || "null"),
@@ -147,9 +150,9 @@
 
   async function openTube(barcode) {
     barcode = barcode.trim().toUpperCase();
-    if (!TUBE.test(barcode)) return feedback("bad", "管码格式不对，请重扫");
+    if (!TUBE.test(barcode)) return feedback("bad", tr("管码格式不对，请重扫"));
     if (state.tube && state.tube.barcode === barcode && state.tube.status === "open") return;  // same tube again
-    if (state.sealed.has(barcode)) return feedback("bad", "此管已封管，请换新管");
+    if (state.sealed.has(barcode)) return feedback("bad", tr("此管已封管，请换新管"));
     if (state.tube && state.tube.status === "open" && state.tube.people.length > 0) await seal();
     // 单管复核: a retest is one person per tube, whatever the area's pool mode.
     const single = $("single") && $("single").checked;
@@ -157,15 +160,15 @@
     await enqueue(action("open_tube", single ? { pool_mode: "single" } : {}));
     countToday("tubes");
     save(); render();
-    feedback("ok", "已开管 " + barcode);
+    feedback("ok", tr("已开管 ") + barcode);
   }
 
   async function addPerson(extra, label) {
     const t = state.tube;
-    if (!t || t.status !== "open") return feedback("bad", "请先扫管码");
-    if (t.people.length >= t.capacity) return feedback("bad", "此管已满，请封管");
+    if (!t || t.status !== "open") return feedback("bad", tr("请先扫管码"));
+    if (t.people.length >= t.capacity) return feedback("bad", tr("此管已满，请封管"));
     const key = extra.serial ? "s" + extra.serial : extra.resident_id ? "r" + extra.resident_id : "d" + extra.document_number;
-    if (t.people.some((p) => p.key === key)) return feedback("warn", label + " 已在本管中");
+    if (t.people.some((p) => p.key === key)) return feedback("warn", label + tr(" 已在本管中"));
     const data = Object.assign({}, extra);
     delete data.serial;
     await enqueue(action("add", data));
@@ -175,37 +178,37 @@
       t.status = "sealed"; state.sealed.add(t.barcode);  // the server closes it too
     }
     save(); render();
-    feedback("ok", label + (t.status === "sealed" ? " · 已满，自动封管" : ""));
+    feedback("ok", label + (t.status === "sealed" ? tr(" · 已满，自动封管") : ""));
   }
 
   async function scanPerson(text) {
     const check = await verifyCode(text);
-    if (check.status === "forged") return feedback("bad", "不是有效的核酸码");
-    if (check.status === "revoked") return feedback("bad", "此码已作废，请出示新码或用证件号登记");
+    if (check.status === "forged") return feedback("bad", tr("不是有效的核酸码"));
+    if (check.status === "revoked") return feedback("bad", tr("此码已作废，请出示新码或用证件号登记"));
     const p = check.person;
-    const label = p ? p.masked_name + " " + (p.age == null ? "" : p.age + "岁 ") + (p.sex === "M" ? "男" : p.sex === "F" ? "女" : "") : "外区人员（待同步核验）";
+    const label = p ? p.masked_name + " " + (p.age == null ? "" : p.age + tr("岁 ")) + (p.sex === "M" ? tr("男") : p.sex === "F" ? tr("女") : "") : tr("外区人员（待同步核验）");
     await addPerson({ code: text.trim(), serial: check.serial }, label);
   }
 
   async function seal() {
     const t = state.tube;
     if (!t || t.status !== "open") return;
-    if (t.people.length === 0) return feedback("bad", "空管不能封管");
+    if (t.people.length === 0) return feedback("bad", tr("空管不能封管"));
     await enqueue(action("seal"));
     t.status = "sealed"; state.sealed.add(t.barcode);
     save(); render();
-    feedback("ok", "已封管 " + t.barcode);
+    feedback("ok", tr("已封管 ") + t.barcode);
   }
 
   async function undo() {
     const t = state.tube;
-    if (!t || t.people.length === 0) return feedback("bad", "没有可撤销的人");
+    if (!t || t.people.length === 0) return feedback("bad", tr("没有可撤销的人"));
     await enqueue(action("undo"));
     const last = t.people.pop();
     t.status = "open"; state.sealed.delete(t.barcode);
     state.counts.people = Math.max(0, state.counts.people - 1);
     save(); render();
-    feedback("warn", "已撤销 " + last.label);
+    feedback("warn", tr("已撤销 ") + last.label);
   }
 
   async function handleText(text) {
@@ -215,7 +218,7 @@
     state.lastText = text; state.lastTime = now;
     if (text.toUpperCase().startsWith("GR") && text.length > 100) return scanPerson(text);
     if (TUBE.test(text.toUpperCase())) return openTube(text);
-    feedback("bad", "无法识别的二维码");
+    feedback("bad", tr("无法识别的二维码"));
   }
 
   // ------------------------------------------------------------------------------------------- sync
@@ -242,7 +245,7 @@
         response = await api("POST", "/api/sampling/scans/batch", { actions: batch.map(stripSeq) });
       } catch (e) { setOnline(false); return; }  // network down: keep everything, try again
       if (response.status >= 500) { setOnline(false); return; }
-      if (response.status === 401 || response.status === 403) { setOnline(true, "登录已过期，请重新登录后继续同步"); return; }
+      if (response.status === 401 || response.status === 403) { setOnline(true, tr("登录已过期，请重新登录后继续同步")); return; }
       setOnline(true);
       if (response.ok) {
         const results = await response.json();
@@ -250,7 +253,7 @@
         save();
       } else {
         // A 4xx that retrying cannot change: drop it, but say so.
-        state.refused.push({ nonce: "", reason: "rejected_batch", message: "上传被拒绝（" + response.status + "）" });
+        state.refused.push({ nonce: "", reason: "rejected_batch", message: tr("上传被拒绝（") + response.status + ")" });
       }
       await drop(batch.map((a) => a.seq));
     } finally {
@@ -294,23 +297,23 @@
     const c = state.config;
     $("setup").hidden = !!c;
     $("work").hidden = !c;
-    $("status").textContent = (state.online ? "在线" : "离线") + " · 待同步 " + state.pending;
+    $("status").textContent = (state.online ? tr("在线") : tr("离线")) + tr(" · 待同步 ") + state.pending;
     $("status").className = "status " + (state.online ? "online" : "offline");
     $("note").textContent = state.note || "";
     if (!c) return renderSetup();
     $("where").textContent = c.roundName + " · " + c.siteName + " · " + c.stationName + " · " + c.capacityLabel;
     const t = state.tube;
-    $("tube").textContent = t ? t.barcode + (t.status === "sealed" ? "（已封管）" : "") : "请扫管码";
+    $("tube").textContent = t ? t.barcode + (t.status === "sealed" ? tr("（已封管）") : "") : tr("请扫管码");
     $("tubecount").textContent = t ? t.people.length + " / " + t.capacity : "";
     $("people").innerHTML = "";
     (t ? t.people : []).forEach((p, i) => {
       const li = document.createElement("li"); li.textContent = (i + 1) + ". " + p.label; $("people").appendChild(li);
     });
     if (state.counts.day !== today()) state.counts = { day: today(), people: 0, tubes: 0 };
-    $("today").textContent = "本台今日：" + state.counts.people + " 人，" + state.counts.tubes + " 管";
+    $("today").textContent = tr("本台今日：") + state.counts.people + tr(" 人，") + state.counts.tubes + tr(" 管");
     $("refused").innerHTML = "";
     state.refused.slice(-10).reverse().forEach((r) => {
-      const li = document.createElement("li"); li.textContent = (r.tube && r.tube.barcode ? r.tube.barcode + " " : "") + r.message; $("refused").appendChild(li);
+      const li = document.createElement("li"); li.textContent = (r.tube && r.tube.barcode ? r.tube.barcode + " " : "") + (TEXT["reason:" + r.reason] || r.message); $("refused").appendChild(li);
     });
     $("refused-box").hidden = state.refused.length === 0;
   }
@@ -322,7 +325,7 @@
       const o = document.createElement("option");
       o.value = JSON.stringify({ roundId: r.id, roundName: r.name, siteId: s.id, siteName: s.name, stationId: st.id,
         stationName: st.name, capacity: s.capacity, poolMode: s.pool_mode,
-        capacityLabel: { single: "单采", household: "1户1管", pool10: "10合1", pool20: "20合1" }[s.pool_mode] });
+        capacityLabel: { single: tr("单采"), household: tr("1户1管"), pool10: tr("10合1"), pool20: tr("20合1") }[s.pool_mode] });
       o.textContent = r.name + " · " + s.name + " · " + st.name;
       sel.appendChild(o);
     })));
@@ -342,12 +345,12 @@
           downScaledWidth: Math.round(v.videoWidth * scale), downScaledHeight: Math.round(v.videoHeight * scale) };
       },
     });
-    scanner.start().then(() => { $("camera").textContent = "关闭摄像头"; }).catch((e) => {
-      scanner = null; feedback("bad", "无法打开摄像头：" + e + "（局域网访问需 HTTPS）");
+    scanner.start().then(() => { $("camera").textContent = tr("关闭摄像头"); }).catch((e) => {
+      scanner = null; feedback("bad", tr("无法打开摄像头：") + e + tr("（局域网访问需 HTTPS）"));
     });
   }
   function toggleCamera() {
-    if (scanner) { scanner.stop(); scanner.destroy(); scanner = null; $("camera").textContent = "开启摄像头"; }
+    if (scanner) { scanner.stop(); scanner.destroy(); scanner = null; $("camera").textContent = tr("开启摄像头"); }
     else startCamera();
   }
 
@@ -366,7 +369,7 @@
     $("manual-doc").onsubmit = (e) => {
       e.preventDefault();
       const v = $("doc-input").value.trim();
-      if (v) addPerson({ document_number: v }, "证件号 " + v.slice(0, 4) + "****" + v.slice(-4) + "（待同步核验）");
+      if (v) addPerson({ document_number: v }, tr("证件号 ") + v.slice(0, 4) + "****" + v.slice(-4) + tr("（待同步核验）"));
       $("doc-input").value = "";
     };
     $("roster-input").oninput = () => {
@@ -378,8 +381,8 @@
         .forEach((p) => {
           const b = document.createElement("button");
           b.type = "button"; b.className = "secondary";
-          b.textContent = p.masked_name + " " + (p.age == null ? "" : p.age + "岁 ") + p.household;
-          b.onclick = () => addPerson({ resident_id: p.resident_id }, p.masked_name + "（名单）");
+          b.textContent = p.masked_name + " " + (p.age == null ? "" : p.age + tr("岁 ")) + p.household;
+          b.onclick = () => addPerson({ resident_id: p.resident_id }, p.masked_name + tr("（名单）"));
           list.appendChild(b);
         });
     };
