@@ -138,7 +138,7 @@ def anti_join_grid(round_id: int, grid_id: int) -> tuple[list, list]:
     base = (
         "FROM residents_resident r JOIN areas_household h ON h.id = r.household_id "
         "JOIN areas_building b ON b.id = h.building_id "
-        "WHERE b.grid_id = %s AND r.status IN ('present', 'away')"
+        "WHERE b.grid_id = %s AND r.status = 'present'"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -160,7 +160,7 @@ def anti_join_district(round_id: int) -> list:
             "SELECT b.grid_id, COUNT(*), COUNT(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM sampling_sample s "
             "WHERE s.round_id = %s AND s.resident_id = r.id AND NOT s.is_removed)) "
             "FROM residents_resident r JOIN areas_household h ON h.id = r.household_id "
-            "JOIN areas_building b ON b.id = h.building_id WHERE r.status IN ('present', 'away') "
+            "JOIN areas_building b ON b.id = h.building_id WHERE r.status = 'present' "
             "GROUP BY b.grid_id",
             [round_id],
         )
@@ -173,6 +173,16 @@ def tally_district(round_id: int) -> list:
         .values("grid_id")
         .annotate(**{f"n_{c}": Sum(c) for c in ["total", *COUNTED]})
     )
+
+
+def open_round(district: Area, name: str, weeks_ago: int) -> Round:
+    start = timezone.now() - timezone.timedelta(days=7 * weeks_ago)
+    r = Round.objects.create(
+        name=name, starts_at=start, ends_at=start + timezone.timedelta(hours=6), status=Round.Status.OPEN
+    )
+    RoundArea.objects.create(round=r, area=district, pool_mode="pool10")
+    sync_round(r)
+    return r
 
 
 class _Request:
@@ -193,36 +203,42 @@ def main() -> None:
 
         generate(residents=args.residents, quiet=True)
     district = Area.objects.get(parent__isnull=True)
-    site = Site.objects.create(area=district, name="bench")
-    Station.objects.create(site=site, name="1")
-    now = timezone.now()
-    rounds = []
-    sync_seconds = []
-    for n in range(3):
-        r = Round.objects.create(
-            name=f"第{n + 1}轮",
-            starts_at=now - timezone.timedelta(days=7 * (2 - n)),
-            ends_at=now - timezone.timedelta(days=7 * (2 - n)) + timezone.timedelta(hours=6),
-            status=Round.Status.OPEN,
+    if Round.objects.filter(name="第3轮").exists():
+        # A database set up by an earlier run (BENCH_REUSE=1 in run.py): the setup takes a quarter hour.
+        site = Site.objects.get(name="bench")
+        rounds = list(Round.objects.filter(name__in=["第1轮", "第2轮", "第3轮"]).order_by("starts_at"))
+        current = rounds[2]
+        barcodes = list(
+            Tube.objects.filter(round=current).order_by("barcode").values_list("barcode", flat=True)
         )
-        RoundArea.objects.create(round=r, area=district, pool_mode="pool10")
-        seconds, _ = timed(sync_round, r)
-        sync_seconds.append(seconds)
-        rounds.append(r)
-    for r, share in zip(rounds[:2], (0.95, 0.93), strict=True):
-        fill_round(r, site, share, negative=True, seed=r.pk)
-        r.status = Round.Status.CLOSED
-        r.save(update_fields=["status"])
-    current = rounds[2]
-    barcodes = fill_round(current, site, 0.6, negative=False, seed=current.pk)
+    else:
+        site = Site.objects.create(area=district, name="bench")
+        Station.objects.create(site=site, name="1")
+        rounds = [open_round(district, f"第{n + 1}轮", 2 - n) for n in range(3)]
+        for r, share in zip(rounds[:2], (0.95, 0.93), strict=True):
+            fill_round(r, site, share, negative=True, seed=r.pk)
+            r.status = Round.Status.CLOSED
+            r.save(update_fields=["status"])
+        current = rounds[2]
+        barcodes = fill_round(current, site, 0.6, negative=False, seed=current.pk)
+    # Opening a round: everyone on its roll, tallies counted (then taken away again).
+    extra = Round.objects.create(
+        name="开轮测试", starts_at=timezone.now(), ends_at=timezone.now(), status=Round.Status.OPEN
+    )
+    RoundArea.objects.create(round=extra, area=district, pool_mode="pool10")
+    open_seconds, _ = timed(sync_round, extra)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM rollcall_tally WHERE round_id = %s", [extra.pk])
+        cursor.execute("DELETE FROM rollcall_entry WHERE round_id = %s", [extra.pk])
+    extra.delete()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"setup: {Entry.objects.count()} entries, {len(barcodes)} tubes in the open round", file=sys.stderr)
 
     grids = list(Area.objects.filter(level="grid").values_list("pk", flat=True))
-    worker = User.objects.create(username="bench-grid")
-    lab = User.objects.create(username="bench-lab")
-    Grant.objects.create(user=lab, area=district, role="lab_staff")
+    worker = User.objects.get_or_create(username="bench-grid")[0]
+    lab = User.objects.get_or_create(username="bench-lab")[0]
+    Grant.objects.get_or_create(user=lab, area=district, role="lab_staff")
     rng = random.Random(11)
     out: dict[str, list[float]] = {
         k: []
@@ -261,6 +277,7 @@ def main() -> None:
             )
             recount(current.pk)
 
+    reset()
     for run in range(args.rounds):
         # 1. the whole lab day at once
         seconds, upload = timed(import_results, big_file, "bench.csv", lab, "bench-lab")
@@ -332,13 +349,9 @@ def main() -> None:
         return round(statistics.median(out[key]), 2)
 
     results = [
-        (
-            "rollcall.open_round_1M_s",
-            round(statistics.median(sync_seconds), 2),
-            "s",
-            [round(s, 2) for s in sync_seconds],
-        ),
-        ("results.100k_tubes_s", med("results_s"), "s", [round(x, 2) for x in out["results_s"]]),
+        ("rollcall.open_round_1M_s", round(open_seconds, 2), "s", None),
+        ("results.file_tubes", len(barcodes), "tubes", None),
+        ("results.file_s", med("results_s"), "s", [round(x, 2) for x in out["results_s"]]),
         ("results.tubes_per_s", round(med("results_tubes_per_s")), "tubes/s", None),
         ("results.positive_to_retest_list_s", round(med("positive_to_list_s"), 3), "s", None),
         ("rollcall.grid_missing_ours_ms", med("grid_ours_ms"), "ms", None),

@@ -85,7 +85,11 @@ def bench_scan(args) -> list[dict]:
 
 
 def bench_rollcall(args) -> list[dict]:
-    url = fresh_postgres("gridroll_bench_rollcall")
+    # BENCH_REUSE=1 keeps the database of an earlier run (its setup takes about a quarter hour).
+    if os.environ.get("BENCH_REUSE") == "1":
+        url = f"{POSTGRES}/gridroll_bench_rollcall"
+    else:
+        url = fresh_postgres("gridroll_bench_rollcall")
     if not url:
         print("the roll-call benchmark needs PostgreSQL; skipped", file=sys.stderr)
         return []

@@ -262,22 +262,37 @@ def apply_results(upload: ResultUpload, rows: list[dict]) -> ResultUpload:
     return upload
 
 
+@dataclass
+class _Tube:
+    """What applying a result needs of a tube, read as plain values (100,000 of them in one upload)."""
+
+    pk: int
+    barcode: str
+    round_id: int
+    received_at: datetime.datetime | None
+    result: str
+    size: int
+    path: str
+
+
 def _decide(upload: ResultUpload, rows: list[dict]) -> _Decided:
     barcodes = {cell_text(r.get("tube")).upper() for r in rows}
-    tubes: dict[str, Tube] = {}
+    tubes: dict[str, _Tube] = {}
     found = sorted(b for b in barcodes if b)
+    fields = ("id", "barcode", "round_id", "received_at", "result", "size", "site__area__path")
     for i in range(0, len(found), CHUNK):
-        for tube in (
+        locked = (
             Tube.objects.select_for_update(of=("self",))
-            .select_related("site__area")
             .filter(barcode__in=found[i : i + CHUNK])
             .order_by("id")
-        ):
-            tubes[tube.barcode] = tube
+            .values_list(*fields)
+        )
+        for row in locked:
+            tubes[row[1]] = _Tube(*row)
     paths = _scope(upload)
     if paths is not None:
         # A tube outside the lab's areas is answered as unknown: the difference tells an outsider nothing.
-        tubes = {b: t for b, t in tubes.items() if any(t.site.area.path.startswith(p) for p in paths)}
+        tubes = {b: t for b, t in tubes.items() if any(t.path.startswith(p) for p in paths)}
     closed_rounds = set(Round.objects.filter(status=Round.Status.CLOSED).values_list("pk", flat=True))
     out = _Decided()
     in_file: dict[str, str] = {}  # barcode → result already taken from this file
@@ -289,7 +304,12 @@ def _decide(upload: ResultUpload, rows: list[dict]) -> _Decided:
         def issue(code: str, tube=None, number=number, data=data) -> None:
             out.issues.append(
                 ResultIssue(
-                    upload=upload, row_number=number, code=code, message=MESSAGES[code], data=data, tube=tube
+                    upload=upload,
+                    row_number=number,
+                    code=code,
+                    message=MESSAGES[code],
+                    data=data,
+                    tube_id=tube.pk if tube else None,
                 )
             )
 
@@ -338,18 +358,23 @@ def _decide(upload: ResultUpload, rows: list[dict]) -> _Decided:
 
 def _write(upload: ResultUpload, decided: _Decided) -> None:
     now = timezone.now()
-    lab = upload.lab
+    # Rows with the same result, Ct values and test time are one UPDATE per few thousand tubes (a lab's
+    # file is mostly "negative" with one test time): 100,000 single-row updates cost twenty times more.
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for tube, result, ct, tested_at in decided.applied:
+        groups[(result, _json(ct), tested_at or now)].append(tube.pk)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE sampling_tube SET result = %s, ct_values = %s, tested_at = %s, reported_at = %s, "
-            "lab = CASE WHEN lab = '' THEN %s ELSE lab END WHERE id = %s",
-            [
-                (result, _json(ct), tested_at or now, now, lab, tube.pk)
-                for tube, result, ct, tested_at in decided.applied
-            ],
-        )
-    for tube, result, _ct, tested_at in decided.applied:
-        tube.result, tube.reported_at, tube.tested_at = result, now, tested_at or now
+        for (result, ct, tested_at), ids in groups.items():
+            for i in range(0, len(ids), CHUNK):
+                chunk = ids[i : i + CHUNK]
+                cursor.execute(
+                    "UPDATE sampling_tube SET result = %s, ct_values = %s, tested_at = %s, reported_at = %s, "
+                    "lab = CASE WHEN lab = '' THEN %s ELSE lab END "
+                    f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                    [result, ct, tested_at, now, upload.lab, *chunk],
+                )
+    for tube, result, *_rest in decided.applied:
+        tube.result = result
     for i in range(0, len(decided.issues), CHUNK):
         ResultIssue.objects.bulk_create(decided.issues[i : i + CHUNK])
     results_changed([t for t, *_ in decided.applied], now)
@@ -361,34 +386,53 @@ def _json(value: dict) -> Any:
     return JSONField().get_db_prep_value(value, connection)
 
 
-def results_changed(tubes: Sequence[Tube], now: datetime.datetime) -> None:
-    """What a batch of results sets off: tasks answered, tasks opened, and the roll call."""
+def _in(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def results_changed(tubes: Sequence, now: datetime.datetime) -> None:
+    """What a batch of results sets off: tasks answered, tasks opened, and the roll call.
+
+    ``tubes`` have ``pk``, ``result`` and ``size``. Negative tubes — nearly all of them — are handled in
+    sets: their sampled members become negative by a few UPDATEs. Only the members of positive and
+    invalid tubes, and people with unfinished tasks, are looked at one by one.
+    """
     if not tubes:
         return
     by_id = {t.pk: t for t in tubes}
-    members: dict[int, list[tuple[int, int, datetime.datetime]]] = defaultdict(list)
     ids = sorted(by_id)
-    for i in range(0, len(ids), CHUNK):
-        for tube_id, resident_id, round_id, received_at in Sample.objects.filter(
-            tube_id__in=ids[i : i + CHUNK], is_removed=False
-        ).values_list("tube_id", "resident_id", "round_id", "received_at"):
-            members[tube_id].append((resident_id, round_id, received_at))
-    # People whose tasks may be answered by these results: only those with unfinished tasks.
-    people = sorted({m[0] for ms in members.values() for m in ms})
+    # People of these tubes with unfinished tasks (few): one query per chunk, through the samples.
     open_tasks: dict[tuple[int, int], list[RetestTask]] = defaultdict(list)
-    for i in range(0, len(people), CHUNK):
+    for i in range(0, len(ids), CHUNK):
+        in_tubes = Sample.objects.filter(tube_id__in=ids[i : i + CHUNK], is_removed=False).values(
+            "resident_id"
+        )
         for task in RetestTask.objects.filter(
-            resident_id__in=people[i : i + CHUNK],
-            status__in=[RetestTask.Status.OPEN, RetestTask.Status.SAMPLED],
+            resident_id__in=in_tubes, status__in=[RetestTask.Status.OPEN, RetestTask.Status.SAMPLED]
         ):
             open_tasks[(task.round_id, task.resident_id)].append(task)
+    tasked = sorted({resident_id for _round, resident_id in open_tasks})
+    # The members to look at: all of positive and invalid tubes, and those with tasks in any tube.
+    members: dict[int, list[tuple[int, int, datetime.datetime]]] = defaultdict(list)
+    loud = sorted(t.pk for t in tubes if t.result != Result.NEGATIVE)
+    fields = ("tube_id", "resident_id", "round_id", "received_at")
+    for i in range(0, len(loud), CHUNK):
+        for tube_id, resident_id, round_id, received_at in Sample.objects.filter(
+            tube_id__in=loud[i : i + CHUNK], is_removed=False
+        ).values_list(*fields):
+            members[tube_id].append((resident_id, round_id, received_at))
+    for i in range(0, len(tasked), CHUNK):
+        for tube_id, resident_id, round_id, received_at in Sample.objects.filter(
+            tube_id__in=ids, resident_id__in=tasked[i : i + CHUNK], is_removed=False
+        ).values_list(*fields):
+            if by_id[tube_id].result == Result.NEGATIVE:
+                members[tube_id].append((resident_id, round_id, received_at))
     to_close: list[RetestTask] = []
     to_open: list[RetestTask] = []
     full_rules: dict[int, set[int]] = defaultdict(set)  # round → people whose state needs the full rules
-    negatives: dict[int, set[int]] = defaultdict(set)  # round → people of negative tubes (fast path)
     for tube_id, ms in members.items():
         tube = by_id[tube_id]
-        own = len(ms) == 1
+        own = tube.size == 1
         for resident_id, round_id, received_at in ms:
             for task in open_tasks.get((round_id, resident_id), []):
                 answers = task.tube_id != tube_id and received_at >= task.created_at
@@ -396,9 +440,7 @@ def results_changed(tubes: Sequence[Tube], now: datetime.datetime) -> None:
                     task.status, task.closed_at, task.result = RetestTask.Status.CLOSED, now, tube.result
                     to_close.append(task)
                     full_rules[round_id].add(resident_id)
-            if tube.result == Result.NEGATIVE:
-                negatives[round_id].add(resident_id)
-            else:
+            if tube.result != Result.NEGATIVE:
                 full_rules[round_id].add(resident_id)
                 if tube.result == Result.INVALID or not own:
                     kind = (
@@ -415,30 +457,33 @@ def results_changed(tubes: Sequence[Tube], now: datetime.datetime) -> None:
                     )
     RetestTask.objects.bulk_update(to_close, ["status", "closed_at", "result"], batch_size=CHUNK)
     RetestTask.objects.bulk_create(to_open, batch_size=CHUNK, ignore_conflicts=True)
-    for round_id, ids_ in negatives.items():
-        rest = sorted(ids_ - full_rules.get(round_id, set()))
-        for i in range(0, len(rest), CHUNK):
-            _sampled_to_negative(round_id, rest[i : i + CHUNK])
-    for round_id, ids_ in full_rules.items():
-        rollcall.refresh(round_id, ids_)
+    negatives = sorted(t.pk for t in tubes if t.result == Result.NEGATIVE)
+    for i in range(0, len(negatives), CHUNK):
+        _sampled_to_negative(negatives[i : i + CHUNK], now)
+    for round_id, people in full_rules.items():
+        rollcall.refresh(round_id, people)
 
 
-def _sampled_to_negative(round_id: int, resident_ids: Sequence[int]) -> None:
-    """The common case, by increments: a sampled person whose tube came back negative is negative."""
+def _sampled_to_negative(tube_ids: Sequence[int], now: datetime.datetime) -> None:
+    """The common case, in sets and by increments: a sampled member of a negative tube is negative.
+    (Anyone with an open task is not "sampled", and goes through the full rules instead.)"""
     from collections import Counter
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE rollcall_entry SET state = 'negative', updated_at = %s WHERE round_id = %s "
-            f"AND state = 'sampled' AND resident_id IN ({', '.join(['%s'] * len(resident_ids))}) "
-            f"RETURNING building_id",
-            [timezone.now(), round_id, *resident_ids],
+            f"""UPDATE rollcall_entry SET state = 'negative', updated_at = %s
+            WHERE state = 'sampled' AND (round_id, resident_id) IN (
+                SELECT s.round_id, s.resident_id FROM sampling_sample s
+                WHERE s.tube_id IN ({_in(tube_ids)}) AND s.is_removed = %s)
+            RETURNING round_id, building_id""",
+            [now, *tube_ids, False],
         )
-        deltas: dict[int, Counter] = defaultdict(Counter)
-        for (building_id,) in cursor.fetchall():
-            deltas[building_id]["sampled"] -= 1
-            deltas[building_id]["negative"] += 1
-    rollcall.apply_deltas(round_id, deltas)
+        deltas: dict[int, dict[int, Counter]] = defaultdict(lambda: defaultdict(Counter))
+        for round_id, building_id in cursor.fetchall():
+            deltas[round_id][building_id]["sampled"] -= 1
+            deltas[round_id][building_id]["negative"] += 1
+    for round_id, by_building in deltas.items():
+        rollcall.apply_deltas(round_id, by_building)
 
 
 # -------------------------------------------------------------------------------------- scans and tasks

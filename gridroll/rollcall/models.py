@@ -78,7 +78,9 @@ class Entry(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["round", "resident"], name="entry_once_per_round")]
         indexes = [
-            models.Index(fields=["round", "grid", "state"], name="entry_round_grid_state"),
+            # No index holds ``state`` or ``updated_at``: the updates that scans and results make to them
+            # are then heap-only (HOT) on PostgreSQL, with room left on each page (fillfactor 70, 0003).
+            models.Index(fields=["round", "grid"], name="entry_round_grid"),
             models.Index(fields=["round", "building"], name="entry_round_building"),
             models.Index(fields=["resident", "round"], name="entry_resident_round"),
         ]
