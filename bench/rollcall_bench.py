@@ -209,7 +209,9 @@ def main() -> None:
         rounds = list(Round.objects.filter(name__in=["第1轮", "第2轮", "第3轮"]).order_by("starts_at"))
         current = rounds[2]
         barcodes = list(
-            Tube.objects.filter(round=current).order_by("barcode").values_list("barcode", flat=True)
+            Tube.objects.filter(round=current, barcode__startswith="R")
+            .order_by("barcode")
+            .values_list("barcode", flat=True)
         )
         with connection.cursor() as cursor:
             cursor.execute("VACUUM FULL rollcall_entry")  # lays the rows out at the table's fillfactor

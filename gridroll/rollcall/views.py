@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope
-from gridroll.areas.models import Area
+from gridroll.areas.models import Area, Building
 from gridroll.areas.views import crumbs
 from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
@@ -131,9 +131,6 @@ PERSON_FIELDS = (
     "household__entrance",
     "household__room",
     "building_id",
-    "building__compound",
-    "building__compound_key",
-    "building__number",
 )
 
 
@@ -143,20 +140,31 @@ def _grid_people(request, round_: Round, area: Area, only: str = "") -> list[dic
     if only:
         entries = entries.filter(state=only)
     calls = can(request.user, Action.CALL_RESIDENTS, area.path)
+    # The grid's buildings in a query of their own (a dozen rows) rather than joined to every person.
+    known = {
+        pk: SimpleNamespace(
+            pk=pk,
+            label=" ".join(p for p in (compound, building_label(number)) if p),
+            compound_key=compound_key,
+            number=number,
+        )
+        for pk, compound, compound_key, number in Building.objects.filter(grid=area).values_list(
+            "pk", "compound", "compound_key", "number"
+        )
+    }
     buildings: dict = {}
     for row in entries.values_list(*PERSON_FIELDS):
         person = Person(*row[:11])
         person.phone_shown = person.phone if calls else mask_phone(person.phone)
-        household_id, entrance, room, building_id, compound, compound_key, number = row[11:]
+        household_id, entrance, room, building_id = row[11:]
         b = buildings.get(building_id)
         if b is None:
-            label = " ".join(p for p in (compound, building_label(number)) if p)
-            b = buildings[building_id] = {
-                "building": SimpleNamespace(
-                    pk=building_id, label=label, compound_key=compound_key, number=number
-                ),
-                "households": {},
-            }
+            if building_id not in known:  # a building moved to another grid since the round opened
+                bl = Building.objects.get(pk=building_id)
+                known[building_id] = SimpleNamespace(
+                    pk=bl.pk, label=bl.label, compound_key=bl.compound_key, number=bl.number
+                )
+            b = buildings[building_id] = {"building": known[building_id], "households": {}}
         h = b["households"].get(household_id)
         if h is None:
             h = b["households"][household_id] = {
