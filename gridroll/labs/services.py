@@ -10,6 +10,7 @@ grid workers' pages the moment the upload is applied.
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -362,9 +363,10 @@ def _write(upload: ResultUpload, decided: _Decided) -> None:
     # file is mostly "negative" with one test time): 100,000 single-row updates cost twenty times more.
     groups: dict[tuple, list[int]] = defaultdict(list)
     for tube, result, ct, tested_at in decided.applied:
-        groups[(result, _json(ct), tested_at or now)].append(tube.pk)
+        groups[(result, json.dumps(ct, sort_keys=True), tested_at or now)].append(tube.pk)
     with connection.cursor() as cursor:
-        for (result, ct, tested_at), ids in groups.items():
+        for (result, ct_text, tested_at), ids in groups.items():
+            ct = _json(json.loads(ct_text))
             for i in range(0, len(ids), CHUNK):
                 chunk = ids[i : i + CHUNK]
                 cursor.execute(
