@@ -27,6 +27,7 @@ import random
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -325,7 +326,7 @@ def main() -> None:
         out["district_ours_ms"].append(ms(a))
         out["district_anti_ms"].append(ms(b))
         # 5. a scan reaches the counts
-        tube_code = f"SCAN{run:02d}{rng.randrange(10**6):06d}"
+        tube_code = f"SCAN{uuid.uuid4().hex[:12].upper()}"  # new on every run, also on a reused database
         sampler = User.objects.get_or_create(username="bench-sampler")[0]
         Grant.objects.get_or_create(user=sampler, area=district, role="sampler")
         base = {
@@ -335,14 +336,14 @@ def main() -> None:
             "site_id": site.pk,
             "tube": tube_code,
         }
-        record_actions(sampler, [{**base, "nonce": f"o{tube_code}", "kind": "open_tube"}])
+        record_actions(sampler, [{**base, "nonce": uuid.uuid4().hex, "kind": "open_tube"}])
         for resident_id, grid_id in Entry.objects.filter(round=current, state="missing").values_list(
             "resident_id", "grid_id"
         )[run * 5 : run * 5 + 5]:
             before = Tally.objects.filter(round=current, grid_id=grid_id).aggregate(m=Sum("missing"))["m"]
             started = time.perf_counter()
             record_actions(
-                sampler, [{**base, "nonce": f"a{resident_id}", "kind": "add", "resident_id": resident_id}]
+                sampler, [{**base, "nonce": uuid.uuid4().hex, "kind": "add", "resident_id": resident_id}]
             )
             after = Tally.objects.filter(round=current, grid_id=grid_id).aggregate(m=Sum("missing"))["m"]
             out["scan_to_counts_ms"].append(ms(time.perf_counter() - started))
