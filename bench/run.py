@@ -77,6 +77,11 @@ def bench_codes(args) -> list[dict]:
 
 
 def bench_scan(args) -> list[dict]:
+    import shutil
+
+    if not shutil.which("wrk"):
+        print("the scan benchmark needs wrk (apt-get install wrk); skipped", file=sys.stderr)
+        return []
     url = fresh_postgres("gridroll_bench_scan")
     if not url:
         print("the scan benchmark needs PostgreSQL; skipped", file=sys.stderr)
