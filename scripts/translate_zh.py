@@ -595,6 +595,10 @@ ZH = {
     "ID number (for someone without a code)": "证件号码（没有码的人）",
     "Find in the roster by room or surname, e.g. 2单元501": "按房号或姓氏查找本辖区名单，如 2单元501",
     "Refused by the server: to resolve": "服务器拒收，待处理",
+    "Oldest tubes still waiting for a result": "等待结果最久的管",
+    "Slowest reported tubes": "报告最慢的管",
+    "Packed": "装箱",
+    "Hours": "小时",
 }
 
 

@@ -190,10 +190,28 @@ def turnaround(request):
                 "total": _hours((t["sealed_at"], t["reported_at"]) for t in ts),
             }
         )
+    # Per tube: the slowest reported tubes, and the oldest still waiting for a result.
+    step_fields = ("barcode", "lab", "sealed_at", "packed_at", "received_at", "reported_at")
+    slowest = []
+    for t in tubes.filter(reported_at__isnull=False, sealed_at__isnull=False).values(*step_fields):
+        t["hours"] = round((t["reported_at"] - t["sealed_at"]).total_seconds() / 3600, 1)
+        slowest.append(t)
+    slowest = sorted(slowest, key=lambda t: -t["hours"])[:30]
+    waiting = (
+        tubes.filter(reported_at__isnull=True, sealed_at__isnull=False)
+        .order_by("sealed_at")
+        .values(*step_fields)[:30]
+    )
     return render(
         request,
         "labs/turnaround.html",
-        {"labs": labs, "rounds": Round.objects.all()[:20], "round_id": round_id},
+        {
+            "labs": labs,
+            "rounds": Round.objects.all()[:20],
+            "round_id": round_id,
+            "slowest": slowest,
+            "waiting": waiting,
+        },
     )
 
 

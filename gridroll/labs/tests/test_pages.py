@@ -135,6 +135,7 @@ def test_turnaround_per_lab(positive_pool, lab, login):
     Tube.objects.update(lab="聊城市检测中心", packed_at=None)
     page = login(lab).get(reverse("labs:turnaround")).content.decode()
     assert "聊城市检测中心" in page
+    assert "报告最慢的管" in page and "TUBE000001" in page  # per tube, slowest first
 
 
 def test_a_retest_scan_from_the_scanner_marks_the_task(positive_pool, act, admin):
