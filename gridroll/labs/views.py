@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import io
 import statistics
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope, path_filter
 from gridroll.areas.models import Area
+from gridroll.core.http import download
 from gridroll.labs.models import ResultIssue, ResultUpload, RetestTask
 from gridroll.labs.services import (
     ReceiveError,
@@ -111,12 +111,7 @@ def upload_detail(request, pk: int):
     if request.GET.get("download"):
         out = io.BytesIO()
         write_issues(upload, out, "rejects.xlsx")
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        name = f"未入库-{upload.filename.rsplit('.', 1)[0]}.xlsx"
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-        return response
+        return download(out.getvalue(), f"未入库-{upload.filename.rsplit('.', 1)[0]}.xlsx")
     positives = Tube.objects.filter(barcode__in=upload.positive_barcodes).select_related("site")
     return render(
         request,
@@ -291,11 +286,7 @@ def retests(request):
             title="复核名单",
             header=RETEST_HEADER,
         )
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('复核名单.xlsx')}"
-        return response
+        return download(out.getvalue(), "复核名单.xlsx")
     open_tasks = [t for t in tasks if t.status != RetestTask.Status.CLOSED]
     return render(
         request,

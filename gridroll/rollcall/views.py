@@ -25,6 +25,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope
 from gridroll.areas.models import Area, Building
 from gridroll.areas.views import crumbs
+from gridroll.core.http import download
 from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
 from gridroll.lib.phone import mask as mask_phone
@@ -406,17 +407,12 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
     filename = f"{area.name}-{round_.name}-点名表"
     if fmt == "xlsx":
         import io
-        from urllib.parse import quote
 
-        out = io.BytesIO()
         from gridroll.residents.exporting import write_xlsx
 
+        out = io.BytesIO()
         write_xlsx(sheet_table(entries), out, title="核酸检测点名表", header=SHEET_HEADER)
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}.xlsx"
-        return response
+        return download(out.getvalue(), f"{filename}.xlsx")
     groups: list = []
     for e in entries:
         if not groups or groups[-1]["building"].pk != e.building_id:
@@ -430,14 +426,10 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
         "printed_at": timezone.now(),
     }
     if fmt == "pdf":
-        from urllib.parse import quote
-
         from gridroll.codes.cards import pdf_from_template
 
         pdf = pdf_from_template("rollcall/sheet_pdf.html", ctx)
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}.pdf"
-        return response
+        return download(pdf, f"{filename}.pdf", "application/pdf", inline=True)
     return render(request, "rollcall/sheet.html", ctx)
 
 
