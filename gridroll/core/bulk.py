@@ -114,3 +114,8 @@ def _copy_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequenc
                         row[i] = json.dumps(row[i], ensure_ascii=False)
                 copy.write_row((pk, *row))
     return ids
+
+
+def placeholders(values: Sequence[Any]) -> str:
+    """``%s, %s, %s`` for an ``IN (…)`` of these values (the values go in the parameters)."""
+    return ", ".join(["%s"] * len(values))

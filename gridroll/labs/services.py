@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from gridroll.audit.services import record
+from gridroll.core.bulk import placeholders
 from gridroll.labs.models import BoxReceipt, Result, ResultIssue, ResultUpload, RetestTask
 from gridroll.lib.text import cell_text, halfwidth
 from gridroll.rollcall import services as rollcall
@@ -372,7 +373,7 @@ def _write(upload: ResultUpload, decided: _Decided) -> None:
                 cursor.execute(
                     "UPDATE sampling_tube SET result = %s, ct_values = %s, tested_at = %s, reported_at = %s, "
                     "lab = CASE WHEN lab = '' THEN %s ELSE lab END "
-                    f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                    f"WHERE id IN ({placeholders(chunk)})",
                     [result, ct, tested_at, now, upload.lab, *chunk],
                 )
     for tube, result, *_rest in decided.applied:
@@ -386,10 +387,6 @@ def _json(value: dict) -> Any:
     from django.db.models import JSONField
 
     return JSONField().get_db_prep_value(value, connection)
-
-
-def _in(values: Sequence) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def results_changed(tubes: Sequence, now: datetime.datetime) -> None:
@@ -476,7 +473,7 @@ def _sampled_to_negative(tube_ids: Sequence[int], now: datetime.datetime) -> Non
             f"""UPDATE rollcall_entry SET state = 'negative', updated_at = %s
             WHERE state = 'sampled' AND (round_id, resident_id) IN (
                 SELECT s.round_id, s.resident_id FROM sampling_sample s
-                WHERE s.tube_id IN ({_in(tube_ids)}) AND s.is_removed = %s)
+                WHERE s.tube_id IN ({placeholders(tube_ids)}) AND s.is_removed = %s)
             RETURNING round_id, building_id""",
             [now, *tube_ids, False],
         )
@@ -500,7 +497,7 @@ def tasks_sampled(samples: Iterable[tuple[int, int, int]]) -> None:
             kinds = ["retest", "resample"] if capacity == 1 else ["resample"]
             cursor.execute(
                 f"UPDATE labs_retesttask SET status = 'sampled', sampled_at = %s WHERE round_id = %s "
-                f"AND resident_id = %s AND status = 'open' AND kind IN ({', '.join(['%s'] * len(kinds))})",
+                f"AND resident_id = %s AND status = 'open' AND kind IN ({placeholders(kinds)})",
                 [now, round_id, resident_id, *kinds],
             )
 
@@ -511,7 +508,7 @@ def tasks_unsampled(round_id: int, resident_ids: Iterable[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE labs_retesttask SET status = 'open', sampled_at = NULL
-            WHERE round_id = %s AND status = 'sampled' AND resident_id IN ({", ".join(["%s"] * len(ids))})
+            WHERE round_id = %s AND status = 'sampled' AND resident_id IN ({placeholders(ids)})
             AND NOT EXISTS (SELECT 1 FROM sampling_sample s JOIN sampling_tube t ON t.id = s.tube_id
                 WHERE s.round_id = labs_retesttask.round_id AND s.resident_id = labs_retesttask.resident_id
                 AND s.is_removed = %s AND s.received_at >= labs_retesttask.created_at

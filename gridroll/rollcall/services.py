@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from gridroll.audit.services import record
+from gridroll.core.bulk import placeholders
 from gridroll.rollcall.models import COUNTED, Entry, Exemption, Tally
 
 CHUNK = 2000
@@ -48,10 +49,6 @@ STATE_PARAMS = [False, False, False]
 def _chunks(seq: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
-
-
-def _in(values: Sequence) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 def _for_update() -> str:
@@ -90,7 +87,7 @@ def mark_sampled(round_id: int, resident_ids: Sequence[int]) -> int:
         # The exemption column tells the old state: exempt when set, missing when not (see STATE_SQL).
         cursor.execute(
             f"UPDATE rollcall_entry SET state = 'sampled', updated_at = %s WHERE round_id = %s "
-            f"AND resident_id IN ({_in(ids)}) AND state IN ('missing', 'exempt') "
+            f"AND resident_id IN ({placeholders(ids)}) AND state IN ('missing', 'exempt') "
             f"RETURNING building_id, exemption",
             [timezone.now(), round_id, *ids],
         )
@@ -113,7 +110,8 @@ def refresh(round_id: int, resident_ids: Iterable[int]) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT e.id, e.building_id, e.state, {STATE_SQL} FROM rollcall_entry e "
-                f"WHERE e.round_id = %s AND e.resident_id IN ({_in(chunk)}) ORDER BY e.id{_for_update()}",
+                f"WHERE e.round_id = %s AND e.resident_id IN ({placeholders(chunk)}) "
+                f"ORDER BY e.id{_for_update()}",
                 [*STATE_PARAMS, round_id, *chunk],
             )
             rows = [r for r in cursor.fetchall() if r[2] != r[3]]
@@ -153,7 +151,7 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
         ids = sorted(set(resident_ids))
         if not ids:
             return {"added": 0, "moved": 0, "removed": 0}
-        only, only_params = f" AND r.id IN ({_in(ids)})", ids
+        only, only_params = f" AND r.id IN ({placeholders(ids)})", ids
     now = timezone.now()
     with connection.cursor() as cursor:
         # Lock the round's tallies first: concurrent scans wait, then add their increments on the recount.
@@ -207,7 +205,7 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
         )
         gone = [row[0] for row in cursor.fetchall()]
         for chunk in _chunks(gone):
-            cursor.execute(f"DELETE FROM rollcall_entry WHERE id IN ({_in(chunk)})", list(chunk))
+            cursor.execute(f"DELETE FROM rollcall_entry WHERE id IN ({placeholders(chunk)})", list(chunk))
         # People added mid-round may have been sampled already (as visitors, say).
         cursor.execute(
             """SELECT DISTINCT e.resident_id FROM rollcall_entry e JOIN sampling_sample s
@@ -262,7 +260,7 @@ def recount(round_id: int, building_ids: set[int] | None = None) -> None:
         if not building_ids:
             return
         ids = sorted(building_ids)
-        where += f" AND building_id IN ({_in(ids)})"
+        where += f" AND building_id IN ({placeholders(ids)})"
         params += ids
         tallies = tallies.filter(building_id__in=ids)
     with connection.cursor() as cursor:

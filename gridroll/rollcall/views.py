@@ -30,17 +30,17 @@ from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
 from gridroll.lib.phone import mask as mask_phone
 from gridroll.lib.text import natural_key
-from gridroll.residents.models import Sex
+from gridroll.residents.models import Sex, age_of
 from gridroll.rollcall.models import COUNTED, STATE_ORDER, Entry, Exemption, State, Tally
 from gridroll.rollcall.services import ExemptionError, clear_exemption, set_exemption, with_progress
-from gridroll.sampling.models import Round, Sample
+from gridroll.sampling.models import Round, RoundArea, Sample
 
 
 def rounds_for(area: Area):
     """Rounds whose areas contain this area or lie inside it, newest first."""
     ids = {
         ra.round_id
-        for ra in Round.areas.rel.related_model.objects.select_related("area")
+        for ra in RoundArea.objects.select_related("area")
         if area.path.startswith(ra.area.path) or ra.area.path.startswith(area.path)
     }
     return Round.objects.filter(pk__in=ids).exclude(status=Round.Status.PLANNED).order_by("-starts_at")
@@ -107,10 +107,7 @@ class Person:
 
     @property
     def age(self) -> int | None:
-        if not self.birth_date:
-            return None
-        today, b = datetime.date.today(), self.birth_date
-        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+        return age_of(self.birth_date)
 
 
 STATE_LABELS = dict(State.choices)

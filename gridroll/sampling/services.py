@@ -201,7 +201,7 @@ def _fast_add(user, data: dict) -> ActionResult | bool | None:
         bool(data.get("decided_offline")),
         timezone.now(),
         datetime.date.today(),
-        json.dumps({k: str(v) for k, v in Sex.choices}, ensure_ascii=False),
+        _sex_labels(),
         _MESSAGES_JSON,
     ]
     sql = "SELECT gridroll_scan_add(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -232,6 +232,16 @@ def _call(sql: str, args: list):
 
 
 _MESSAGES_JSON = json.dumps(MESSAGES, ensure_ascii=False)
+_SEX_LABELS: dict[str, str] = {}  # language → the labels as JSON, made once per language
+
+
+def _sex_labels() -> str:
+    from django.utils.translation import get_language
+
+    language = get_language() or ""
+    if language not in _SEX_LABELS:
+        _SEX_LABELS[language] = json.dumps({k: str(v) for k, v in Sex.choices}, ensure_ascii=False)
+    return _SEX_LABELS[language]
 
 
 @dataclass
