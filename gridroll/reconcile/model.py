@@ -1,0 +1,266 @@
+"""The Fellegi–Sunter linkage model, run by splink on DuckDB (or Spark for lists that outgrow a machine).
+
+Four comparisons, each with levels from strongest to weakest agreement: name, ID number, phone and
+address. Every level has an m probability (how often a true match lands there) and a u probability (how
+often two different people do); a pair's match weight is the sum of log2(m/u) over its levels, plus the
+prior. The name's exact level is adjusted for how common the name is (张伟 agreeing says less than
+韩馨怡 agreeing).
+
+The m and u probabilities are in ``parameters.json``, estimated by ``train()`` from generated lists with a
+known truth (see ``synth.py``; ``python -m gridroll.reconcile.synth --train`` re-estimates them). The
+comparisons and blocking rules are built here, in code, for each SQL dialect, so one model runs on DuckDB
+and on Spark (a model saved by splink from DuckDB does not load on Spark).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PARAMETERS = Path(__file__).with_name("parameters.json")
+
+# (label, SQL condition). The first level of each comparison is its null level.
+NAME_LEVELS = [
+    ("null", "name_l IS NULL OR name_r IS NULL"),
+    ("exact", "name_l = name_r"),
+    ("same_sound", "name_py_l = name_py_r"),
+    ("same_shape", "name_shape_l = name_shape_r"),
+    ("swapped", "name_sorted_l = name_sorted_r"),
+    ("similar_sound", "name_fpy_l = name_fpy_r"),
+    ("one_char", "levenshtein(name_l, name_r) <= 1"),
+    ("different", "ELSE"),
+]
+ID_LEVELS = [
+    ("null", "(id_head4_l IS NULL AND id_last4_l IS NULL) OR (id_head4_r IS NULL AND id_birth_r IS NULL)"),
+    ("exact", "id_full_l = id_full_r"),
+    ("one_digit", "levenshtein(id_full_l, id_full_r) <= 1"),
+    (
+        "masked",
+        "id_full_l IS NULL AND id_head4_l = id_head4_r AND id_last4_l = id_last4_r"
+        " AND (id_region_l IS NULL OR id_region_l = id_region_r)"
+        " AND (id_birth_l IS NULL OR id_birth_l = id_birth_r)",
+    ),
+    ("same_birth", "id_birth_l = id_birth_r"),
+    ("different", "ELSE"),
+]
+PHONE_LEVELS = [
+    ("null", "phone_l IS NULL OR (phone_r IS NULL AND phone_household_r IS NULL)"),
+    ("exact", "phone_l = phone_r"),
+    ("household", "phone_household_l = phone_household_r"),
+    ("one_digit", "length(phone_l) = length(phone_r) AND levenshtein(phone_l, phone_r) = 1"),
+    ("different", "ELSE"),
+]
+_SAME_BUILDING = (
+    "(building_id_l = building_id_r"
+    " OR (building_id_l IS NULL AND compound_l IS NULL AND building_l = building_r))"
+)
+ADDRESS_LEVELS = [
+    ("null", "(building_l IS NULL AND compound_l IS NULL) OR building_r IS NULL"),
+    ("household", f"{_SAME_BUILDING} AND room_l = room_r"),
+    (
+        "near",
+        f"({_SAME_BUILDING} AND levenshtein(room_l, room_r) = 1)"
+        " OR ((compound_l IS NULL OR compound_l = compound_r) AND room_l = room_r"
+        " AND levenshtein(building_l, building_r) = 1)",
+    ),
+    ("building", _SAME_BUILDING),
+    ("compound", "compound_l = compound_r"),
+    ("different", "ELSE"),
+]
+COMPARISONS = {"name": NAME_LEVELS, "id": ID_LEVELS, "phone": PHONE_LEVELS, "address": ADDRESS_LEVELS}
+
+# Each rule pairs a line with the residents sharing one key; a pair found by several rules counts once.
+BLOCKING_RULES = [
+    "l.id_full = r.id_full",
+    "l.id_head4 = r.id_head4 AND l.id_last4 = r.id_last4",
+    "l.id_first14 = r.id_first14",
+    "l.id_tail12 = r.id_tail12",
+    "l.phone = r.phone",
+    "l.phone_household = r.phone_household",
+    "l.building_id = r.building_id AND l.room = r.room",
+    "l.name_py = r.name_py AND l.building = r.building",
+    "l.name_py = r.name_py AND l.compound = r.compound",
+    "l.name_py = r.name_py AND l.phone7 = r.phone7",
+    "l.name_py = r.name_py AND l.phone4 = r.phone4",
+    "l.name_py = r.name_py AND l.id_birth = r.id_birth",
+    "l.name_py = r.name_py AND l.room = r.room",
+    "l.name_sorted = r.name_sorted AND l.building = r.building",
+    "l.name_sorted = r.name_sorted AND l.phone7 = r.phone7",
+    "l.name_sorted = r.name_sorted AND l.phone4 = r.phone4",
+    "l.name = r.name_short1 AND l.room = r.room",
+    "l.name = r.name_short2 AND l.room = r.room",
+    "l.name_shape = r.name_shape AND l.phone7 = r.phone7",
+    "l.name_shape = r.name_shape AND l.phone4 = r.phone4",
+    "l.name_shape = r.name_shape AND l.building = r.building",
+    # A line with only a name: everyone of that sound, or that look, in the area is a candidate.
+    "l.name_fpy = r.name_fpy AND l.sparse",
+    "l.name_shape = r.name_shape AND l.sparse",
+]
+
+
+def _comparison(name: str, levels: list[tuple[str, str]], params: dict | None) -> dict[str, Any]:
+    out = []
+    for index, (label, sql) in enumerate(levels):
+        level: dict[str, Any] = {"label_for_charts": label}
+        if sql == "ELSE":
+            level["sql_condition"] = "ELSE"
+        else:
+            level["sql_condition"] = sql
+        if index == 0:
+            level["is_null_level"] = True
+        elif params and label in params.get(name, {}):
+            m, u = params[name][label]
+            level["m_probability"] = m
+            level["u_probability"] = u
+        if name == "name" and label == "exact":
+            level["tf_adjustment_column"] = "name"
+            level["tf_adjustment_weight"] = 1.0
+        out.append(level)
+    return {"output_column_name": name, "comparison_levels": out, "comparison_description": name}
+
+
+def settings(prior: float, params: dict | None = None, dialect: str = "duckdb") -> dict[str, Any]:
+    return {
+        "link_type": "link_only",
+        "probability_two_random_records_match": prior,
+        "comparisons": [_comparison(name, levels, params) for name, levels in COMPARISONS.items()],
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": rule, "sql_dialect": dialect} for rule in BLOCKING_RULES
+        ],
+        # The gamma (level) columns, kept with the matching columns, are what explanations are written from.
+        "retain_intermediate_calculation_columns": False,
+        "retain_matching_columns": True,
+        "sql_dialect": dialect,
+    }
+
+
+def load_parameters() -> dict:
+    return json.loads(PARAMETERS.read_text())
+
+
+@dataclass
+class Candidate:
+    resident_id: int
+    weight: float
+    probability: float
+    levels: dict[str, str]  # comparison → level label
+
+
+def _arrow(records: list[dict], extra: tuple[str, ...] = ()):
+    import pyarrow as pa
+
+    from gridroll.reconcile.features import COLUMNS
+
+    types = {
+        "unique_id": pa.int64(),
+        "phone_household": pa.int64(),
+        "building_id": pa.int64(),
+        "sparse": pa.bool_(),
+    }
+    return pa.table(
+        {
+            col: pa.array(
+                [r.get(col) for r in records],
+                type=types.get(col, pa.int64() if col in extra else pa.string()),
+            )
+            for col in (*COLUMNS, *extra)
+        }
+    )
+
+
+def _duckdb_api():
+    from splink import DuckDBAPI
+
+    return DuckDBAPI()
+
+
+def predict(
+    feed: list[dict],
+    registry: list[dict],
+    *,
+    db_api=None,
+    params: dict | None = None,
+    top: int = 4,
+    min_weight: float = -10.0,
+) -> dict[int, list[Candidate]]:
+    """The best ``top`` candidates per feed line (by match weight), strongest first."""
+    if not feed or not registry:
+        return {}
+    from splink import Linker
+
+    params = params if params is not None else load_parameters()
+    db_api = db_api or _duckdb_api()
+    dialect = db_api.sql_dialect.sql_dialect_str
+    # A feed line matches at most one of the residents: the prior odds of a random pair.
+    prior = min(0.5, 1.0 / max(1, len(registry)))
+    left = db_api.register(_table_for(db_api, feed), dataset_display_name="a_feed")
+    right = db_api.register(_table_for(db_api, registry), dataset_display_name="b_registry")
+    linker = Linker([left, right], settings(prior, params, dialect), log_level=logging.WARNING)
+    scored = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
+    columns = ["unique_id_l", "unique_id_r", "source_dataset_l", "match_weight", "match_probability"] + [
+        f"gamma_{name}" for name in COMPARISONS
+    ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM ("
+        "SELECT *, row_number() OVER"
+        " (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS rn"
+        f" FROM {scored.physical_name}) t WHERE rn <= {int(top)}"
+    )
+    rows = _rows(db_api, sql)
+    # splink numbers the levels of a comparison from the weakest (0, the else level) up; null is -1.
+    labels = {
+        name: {len(levels) - 1 - i: label for i, (label, _) in enumerate(levels) if i} | {-1: "null"}
+        for name, levels in COMPARISONS.items()
+    }
+    out: dict[int, list[Candidate]] = {}
+    for row in rows:
+        line, resident, source = row[0], row[1], row[2]
+        if source != "a_feed":
+            line, resident = resident, line
+        gammas = row[5:]
+        levels = {name: labels[name][int(g)] for name, g in zip(COMPARISONS, gammas, strict=True)}
+        out.setdefault(int(line), []).append(Candidate(int(resident), float(row[3]), float(row[4]), levels))
+    for cands in out.values():
+        cands.sort(key=lambda c: (-c.weight, c.resident_id))
+    return out
+
+
+def _table_for(db_api, records: list[dict]):
+    if db_api.sql_dialect.sql_dialect_str == "spark":
+        from gridroll.reconcile.features import COLUMNS
+
+        spark = db_api.spark
+        return spark.createDataFrame(
+            [tuple(r.get(c) for c in COLUMNS) for r in records], schema=_spark_schema()
+        )
+    return _arrow(records)
+
+
+def _spark_schema():
+    from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+
+    from gridroll.reconcile.features import COLUMNS
+
+    longs = {"unique_id", "phone_household", "building_id"}
+    return StructType(
+        [
+            StructField(
+                c, LongType() if c in longs else BooleanType() if c == "sparse" else StringType(), True
+            )
+            for c in COLUMNS
+        ]
+    )
+
+
+def _rows(db_api, sql: str) -> list[tuple]:
+    if db_api.sql_dialect.sql_dialect_str == "spark":
+        return [tuple(r) for r in db_api.spark.sql(sql).collect()]
+    return db_api._con.execute(sql).fetchall()
+
+
+def weight_to_probability(weight: float) -> float:
+    return 1.0 / (1.0 + math.pow(2.0, -weight))
