@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "gridroll.codes",
     "gridroll.rollcall",
     "gridroll.labs",
+    "gridroll.reconcile",
     "gridroll.demo",
 ]
 

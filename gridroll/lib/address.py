@@ -19,7 +19,7 @@ _ENTRANCE_ROOM = re.compile(
     rf"^\s*(?:(?P<e>{_NUM})\s*(?:单元|-)\s*)?(?P<r>[A-Za-z]?\d+[A-Za-z]?)\s*(?:室|号|户)?\s*$"
 )
 _DASHED = re.compile(r"^(?P<c>.*?)\s*(?P<b>\d+)\s*-\s*(?P<e>\d+)\s*-\s*(?P<r>\d+)\s*(?:室|号)?\s*$")
-_COMPOUND_SUFFIX = re.compile(r"(小区|社区|花园小区)$")
+_COMPOUND_SUFFIX = re.compile(r"(小区|社区)$")
 
 
 class AddressError(ValueError):

@@ -66,3 +66,9 @@ def test_chinese_numerals(text, value):
 
 def test_compound_key_ignores_a_trailing_xiaoqu():
     assert address.compound_key("盛世佳苑小区") == address.compound_key("盛世佳苑")
+
+
+def test_compound_key_drops_only_the_suffix():
+    # 光岳花园小区 is 光岳花园, not 光岳: the garden is part of the name.
+    assert address.compound_key("光岳花园小区") == "光岳花园"
+    assert address.compound_key("盛世佳苑小区") == "盛世佳苑"

@@ -1,0 +1,99 @@
+"""One line of Chinese per decision: 姓名“韩馨一”与登记“韩馨怡”同音；楼号26→27；手机号相符."""
+
+from __future__ import annotations
+
+from gridroll.lib import idnumber, names
+from gridroll.reconcile.features import FeedFeatures, ResidentRow
+from gridroll.residents.models import mask_name
+
+
+def _first_difference(a: str, b: str) -> int | None:
+    """1-based position of the first differing character."""
+    return next((i + 1 for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+
+
+def name_reason(level: str, written: str, registered: str) -> str:
+    written = names.clean(written)
+    if level == "exact":
+        return "姓名相符"
+    if level == "same_sound":
+        return f"姓名“{written}”与登记“{registered}”同音"
+    if level == "same_shape":
+        return f"姓名“{written}”与登记“{registered}”字形相近"
+    if level == "swapped":
+        return f"姓名“{written}”与登记“{registered}”字序颠倒"
+    if level == "similar_sound":
+        return f"姓名“{written}”与登记“{registered}”读音相近"
+    if level == "one_char":
+        if len(written) < len(registered):
+            return f"姓名“{written}”比登记“{registered}”少一个字"
+        if len(written) > len(registered):
+            return f"姓名“{written}”比登记“{registered}”多一个字"
+        return f"姓名“{written}”与登记“{registered}”差一个字"
+    if level == "different":
+        return f"姓名不同（登记为“{mask_name(registered)}”）"
+    return ""
+
+
+def id_reason(level: str, feat: FeedFeatures, registered: str) -> str:
+    if level == "exact":
+        return "身份证号相符"
+    if level == "one_digit":
+        where = _first_difference(feat.id.full or "", registered)
+        why = "校验位不符" if feat.id.problem == "bad_check_digit" else "出生日期不存在"
+        if feat.id.problem not in ("bad_check_digit", "bad_birth_date"):
+            why = "号码有误"
+        place = f"第{where}位" if where else "一位"
+        return f"身份证号{why}，与登记仅{place}不同，应为录入错误"
+    if level == "masked":
+        return "身份证号（打码）可见的前后几位相符"
+    if level == "same_birth":
+        return f"身份证号不同，但出生日期相符（登记为{idnumber.mask(registered)}）"
+    if level == "different":
+        return "身份证号不同" if registered else ""
+    return ""
+
+
+def phone_reason(level: str, feat: FeedFeatures, r: ResidentRow, family: list[ResidentRow]) -> str:
+    if level == "exact":
+        return "手机号相符"
+    if level == "household":
+        owner = next((m for m in family if m.phone == feat.phone and m.id != r.id), None)
+        who = f"同户“{mask_name(owner.name)}”" if owner else "同户家人"
+        return f"手机号是{who}的号码"
+    if level == "one_digit":
+        where = _first_difference(feat.phone, r.phone)
+        return f"手机号与登记仅第{where}位不同" if where else "手机号与登记仅一位不同"
+    if level == "different":
+        return "手机号不同"
+    return ""
+
+
+def address_reason(level: str, feat: FeedFeatures, r: ResidentRow) -> str:
+    a = feat.address
+    if level == "household":
+        return "住址相符" if a.compound or not r.compound else "楼号、房号相符（名单未写小区）"
+    if level == "near":
+        parts = []
+        if a.building and a.building != r.building:
+            parts.append(f"楼号{a.building}→{r.building}")
+        if a.room and a.room != r.room:
+            parts.append(f"房号{a.room}→{r.room}")
+        return "；".join(parts) or "住址相近"
+    if level == "building":
+        return f"同一楼栋，房号{a.room}→{r.room}" if a.room else "同一楼栋"
+    if level == "compound":
+        return "同一小区，楼号或房号不同"
+    if level == "different":
+        return "住址不同"
+    return ""
+
+
+def explain(levels: dict[str, str], feat: FeedFeatures, line_name: str, r: ResidentRow, family) -> str:
+    parts = [
+        name_reason(levels.get("name", "null"), line_name, r.name),
+        id_reason(levels.get("id", "null"), feat, r.document_number),
+        phone_reason(levels.get("phone", "null"), feat, r, family),
+        address_reason(levels.get("address", "null"), feat, r),
+    ]
+    return "；".join(p for p in parts if p)

@@ -1,0 +1,70 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gridroll.areas.models import Area
+from gridroll.sampling.models import Round
+
+
+class Command(BaseCommand):
+    help = (
+        "Check a feed (名单: .xlsx or .csv with names, ID numbers, phones, addresses) against the "
+        "registry and write the result: the feed's rows in their order with 结论, 匹配证件号码, 置信度, "
+        "说明 and 候选. The feed is also kept for the grid workers' worklist."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("feed", help="the list to check (.xlsx, .xls, .ods or .csv)")
+        parser.add_argument("--round", help="a round id, or 'current' for the newest open round")
+        parser.add_argument("--area", help="the area the list is about (default: the whole registry's root)")
+        parser.add_argument("--out", required=True, help="the .xlsx file to write")
+        parser.add_argument("--source", default="", help="who sent the list (shown on the worklist)")
+
+    def handle(self, *args, **options):
+        from gridroll.reconcile.services import conclusion_counts, create_feed, write_result
+        from gridroll.residents.importing import FileError
+
+        path = Path(options["feed"])
+        if not path.exists():
+            raise CommandError(f"no such file: {path}")
+        round_ = None
+        if options["round"] == "current":
+            round_ = Round.objects.filter(status=Round.Status.OPEN).order_by("-starts_at").first()
+            if round_ is None:
+                raise CommandError("no round is open: give --round ID, or leave it out")
+        elif options["round"]:
+            if not options["round"].isdigit() or not Round.objects.filter(pk=int(options["round"])).exists():
+                raise CommandError(f"no such round: {options['round']}")
+            round_ = Round.objects.get(pk=int(options["round"]))
+        area = self._area(options["area"])
+        try:
+            feed = create_feed(
+                None, area, path.read_bytes(), path.name, round_=round_, source=options["source"]
+            )
+        except FileError as exc:
+            raise CommandError(f"{path.name}: {exc.message}") from None
+        with open(options["out"], "wb") as out:
+            n = write_result(feed, out, masked=False)
+        counts = {k: v for k, v in conclusion_counts(feed.lines.all()).items() if v}
+        self.stdout.write(
+            f"{n} lines of {path.name} checked against {feed.registry_size} residents of {area.name} "
+            f"in {feed.seconds:.1f} s; written to {options['out']} (feed {feed.pk})"
+        )
+        self.stdout.write("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if feed.blank_rows:
+            self.stdout.write(f"  {feed.blank_rows} blank rows skipped")
+
+    def _area(self, name):
+        if name:
+            areas = list(Area.objects.filter(name=name))
+            if not areas:
+                raise CommandError(f"no area named {name}")
+            if len(areas) > 1:
+                raise CommandError(
+                    f"{len(areas)} areas are named {name}: " + "; ".join(a.full_name() for a in areas)
+                )
+            return areas[0]
+        roots = list(Area.objects.filter(parent__isnull=True))
+        if len(roots) != 1:
+            raise CommandError("give --area: the registry has no single root area")
+        return roots[0]

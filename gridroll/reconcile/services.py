@@ -1,0 +1,579 @@
+"""Import a feed, match it to the registry, classify every line, and record what grid workers decide."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from gridroll.areas.models import Area, Household
+from gridroll.audit.services import record
+from gridroll.lib import idnumber, names
+from gridroll.lib import phone as phonelib
+from gridroll.lib.text import cell_text
+from gridroll.reconcile.explain import explain
+from gridroll.reconcile.features import FeedInput, ResidentRow
+from gridroll.reconcile.matching import LineMatch, match_lines
+from gridroll.reconcile.models import Conclusion, Decision, Feed, FeedLine
+from gridroll.residents import columns as cols
+from gridroll.residents.importing import FileError, read_table
+from gridroll.residents.models import Resident, ResidentStatus
+
+HEADER_SEARCH_ROWS = 10
+FIELDS = {
+    "name": "name",
+    "document_number": "id_number",
+    "phone": "phone",
+    "address": "address",
+    "note": "note",
+}
+ADDRESS_PARTS = ("compound", "building", "entrance", "room")
+TESTED_STATES = {"sampled", "negative", "pool_positive", "positive", "invalid"}
+STATE_WORDS = {
+    "sampled": "已采样，结果待出",
+    "negative": "结果阴性",
+    "pool_positive": "混管阳性，待复核",
+    "positive": "阳性",
+    "invalid": "样本无效，需重采",
+}
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class ReadFeed:
+    columns: list[str]
+    mapping: dict[str, int]
+    rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells as text)
+    blank_rows: int
+
+
+def read_feed(data: bytes, filename: str) -> ReadFeed:
+    """Find the header (name plus at least one of ID, phone, address) and keep every row's cells as text.
+
+    ID numbers and phones that Excel stored as numbers come back as text; an ID that lost digits to a
+    float stays as it was (the line is then matched without it and says so).
+    """
+    rows = read_table(data, filename)
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        cells = [cell_text(c) for c in row]
+        mapping: dict[str, int] = {}
+        for position, cell in enumerate(cells):
+            key = cols.match_header(cell) if cell else None
+            if key in FIELDS and FIELDS[key] not in mapping:
+                mapping[FIELDS[key]] = position
+            elif key in ADDRESS_PARTS and key not in mapping:
+                mapping[key] = position
+        if "name" not in mapping and not ({"id_number", "phone"} & mapping.keys()):
+            continue
+        if not ({"name", "id_number", "phone"} & mapping.keys()):
+            continue
+        width = max(len(r) for r in rows)
+        columns = [cells[i] if i < len(cells) else "" for i in range(width)]
+        out, blank = [], 0
+        for number, raw in enumerate(rows[index + 1 :], start=index + 2):
+            texts = [cell_text(c) for c in raw] + [""] * (width - len(raw))
+            if not any(texts):
+                blank += 1
+                continue
+            out.append((number, texts))
+        return ReadFeed(columns, mapping, out, blank)
+    raise FileError(
+        "no_header",
+        f"前{HEADER_SEARCH_ROWS}行中找不到表头：需要“姓名”列，以及“身份证号”“手机号”“地址”中的至少一列",
+    )
+
+
+def _cell(cells: list[str], mapping: dict[str, int], key: str) -> str:
+    i = mapping.get(key)
+    return cells[i] if i is not None and i < len(cells) else ""
+
+
+def line_fields(cells: list[str], mapping: dict[str, int]) -> dict[str, str]:
+    address = _cell(cells, mapping, "address")
+    if not address:
+        parts = [_cell(cells, mapping, k) for k in ADDRESS_PARTS]
+        if parts[1] and parts[1].isdigit():
+            parts[1] += "号楼"
+        if parts[2] and parts[2].isdigit():
+            parts[2] += "单元"
+        address = "".join(parts)
+    return {
+        "name": _cell(cells, mapping, "name")[:100],
+        "id_number": _cell(cells, mapping, "id_number")[:40],
+        "phone": _cell(cells, mapping, "phone")[:40],
+        "address": address[:300],
+        "note": _cell(cells, mapping, "note")[:300],
+    }
+
+
+# ---------------------------------------------------------------------------------------- the registry
+
+
+def registry_rows(area: Area) -> tuple[list[ResidentRow], dict[int, str]]:
+    """Every resident living under ``area`` as the matcher needs them, and each grid's path."""
+    qs = Resident.objects.filter(household__building__grid__path__startswith=area.path).values_list(
+        "id",
+        "name",
+        "document_number",
+        "birth_date",
+        "phone",
+        "household_id",
+        "household__building_id",
+        "household__building__compound_key",
+        "household__building__number",
+        "household__entrance",
+        "household__room",
+        "household__building__grid_id",
+        "status",
+        "sex",
+    )
+    rows = [ResidentRow(*values) for values in qs.iterator(chunk_size=20_000)]
+    grids = dict(Area.objects.filter(path__startswith=area.path, level="grid").values_list("id", "path"))
+    return rows, grids
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def create_feed(
+    user, area: Area, data: bytes, filename: str, *, round_=None, name: str = "", source: str = ""
+) -> Feed:
+    """Read, match and store a feed. Raises FileError when the file cannot be read at all."""
+    read = read_feed(data, filename)
+    feed = Feed(
+        name=name or filename,
+        filename=filename,
+        area=area,
+        round=round_,
+        source=source,
+        user=user if user is not None and user.is_authenticated else None,
+        columns=read.columns,
+        mapping=read.mapping,
+        total=len(read.rows),
+        blank_rows=read.blank_rows,
+    )
+    lines = [
+        FeedLine(line=i, row_number=number, cells=cells, **line_fields(cells, read.mapping))
+        for i, (number, cells) in enumerate(read.rows, start=1)
+    ]
+    with transaction.atomic():
+        feed.save()
+        run(feed, lines)
+    return feed
+
+
+def rematch(feed: Feed) -> Feed:
+    """Match again (after registry corrections); lines a grid worker decided keep their decision."""
+    with transaction.atomic():
+        undecided = list(feed.lines.filter(decision=""))
+        fresh = [
+            FeedLine(
+                line=x.line,
+                row_number=x.row_number,
+                cells=x.cells,
+                name=x.name,
+                id_number=x.id_number,
+                phone=x.phone,
+                address=x.address,
+                note=x.note,
+            )
+            for x in undecided
+        ]
+        FeedLine.objects.filter(pk__in=[x.pk for x in undecided]).delete()
+        run(feed, fresh, decided=list(feed.lines.exclude(decision="")))
+    return feed
+
+
+def run(feed: Feed, lines: list[FeedLine], decided: list[FeedLine] | None = None) -> None:
+    started = time.perf_counter()
+    residents, grid_paths = registry_rows(feed.area)
+    by_id = {r.id: r for r in residents}
+    family: dict[int, list[ResidentRow]] = defaultdict(list)
+    for r in residents:
+        if r.household_id is not None:
+            family[r.household_id].append(r)
+    inputs = [
+        FeedInput(line=x.line, name=x.name, id_number=x.id_number, phone=x.phone, address=x.address)
+        for x in lines
+    ]
+    matches = match_lines(inputs, residents) if inputs else {}
+    states = _round_states(feed.round, {m.resident_id for m in matches.values() if m.resident_id})
+    context = _Context(feed, by_id, family, grid_paths, states)
+    for x in lines:
+        x.feed = feed
+        context.fill(x, matches[x.line])
+    _group_duplicates(lines, decided or [])
+    FeedLine.objects.bulk_create(lines, batch_size=5000)
+    # Duplicates point at lines that now have primary keys.
+    pending = [x for x in lines if getattr(x, "_duplicate_line", None)]
+    if pending:
+        pks = dict(FeedLine.objects.filter(feed=feed).values_list("line", "pk"))
+        for x in pending:
+            x.duplicate_of_id = pks[x._duplicate_line]
+        FeedLine.objects.bulk_update(pending, ["duplicate_of"], batch_size=2000)
+    feed.registry_size = len(residents)
+    feed.seconds = round(time.perf_counter() - started, 2)
+    feed.matched_at = timezone.now()
+    feed.save(update_fields=["registry_size", "seconds", "matched_at"])
+
+
+@dataclass
+class _State:
+    state: str
+    exemption: str
+    barcode: str = ""
+    site: str = ""
+    scanned_at: datetime.datetime | None = None
+
+
+def _round_states(round_, resident_ids: set[int]) -> dict[int, _State]:
+    if round_ is None or not resident_ids:
+        return {}
+    from gridroll.rollcall.models import Entry
+    from gridroll.sampling.models import Sample
+
+    out: dict[int, _State] = {}
+    ids = sorted(resident_ids)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for rid, state, exemption in Entry.objects.filter(round=round_, resident_id__in=chunk).values_list(
+            "resident_id", "state", "exemption"
+        ):
+            out[rid] = _State(state, exemption)
+        tested = [rid for rid in chunk if rid in out and out[rid].state in TESTED_STATES]
+        samples = (
+            Sample.objects.filter(round=round_, resident_id__in=tested, is_removed=False)
+            .order_by("resident_id", "scanned_at")
+            .values_list("resident_id", "tube__barcode", "tube__site__name", "scanned_at")
+        )
+        for rid, barcode, site, scanned_at in samples:
+            out[rid].barcode, out[rid].site, out[rid].scanned_at = barcode, site, scanned_at
+    return out
+
+
+class _Context:
+    def __init__(self, feed, by_id, family, grid_paths, states) -> None:
+        self.feed = feed
+        self.by_id = by_id
+        self.family = family
+        self.grid_paths = grid_paths
+        self.states = states
+        self.building_grid: dict[int, int] = {
+            r.building_id: r.grid_id for r in by_id.values() if r.building_id
+        }
+
+    def place(self, x: FeedLine, resident: ResidentRow | None, building_id: int | None) -> None:
+        grid_id = (
+            resident.grid_id if resident else self.building_grid.get(building_id) if building_id else None
+        )
+        x.grid_id = grid_id
+        x.area_path = self.grid_paths.get(grid_id, self.feed.area.path) if grid_id else self.feed.area.path
+
+    def fill(self, x: FeedLine, m: LineMatch) -> None:
+        feat = m.features
+        assert feat is not None
+        x.confidence = round(m.confidence, 4)
+        x.candidates = [
+            {
+                "id": c.resident_id,
+                "p": round(c.probability, 4),
+                "why": explain(
+                    c.levels, feat, x.name, self.by_id[c.resident_id], self._family(c.resident_id)
+                ),
+            }
+            for c in m.scored
+        ]
+        if m.resident_id is not None:
+            x.resident_id = m.resident_id
+            x.automatic = True
+            r = self.by_id[m.resident_id]
+            self.place(x, r, None)
+            x.conclusion, evidence = self.conclusion_for(r)
+            x.explanation = "；".join(p for p in (evidence, x.candidates[0]["why"]) if p)[:500]
+            return
+        top = self.by_id[m.scored[0].resident_id] if m.plausible else None
+        self.place(x, top, feat.record.get("building_id"))
+        if m.plausible:
+            x.conclusion = Conclusion.REVIEW
+            x.explanation = f"需人工核对：最可能是{_who(top)}（{x.candidates[0]['why']}）"[:500]
+        else:
+            x.conclusion = Conclusion.NOT_FOUND
+            x.explanation = _not_found_reason(x, feat)
+            if not m.scored:
+                x.candidates = []
+
+    def _family(self, resident_id: int) -> list[ResidentRow]:
+        r = self.by_id[resident_id]
+        return self.family.get(r.household_id, []) if r.household_id else []
+
+    def conclusion_for(self, r: ResidentRow) -> tuple[str, str]:
+        if r.status in (ResidentStatus.MOVED_OUT, ResidentStatus.DECEASED):
+            label = "已迁出" if r.status == ResidentStatus.MOVED_OUT else "已去世"
+            return Conclusion.MOVED_OUT, f"登记为{label}"
+        if self.feed.round_id is None:
+            if r.status == ResidentStatus.AWAY:
+                return Conclusion.EXEMPT, "登记为外出"
+            return Conclusion.MATCHED, ""
+        s = self.states.get(r.id)
+        if s is None:
+            return Conclusion.MATCHED, "不在本轮点名范围内"
+        if s.state in TESTED_STATES:
+            when = timezone.localtime(s.scanned_at).strftime("%m-%d %H:%M") if s.scanned_at else ""
+            where = f"于{when}在{s.site}采样（管号{s.barcode}）" if s.barcode else "已采样"
+            return Conclusion.TESTED, f"本轮已检测：{where}，{STATE_WORDS[s.state]}"
+        if s.state == "exempt":
+            from gridroll.rollcall.models import Exemption
+
+            reason = Exemption(s.exemption).label if s.exemption else "免检"
+            return Conclusion.EXEMPT, f"本轮免检：{reason}"
+        if r.status == ResidentStatus.AWAY:
+            return Conclusion.EXEMPT, "登记为外出，本轮未检测"
+        return Conclusion.MISSING, "本轮尚未检测"
+
+
+def _who(r: ResidentRow | None) -> str:
+    if r is None:
+        return ""
+    return f"“{r.name}”（{idnumber.mask(r.document_number) or '无证件'}）"
+
+
+def _not_found_reason(x: FeedLine, feat) -> str:
+    bits = ["登记中找不到此人"]
+    if feat.id.problem == "bad_check_digit":
+        bits.append("身份证号校验位不符")
+    elif feat.id.problem == "bad_id_format" and x.id_number:
+        bits.append("身份证号位数不对")
+    if x.id_number and idnumber.looks_mangled_by_excel(x.id_number):
+        bits.append("身份证号被表格转成了数字，后几位已丢失")
+    if feat.address.compound or feat.address.building:
+        bits.append("可按地址上门核实，或作为新住户登记")
+    else:
+        bits.append("可按手机号联系核实")
+    return "；".join(bits)
+
+
+def _dedupe_key(x: FeedLine) -> tuple:
+    try:
+        phone = phonelib.normalise(x.phone)
+    except phonelib.PhoneError:
+        phone = x.phone
+    return (names.clean(x.name), idnumber.normalise(x.id_number), phone)
+
+
+def _group_duplicates(lines: list[FeedLine], decided: list[FeedLine]) -> None:
+    """Lines that are the same person point at the first such line; the explanation says so."""
+    first_by_resident: dict[int, int] = {x.resident_id: x.line for x in decided if x.resident_id}
+    first_by_key: dict[tuple, int] = {}
+    for x in sorted([*decided, *lines], key=lambda y: y.line):
+        if x.decision:
+            continue
+        key = _dedupe_key(x)
+        first = None
+        if x.resident_id and x.resident_id in first_by_resident:
+            first = first_by_resident[x.resident_id]
+        elif key in first_by_key:
+            first = first_by_key[key]
+        if first is not None and first != x.line:
+            x._duplicate_line = first  # type: ignore[attr-defined]
+            x.explanation = f"与第{first}行为同一人；{x.explanation}"[:500]
+            continue
+        if x.resident_id:
+            first_by_resident[x.resident_id] = x.line
+        first_by_key.setdefault(key, x.line)
+
+
+# -------------------------------------------------------------------------------------------- decisions
+
+
+class DecisionError(Exception):
+    pass
+
+
+def decide(user, line: FeedLine, decision: str, resident: Resident | None = None, note: str = "") -> FeedLine:
+    """Record a grid worker's decision on a line (audited): confirm, pick a candidate, or not living here."""
+    before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    if decision in (Decision.CONFIRMED, Decision.PICKED):
+        if resident is None:
+            raise DecisionError("请选择登记中的人员")
+        line.resident = resident
+        line.conclusion, evidence = _conclusion_now(line.feed, resident)
+        line.explanation = "；".join(p for p in (evidence, f"由{_user_label(user)}确认") if p)[:500]
+    elif decision == Decision.NOT_HERE:
+        line.resident = None
+        line.conclusion = Conclusion.NOT_HERE
+        line.explanation = f"经{_user_label(user)}核实，此人不在本辖区居住" + (f"：{note}" if note else "")
+    else:
+        raise DecisionError(f"unknown decision {decision}")
+    line.decision = decision
+    line.decision_note = note[:200]
+    line.decided_by = user
+    line.decided_at = timezone.now()
+    line.save()
+    after = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    record(
+        user, "reconcile.decide", line, changes=_changes(before, after), reason=note, area_path=line.area_path
+    )
+    return line
+
+
+def undo(user, line: FeedLine) -> FeedLine:
+    """Take a decision back: the line is matched again on its own, as a fresh line would be."""
+    before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    feed = line.feed
+    fresh = FeedLine(
+        line=line.line,
+        row_number=line.row_number,
+        cells=line.cells,
+        name=line.name,
+        id_number=line.id_number,
+        phone=line.phone,
+        address=line.address,
+        note=line.note,
+    )
+    with transaction.atomic():
+        line.delete()
+        run(feed, [fresh], decided=list(feed.lines.exclude(decision="")))
+        fresh = FeedLine.objects.get(feed=feed, line=fresh.line)
+        after = {"decision": "", "resident": fresh.resident_id, "conclusion": fresh.conclusion}
+        record(user, "reconcile.undo", fresh, changes=_changes(before, after), area_path=fresh.area_path)
+    return fresh
+
+
+def add_resident(
+    user, line: FeedLine, *, name: str, id_number: str, phone: str, household: Household
+) -> Resident:
+    """A person the list found who is not registered: a pending resident the grid worker confirms later."""
+    from gridroll.residents.services import create_resident
+
+    values: dict[str, Any] = {
+        "name": names.clean(name),
+        "phone": phone,
+        "is_pending": True,
+        "note": "核查名单新增",
+    }
+    if id_number:
+        info = idnumber.parse(id_number)
+        values.update(
+            document_type="id_card", document_number=info.number, birth_date=info.birth_date, sex=info.sex
+        )
+    else:
+        values["document_type"] = "none"
+    reason = f"核查名单“{line.feed.name}”第{line.line}行：登记中找不到此人，经核实住在本户"
+    resident = create_resident(user, household, values, reason)
+    decide_added(user, line, resident)
+    return resident
+
+
+def decide_added(user, line: FeedLine, resident: Resident) -> None:
+    before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    line.resident = resident
+    line.conclusion = Conclusion.ADDED
+    line.decision = Decision.ADDED
+    line.decided_by = user
+    line.decided_at = timezone.now()
+    line.explanation = f"由{_user_label(user)}登记为新住户（待确认），{resident.household.label}"[:500]
+    line.save()
+    after = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    record(user, "reconcile.add", line, changes=_changes(before, after), area_path=line.area_path)
+
+
+def _conclusion_now(feed: Feed, resident: Resident) -> tuple[str, str]:
+    household = resident.household
+    row = ResidentRow(
+        id=resident.pk,
+        name=resident.name,
+        document_number=resident.document_number,
+        birth_date=resident.birth_date,
+        phone=resident.phone,
+        household_id=resident.household_id,
+        building_id=household.building_id if household else None,
+        compound="",
+        building="",
+        entrance="",
+        room="",
+        status=resident.status,
+    )
+    states = _round_states(feed.round, {resident.pk})
+    return _Context(feed, {resident.pk: row}, {}, {}, states).conclusion_for(row)
+
+
+def _user_label(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else "系统"
+
+
+def _changes(before: dict, after: dict) -> dict:
+    return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+
+
+def households_for(user, text: str, area: Area) -> list[Household]:
+    """Households under ``area`` the user may edit whose address matches ``text`` (for adding a person)."""
+    from gridroll.accounts.roles import Action
+    from gridroll.lib import address as addresslib
+
+    try:
+        parsed = addresslib.parse(text)
+    except addresslib.AddressError:
+        return []
+    qs = Household.objects.restrict(user, Action.EDIT_REGISTRY).filter(
+        building__grid__path__startswith=area.path, building__number=parsed.building, room=parsed.room
+    )
+    if parsed.entrance:
+        qs = qs.filter(entrance=parsed.entrance)
+    if parsed.compound:
+        qs = qs.filter(building__compound_key=addresslib.compound_key(parsed.compound))
+    return list(qs.select_related("building")[:5])
+
+
+# --------------------------------------------------------------------------------------------- exports
+
+RESULT_HEADERS = ["结论", "匹配证件号码", "置信度", "说明", "候选"]
+
+
+def result_rows(feed: Feed, lines, *, masked: bool) -> tuple[list[str], list[list[str]]]:
+    """The feed in its own row order and columns, then the five result columns.
+
+    ``masked``: the answer sent upstream carries masked document numbers (3715**********1234); the full
+    result (the command, run on the server) carries them whole.
+    """
+    lines = list(lines.select_related("resident") if hasattr(lines, "select_related") else lines)
+    ids = {c["id"] for x in lines for c in x.candidates}
+    docs = dict(Resident.objects.filter(pk__in=ids).values_list("pk", "document_number")) if ids else {}
+
+    def doc(number: str) -> str:
+        return idnumber.mask(number) if masked else number
+
+    width = len(feed.columns)
+    rows = []
+    for x in lines:
+        matched = doc(x.resident.document_number) if x.resident_id and x.resident else ""
+        candidates = ""
+        if x.conclusion == Conclusion.REVIEW:
+            candidates = "；".join(
+                doc(docs.get(c["id"], "")) or f"（无证件，编号{c['id']}）" for c in x.candidates
+            )
+        cells = (list(x.cells) + [""] * width)[:width]
+        rows.append([*cells, x.conclusion, matched, f"{x.confidence:.3f}", x.explanation, candidates])
+    return [*feed.columns, *RESULT_HEADERS], rows
+
+
+def write_result(feed: Feed, out, *, masked: bool, lines=None) -> int:
+    from gridroll.residents.exporting import write_xlsx
+
+    header, rows = result_rows(
+        feed, lines if lines is not None else feed.lines.order_by("line"), masked=masked
+    )
+    return write_xlsx(rows, out, title="核查结果", header=header)
+
+
+def conclusion_counts(lines) -> dict[str, int]:
+    from django.db.models import Count
+
+    counts = dict(lines.values_list("conclusion").annotate(n=Count("id")).order_by())
+    return {c.value: counts.get(c.value, 0) for c in Conclusion}
