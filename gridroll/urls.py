@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("gridroll.sampling.urls")),
     path("", include("gridroll.rollcall.urls")),
     path("", include("gridroll.labs.urls")),
+    path("", include("gridroll.reconcile.urls")),
     path("accounts/", include("gridroll.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),

@@ -110,4 +110,18 @@ def links(base: str) -> list[str]:
         f"  the site code of {site.name}:  {base}/register/s/{site.token}/  (poster: log in, 采样点与场所码)",
         f"  code cards for {building.label}:  {base}/codes/cards/?building={building.pk}  (log in as niushu)",
         f"  the scanner (log in as sampler): {base}/scan/   ·   site board: {base}/sites/{board_site}/board/",
+        *_feed_links(base),
+    ]
+
+
+def _feed_links(base: str) -> list[str]:
+    from gridroll.reconcile.models import Feed
+
+    feed = Feed.objects.order_by("pk").first()
+    if feed is None:
+        return []
+    return [
+        f"  a big-data list for 嘉明社区 to check: {base}/reconcile/{feed.pk}/  (jiaming or niushu)",
+        "      the same file from the command line: .venv/bin/python manage.py reconcile "
+        "var/demo/feed-jiaming.xlsx --round current --area 嘉明社区 --out var/demo/feed-result.xlsx",
     ]

@@ -130,3 +130,12 @@ def same_shape(a: str, b: str) -> bool:
 def differing_chars(a: str, b: str) -> list[tuple[str, str]]:
     """Character pairs that differ, position by position, for names of equal length."""
     return [(x, y) for x, y in zip(a, b, strict=False) if x != y]
+
+
+def mask_name(name: str) -> str:
+    """王*明 / 王*: enough for a sampler to confirm, not enough to identify."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gridroll.lib import idnumber, names
+from gridroll.lib.names import mask_name
 from gridroll.reconcile.features import FeedFeatures, ResidentRow
-from gridroll.residents.models import mask_name
 
 
 def _first_difference(a: str, b: str) -> int | None:

@@ -39,6 +39,7 @@ COLUMNS = (
     "phone_household",
     "compound",
     "building",
+    "building_num",
     "room",
     "building_id",
     "sparse",
@@ -147,8 +148,9 @@ class AddressReader:
     def _close(self, text: str) -> str | None:
         from rapidfuzz import fuzz, process
 
+        # One character off in a four-character name (盛世家苑 for 盛世佳苑) scores 75.
         tail = text[-12:]
-        found = process.extractOne(tail, self.keys, scorer=fuzz.partial_ratio, score_cutoff=80)
+        found = process.extractOne(tail, self.keys, scorer=fuzz.partial_ratio, score_cutoff=75)
         return found[0] if found else None
 
     def read(self, raw: str) -> AddressParts:
@@ -246,6 +248,7 @@ def resident_record(r: ResidentRow) -> dict:
     rec["phone_household"] = r.household_id
     rec["compound"] = r.compound or None
     rec["building"] = r.building or None
+    rec["building_num"] = int(r.building) if r.building and r.building.isdigit() else None
     rec["room"] = r.room or None
     rec["building_id"] = r.building_id
     rec["sparse"] = False
@@ -289,6 +292,7 @@ def feed_features(
     addr = reader.read(line.address)
     rec["compound"] = addr.compound
     rec["building"] = addr.building
+    rec["building_num"] = int(addr.building) if addr.building and addr.building.isdigit() else None
     rec["room"] = addr.room
     rec["building_id"] = (
         building_ids.get((addr.compound, addr.building)) if addr.compound and addr.building else None

@@ -65,7 +65,7 @@ ADDRESS_LEVELS = [
         "near",
         f"({_SAME_BUILDING} AND levenshtein(room_l, room_r) = 1)"
         " OR ((compound_l IS NULL OR compound_l = compound_r) AND room_l = room_r"
-        " AND levenshtein(building_l, building_r) = 1)",
+        " AND (levenshtein(building_l, building_r) = 1 OR abs(building_num_l - building_num_r) = 1))",
     ),
     ("building", _SAME_BUILDING),
     ("compound", "compound_l = compound_r"),
@@ -91,8 +91,19 @@ BLOCKING_RULES = [
     "l.name_sorted = r.name_sorted AND l.building = r.building",
     "l.name_sorted = r.name_sorted AND l.phone7 = r.phone7",
     "l.name_sorted = r.name_sorted AND l.phone4 = r.phone4",
+    "l.name_fpy = r.name_fpy AND l.building = r.building",
+    "l.name_shape = r.name_shape AND l.compound = r.compound",
+    "l.name_sorted = r.name_sorted AND l.compound = r.compound",
+    "l.name = r.name_short1 AND l.compound = r.compound",
+    "l.name = r.name_short2 AND l.compound = r.compound",
+    "l.name_fpy = r.name_fpy AND l.phone7 = r.phone7",
+    "l.name_fpy = r.name_fpy AND l.phone4 = r.phone4",
     "l.name = r.name_short1 AND l.room = r.room",
     "l.name = r.name_short2 AND l.room = r.room",
+    "l.name = r.name_short1 AND l.phone7 = r.phone7",
+    "l.name = r.name_short2 AND l.phone7 = r.phone7",
+    "l.name = r.name_short1 AND l.phone4 = r.phone4",
+    "l.name = r.name_short2 AND l.phone4 = r.phone4",
     "l.name_shape = r.name_shape AND l.phone7 = r.phone7",
     "l.name_shape = r.name_shape AND l.phone4 = r.phone4",
     "l.name_shape = r.name_shape AND l.building = r.building",
@@ -159,6 +170,7 @@ def _arrow(records: list[dict], extra: tuple[str, ...] = ()):
         "unique_id": pa.int64(),
         "phone_household": pa.int64(),
         "building_id": pa.int64(),
+        "building_num": pa.int64(),
         "sparse": pa.bool_(),
     }
     return pa.table(
@@ -245,7 +257,7 @@ def _spark_schema():
 
     from gridroll.reconcile.features import COLUMNS
 
-    longs = {"unique_id", "phone_household", "building_id"}
+    longs = {"unique_id", "phone_household", "building_id", "building_num"}
     return StructType(
         [
             StructField(

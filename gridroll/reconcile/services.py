@@ -359,12 +359,16 @@ def _not_found_reason(x: FeedLine, feat) -> str:
     return "；".join(bits)
 
 
-def _dedupe_key(x: FeedLine) -> tuple:
+def phone_or_blank(raw: str) -> str:
+    """A phone to register: normalised, or nothing when the list's number is not a real one."""
     try:
-        phone = phonelib.normalise(x.phone)
+        return phonelib.normalise(raw)
     except phonelib.PhoneError:
-        phone = x.phone
-    return (names.clean(x.name), idnumber.normalise(x.id_number), phone)
+        return ""
+
+
+def _dedupe_key(x: FeedLine) -> tuple:
+    return (names.clean(x.name), idnumber.normalise(x.id_number), phone_or_blank(x.phone) or x.phone)
 
 
 def _group_duplicates(lines: list[FeedLine], decided: list[FeedLine]) -> None:

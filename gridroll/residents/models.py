@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
+from gridroll.lib.names import mask_name
 
 
 class Sex(models.TextChoices):
@@ -156,14 +157,6 @@ def age_of(birth_date: datetime.date | None) -> int | None:
         return None
     today = datetime.date.today()
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
-
-
-def mask_name(name: str) -> str:
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 class Guardianship(models.Model):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from gridroll.demo import codes as demo_codes
 from gridroll.demo import district
+from gridroll.demo import feed as demo_feed
 from gridroll.demo import sampling as demo_sampling
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             counts = district.build(scale=options["scale"])
             extra = demo_codes.build(district.DISTRICT)
             demo_sampling.build(district.DISTRICT)
+            demo_feed.build()
             self.stdout.write(
                 f"Built {district.DISTRICT}: {counts['areas']} areas, {counts['buildings']} buildings, "
                 f"{counts['households']} households, {counts['residents']} residents "

@@ -1,0 +1,327 @@
+"""Feeds to check: upload, the summary by grid, the grid worker's worklist, decisions, the answer upstream."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridroll.accounts.roles import Action
+from gridroll.accounts.scope import can, get_in_scope
+from gridroll.areas.models import Area
+from gridroll.audit.services import record
+from gridroll.core.http import download
+from gridroll.lib import idnumber
+from gridroll.reconcile import services
+from gridroll.reconcile.models import OPEN_CONCLUSIONS, WORK_ORDER, Conclusion, Decision, Feed, FeedLine
+from gridroll.residents.importing import FileError
+from gridroll.residents.models import Resident
+from gridroll.residents.services import ResidentError
+from gridroll.sampling.models import Round
+
+WORK_RANK = Case(
+    *[When(conclusion=c, then=Value(i)) for i, c in enumerate(WORK_ORDER)],
+    default=Value(len(WORK_ORDER)),
+    output_field=IntegerField(),
+)
+
+
+def _upload_areas(user):
+    return Area.objects.restrict(user, Action.IMPORT).exclude(level="grid")
+
+
+def _feed(user, pk: int) -> Feed:
+    return get_in_scope(Feed.objects.select_related("area", "round"), user, Action.VIEW_REGISTRY, pk=pk)
+
+
+def _may_manage(user, feed: Feed) -> bool:
+    return can(user, Action.IMPORT, feed.area.path)
+
+
+@login_required
+def feeds(request):
+    """The lists sent to check, newest first, with what is still open in the user's areas."""
+    if not can(request.user, Action.VIEW_REGISTRY):
+        raise Http404
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        area = _upload_areas(request.user).filter(pk=request.POST.get("area") or 0).first()
+        round_ = Round.objects.filter(pk=request.POST.get("round") or 0).first()
+        if upload is None or area is None:
+            error = _("Choose the file and the area the list is about.")
+        else:
+            try:
+                feed = services.create_feed(
+                    request.user,
+                    area,
+                    upload.read(),
+                    upload.name,
+                    round_=round_,
+                    name=request.POST.get("name", "").strip()[:200],
+                    source=request.POST.get("source", "").strip()[:200],
+                )
+            except FileError as exc:
+                error = exc.message
+            else:
+                record(
+                    request.user,
+                    "reconcile.upload",
+                    feed,
+                    changes={"lines": [None, feed.total]},
+                    area_path=area.path,
+                )
+                return redirect("reconcile:feed", pk=feed.pk)
+    rows = []
+    for feed in Feed.objects.restrict(request.user).select_related("area", "round", "user")[:50]:
+        lines = FeedLine.objects.restrict(request.user).filter(feed=feed)
+        counts = services.conclusion_counts(lines)
+        rows.append(
+            {"feed": feed, "open": sum(counts[c] for c in OPEN_CONCLUSIONS), "mine": sum(counts.values())}
+        )
+    upload_areas = list(_upload_areas(request.user)[:200])
+    return render(
+        request,
+        "reconcile/feeds.html",
+        {
+            "rows": rows,
+            "upload_areas": upload_areas,
+            "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:10],
+            "error": error,
+        },
+    )
+
+
+@login_required
+def feed_detail(request, pk: int):
+    feed = _feed(request.user, pk)
+    lines = FeedLine.objects.restrict(request.user).filter(feed=feed)
+    counts = services.conclusion_counts(lines)
+    by_grid: dict[int | None, Counter] = {}
+    for grid_id, conclusion in lines.values_list("grid_id", "conclusion"):
+        by_grid.setdefault(grid_id, Counter())[conclusion] += 1
+    names = dict(Area.objects.filter(pk__in=[g for g in by_grid if g]).values_list("pk", "name"))
+    grids = sorted(
+        (
+            {
+                "id": g,
+                "name": names.get(g, _("Not placed in a grid")),
+                "open": sum(c[x] for x in OPEN_CONCLUSIONS),
+                "total": sum(c.values()),
+                "counts": c,
+            }
+            for g, c in by_grid.items()
+        ),
+        key=lambda row: (-row["open"], row["name"]),
+    )
+    return render(
+        request,
+        "reconcile/feed.html",
+        {
+            "feed": feed,
+            "counts": [(Conclusion(c), n) for c, n in counts.items() if n],
+            "total": sum(counts.values()),
+            "open": sum(counts[c] for c in OPEN_CONCLUSIONS),
+            "grids": grids,
+            "may_manage": _may_manage(request.user, feed),
+        },
+    )
+
+
+def _candidates(user, line: FeedLine) -> list[dict]:
+    """The line's candidates the user may see (a candidate in another grid is only counted)."""
+    ids = [c["id"] for c in line.candidates]
+    visible = {
+        r.pk: r
+        for r in Resident.objects.restrict(user)
+        .filter(pk__in=ids)
+        .select_related("household__building__grid")
+    }
+    out = []
+    for c in line.candidates:
+        r = visible.get(c["id"])
+        out.append({"resident": r, "p": c["p"], "why": c["why"], "hidden": r is None})
+    return out
+
+
+@login_required
+def worklist(request, pk: int):
+    """A grid worker's lines of a feed, the ones needing work first; mobile-first cards."""
+    feed = _feed(request.user, pk)
+    lines = FeedLine.objects.restrict(request.user).filter(feed=feed, duplicate_of__isnull=True)
+    grid = None
+    if request.GET.get("grid"):
+        if request.GET["grid"] == "none":
+            lines = lines.filter(grid__isnull=True)
+        else:
+            grid = get_in_scope(Area.objects.all(), request.user, pk=request.GET["grid"])
+            lines = lines.filter(grid=grid)
+    show = request.GET.get("show", "open")
+    if show == "open":
+        lines = lines.filter(conclusion__in=OPEN_CONCLUSIONS)
+    elif show in Conclusion.values:
+        lines = lines.filter(conclusion=show)
+    lines = list(
+        lines.select_related("resident__household__building__grid", "decided_by")
+        .annotate(rank=WORK_RANK)
+        .order_by("rank", "line")[:500]
+    )
+    dupes: dict[int, list[int]] = {}
+    for first, line_no in FeedLine.objects.filter(duplicate_of__in=[x.pk for x in lines]).values_list(
+        "duplicate_of", "line"
+    ):
+        dupes.setdefault(first, []).append(line_no)
+    may_edit = {x.pk: can(request.user, Action.EDIT_REGISTRY, x.area_path) for x in lines}
+    for x in lines:
+        x.shown_candidates = _candidates(request.user, x) if not x.automatic or x.decision else []
+        x.same_person_lines = dupes.get(x.pk, [])
+        x.may_edit = may_edit[x.pk]
+        x.masked_id = idnumber.mask(idnumber.normalise(x.id_number)) if x.id_number else ""
+    return render(
+        request,
+        "reconcile/worklist.html",
+        {
+            "feed": feed,
+            "grid": grid,
+            "lines": lines,
+            "show": show,
+            "conclusions": Conclusion.choices,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def _line(user, pk: int) -> FeedLine:
+    return get_in_scope(
+        FeedLine.objects.select_related("feed__area", "feed__round"), user, Action.EDIT_REGISTRY, pk=pk
+    )
+
+
+def _back(request, line: FeedLine):
+    return redirect(request.POST.get("next") or reverse("reconcile:worklist", args=[line.feed_id]))
+
+
+@login_required
+@require_POST
+def decide(request, pk: int):
+    line = _line(request.user, pk)
+    decision = request.POST.get("decision", "")
+    resident = None
+    if decision in (Decision.CONFIRMED, Decision.PICKED):
+        wanted = int(request.POST.get("resident") or 0)
+        if wanted not in [c["id"] for c in line.candidates] and wanted != line.resident_id:
+            raise Http404
+        resident = get_in_scope(Resident.objects.all(), request.user, Action.EDIT_REGISTRY, pk=wanted)
+    note = request.POST.get("note", "").strip()
+    if decision == Decision.NOT_HERE and not note:
+        messages.error(request, _("Say how you know (a phone call, a visit…)."))
+        return _back(request, line)
+    try:
+        services.decide(request.user, line, decision, resident, note)
+    except services.DecisionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("Line %(n)s: %(what)s.") % {"n": line.line, "what": line.get_conclusion_display()}
+        )
+    return _back(request, line)
+
+
+@login_required
+@require_POST
+def undo(request, pk: int):
+    line = _line(request.user, pk)
+    if not line.decision:
+        return _back(request, line)
+    fresh = services.undo(request.user, line)
+    messages.success(request, _("Line %(n)s: decision taken back.") % {"n": fresh.line})
+    return _back(request, fresh)
+
+
+@login_required
+def add_resident(request, pk: int):
+    """Register the person on a line as a new (pending) resident of a household in the user's grid."""
+    line = _line(request.user, pk)
+    if line.resident_id and line.decision:
+        return redirect("reconcile:worklist", pk=line.feed_id)
+    values = {
+        "name": request.POST.get("name", line.name).strip(),
+        "id_number": request.POST.get("id_number", line.id_number).strip(),
+        "phone": request.POST.get("phone", line.phone).strip(),
+        "address": request.POST.get("address", line.address).strip(),
+    }
+    households = (
+        services.households_for(request.user, values["address"], line.feed.area) if values["address"] else []
+    )
+    error = None
+    if request.method == "POST" and not request.POST.get("find"):
+        household = next((h for h in households if str(h.pk) == request.POST.get("household")), None)
+        if household is None:
+            error = _("Choose the household: type the address as 3号楼2单元501 and pick it from the list.")
+        else:
+            try:
+                services.add_resident(
+                    request.user,
+                    line,
+                    name=values["name"],
+                    id_number=values["id_number"],
+                    phone=services.phone_or_blank(values["phone"]),
+                    household=household,
+                )
+            except (ResidentError, idnumber.IDNumberError) as exc:
+                error = exc.message
+            else:
+                messages.success(
+                    request, _("Added to %(where)s, awaiting confirmation.") % {"where": household.label}
+                )
+                return redirect(reverse("reconcile:worklist", args=[line.feed_id]))
+    return render(
+        request,
+        "reconcile/add.html",
+        {"line": line, "values": values, "households": households, "error": error},
+    )
+
+
+@login_required
+def export(request, pk: int):
+    """The answer upstream: the list in its own order with conclusions and masked identities."""
+    feed = _feed(request.user, pk)
+    lines = FeedLine.objects.restrict(request.user).filter(feed=feed).order_by("line")
+    out = io.BytesIO()
+    n = services.write_result(feed, out, masked=True, lines=lines)
+    record(request.user, "reconcile.export", feed, changes={"lines": [None, n]}, area_path=feed.area.path)
+    return download(out.getvalue(), f"{feed.name}-核查结果.xlsx")
+
+
+@login_required
+@require_POST
+def rematch(request, pk: int):
+    feed = _feed(request.user, pk)
+    if not _may_manage(request.user, feed):
+        raise Http404
+    services.rematch(feed)
+    record(request.user, "reconcile.rematch", feed, area_path=feed.area.path)
+    messages.success(request, _("Matched again against the registry as it is now; decisions were kept."))
+    return redirect("reconcile:feed", pk=feed.pk)
+
+
+@login_required
+@require_POST
+def delete(request, pk: int):
+    feed = _feed(request.user, pk)
+    if not _may_manage(request.user, feed):
+        raise Http404
+    record(
+        request.user, "reconcile.delete", feed, changes={"name": [feed.name, None]}, area_path=feed.area.path
+    )
+    feed.delete()
+    messages.success(request, _("List deleted."))
+    return redirect("reconcile:feeds")
