@@ -101,7 +101,30 @@ def bench_rollcall(args) -> list[dict]:
     return run_script("rollcall_bench.py", url, ["--rounds", str(args.rounds)])
 
 
-BENCHES = {"codes": bench_codes, "import": bench_import, "rollcall": bench_rollcall, "scan": bench_scan}
+def bench_reconcile(args) -> list[dict]:
+    rounds = ["--rounds", str(args.rounds)]
+    small, large = ["--sizes", "5000:50000"], ["--sizes", "100000:1000000"]
+    # The engine needs no database; the command runs on SQLite and, for both sizes, on PostgreSQL.
+    results = run_script("reconcile_bench.py", fresh_sqlite("gridroll_bench_reconcile"), [*rounds, *small])
+    url = fresh_postgres("gridroll_bench_reconcile")
+    if url:
+        results += run_script("reconcile_bench.py", url, [*rounds, *small, "--command-only"])
+        url = fresh_postgres("gridroll_bench_reconcile_1m")
+        results += run_script("reconcile_bench.py", url, [*rounds, *large])
+    else:
+        results += run_script(
+            "reconcile_bench.py", fresh_sqlite("gridroll_bench_reconcile"), [*rounds, *large, "--engine-only"]
+        )
+    return results
+
+
+BENCHES = {
+    "codes": bench_codes,
+    "import": bench_import,
+    "reconcile": bench_reconcile,
+    "rollcall": bench_rollcall,
+    "scan": bench_scan,
+}
 
 
 def main() -> None:

@@ -93,25 +93,44 @@ def surname_length(name: str) -> int:
     return 2 if name[:2] in COMPOUND_SURNAMES else 1 if name else 0
 
 
+def _fuzzy(syllable: str) -> str:
+    for pattern, repl in _FUZZY:
+        syllable = pattern.sub(repl, syllable)
+    return syllable
+
+
+@cache
+def _char_keys(ch: str, first: bool) -> tuple[str, str, str]:
+    """(sound, fuzzy sound, shape) of one character; a name's first character is read as a surname."""
+    sound = (SURNAME_READINGS.get(ch) if first else None) or char_sound(ch)
+    return sound, _fuzzy(sound), char_shape(ch)
+
+
+def keys(name: str) -> tuple[str, str, str]:
+    """(sound_key, fuzzy_sound_key, shape_key) at once, from per-character caches."""
+    if not name:
+        return "", "", ""
+    parts = [_char_keys(name[0], True), *(_char_keys(ch, False) for ch in name[1:])]
+    return (
+        " ".join(p[0] for p in parts),
+        " ".join(p[1] for p in parts),
+        " ".join(p[2] for p in parts),
+    )
+
+
 def sound_key(name: str) -> str:
     """'单田芳' → 'shan tian fang'; '' for an empty name."""
-    if not name:
-        return ""
-    first = SURNAME_READINGS.get(name[0]) or char_sound(name[0])
-    return " ".join([first, *(char_sound(ch) for ch in name[1:])])
+    return keys(name)[0]
 
 
 def fuzzy_sound_key(name: str) -> str:
     """'张丽娜' and '赞莉拉' both become 'zan ni na'."""
-    key = sound_key(name)
-    for pattern, repl in _FUZZY:
-        key = pattern.sub(repl, key)
-    return key
+    return keys(name)[1]
 
 
 def shape_key(name: str) -> str:
     """Four-corner codes joined: '王己明' and '王已明' give one key."""
-    return " ".join(char_shape(ch) for ch in name)
+    return keys(name)[2]
 
 
 def chars_sorted(name: str) -> str:

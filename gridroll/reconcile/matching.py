@@ -9,6 +9,8 @@ plausible, counts as not in the registry.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 
 from gridroll.reconcile import model
@@ -17,11 +19,12 @@ from gridroll.reconcile.features import (
     FeedFeatures,
     FeedInput,
     ResidentRow,
+    as_row,
     feed_features,
     resident_record,
 )
 
-AUTO_PROBABILITY = 0.99
+AUTO_PROBABILITY = 0.95
 MARGIN = 6.0  # bits: the runner-up is at least 64 times less likely
 REVIEW_PROBABILITY = 0.05
 NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound"}
@@ -43,20 +46,40 @@ class LineMatch:
         return bool(self.scored) and self.scored[0].probability >= REVIEW_PROBABILITY
 
 
+@contextlib.contextmanager
+def no_gc():
+    """Pause the cyclic garbage collector while a million small tuples are made: they hold no cycles, and
+    the collector's passes over them cost as much as making them."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def prepare(
     lines: list[FeedInput], residents: list[ResidentRow]
-) -> tuple[list[dict], list[dict], dict[int, FeedFeatures]]:
+) -> tuple[list[tuple], list[tuple], dict[int, FeedFeatures]]:
+    """The feed's and the registry's rows (in the order of features.COLUMNS) and each line's features."""
     reader = AddressReader({r.compound for r in residents})
     households_by_phone: dict[str, int] = {}
     building_ids: dict[tuple[str, str], int] = {}
+    ambiguous: set[tuple[str, str]] = set()
     for r in residents:
         if r.phone and r.household_id is not None:
             households_by_phone.setdefault(r.phone, r.household_id)
         if r.building_id is not None:
-            building_ids.setdefault((r.compound, r.building), r.building_id)
+            # A building named twice (two 3号楼 of one compound in two grids) places nobody.
+            known = building_ids.setdefault((r.compound, r.building), r.building_id)
+            if known != r.building_id:
+                ambiguous.add((r.compound, r.building))
+    for key in ambiguous:
+        del building_ids[key]
     feats = {line.line: feed_features(line, reader, households_by_phone, building_ids) for line in lines}
     registry = [resident_record(r) for r in residents]
-    return [f.record for f in feats.values()], registry, feats
+    return [as_row(f.record) for f in feats.values()], registry, feats
 
 
 def decide(line: int, scored: list[model.Candidate]) -> LineMatch:
@@ -84,8 +107,9 @@ def match_lines(
     lines: list[FeedInput], residents: list[ResidentRow], *, db_api=None, params: dict | None = None
 ) -> dict[int, LineMatch]:
     """One LineMatch per feed line (keyed by its line number)."""
-    feed_records, registry_records, feats = prepare(lines, residents)
-    predictions = model.predict(feed_records, registry_records, db_api=db_api, params=params)
+    with no_gc():
+        feed_rows, registry_rows, feats = prepare(lines, residents)
+        predictions = model.predict(feed_rows, registry_rows, db_api=db_api, params=params)
     out = {}
     for line in lines:
         match = decide(line.line, predictions.get(line.line, []))

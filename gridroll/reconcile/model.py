@@ -54,10 +54,8 @@ PHONE_LEVELS = [
     ("one_digit", "length(phone_l) = length(phone_r) AND levenshtein(phone_l, phone_r) = 1"),
     ("different", "ELSE"),
 ]
-_SAME_BUILDING = (
-    "(building_id_l = building_id_r"
-    " OR (building_id_l IS NULL AND compound_l IS NULL AND building_l = building_r))"
-)
+# Compound and building as written: a list without the compound still names the building.
+_SAME_BUILDING = "((compound_l = compound_r OR compound_l IS NULL) AND building_l = building_r)"
 ADDRESS_LEVELS = [
     ("null", "(building_l IS NULL AND compound_l IS NULL) OR building_r IS NULL"),
     ("household", f"{_SAME_BUILDING} AND room_l = room_r"),
@@ -81,7 +79,7 @@ BLOCKING_RULES = [
     "l.id_tail12 = r.id_tail12",
     "l.phone = r.phone",
     "l.phone_household = r.phone_household",
-    "l.building_id = r.building_id AND l.room = r.room",
+    "l.compound = r.compound AND l.building = r.building AND l.room = r.room",
     "l.name_py = r.name_py AND l.building = r.building",
     "l.name_py = r.name_py AND l.compound = r.compound",
     "l.name_py = r.name_py AND l.phone7 = r.phone7",
@@ -161,27 +159,22 @@ class Candidate:
     levels: dict[str, str]  # comparison → level label
 
 
-def _arrow(records: list[dict], extra: tuple[str, ...] = ()):
+def _arrow(rows: list[tuple], extra: dict[str, list] | None = None):
     import pyarrow as pa
 
     from gridroll.reconcile.features import COLUMNS
 
-    types = {
-        "unique_id": pa.int64(),
-        "phone_household": pa.int64(),
-        "building_id": pa.int64(),
-        "building_num": pa.int64(),
-        "sparse": pa.bool_(),
+    ints = {"unique_id", "phone_household", "building_id", "building_num"}
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
+    data = {
+        col: pa.array(
+            values, type=pa.int64() if col in ints else pa.bool_() if col == "sparse" else pa.string()
+        )
+        for col, values in zip(COLUMNS, columns, strict=True)
     }
-    return pa.table(
-        {
-            col: pa.array(
-                [r.get(col) for r in records],
-                type=types.get(col, pa.int64() if col in extra else pa.string()),
-            )
-            for col in (*COLUMNS, *extra)
-        }
-    )
+    for col, values in (extra or {}).items():
+        data[col] = pa.array(values, type=pa.int64())
+    return pa.table(data)
 
 
 def _duckdb_api():
@@ -191,8 +184,8 @@ def _duckdb_api():
 
 
 def predict(
-    feed: list[dict],
-    registry: list[dict],
+    feed: list[tuple],
+    registry: list[tuple],
     *,
     db_api=None,
     params: dict | None = None,
@@ -241,15 +234,10 @@ def predict(
     return out
 
 
-def _table_for(db_api, records: list[dict]):
+def _table_for(db_api, rows: list[tuple]):
     if db_api.sql_dialect.sql_dialect_str == "spark":
-        from gridroll.reconcile.features import COLUMNS
-
-        spark = db_api.spark
-        return spark.createDataFrame(
-            [tuple(r.get(c) for c in COLUMNS) for r in records], schema=_spark_schema()
-        )
-    return _arrow(records)
+        return db_api.spark.createDataFrame(rows, schema=_spark_schema())
+    return _arrow(rows)
 
 
 def _spark_schema():

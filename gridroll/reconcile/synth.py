@@ -440,16 +440,15 @@ def train(residents: int = 50_000, lines: int = 20_000, seed: int = 3) -> dict:
 
     registry = make_registry(residents, seed=seed)
     feed = make_feed(registry, lines, seed=seed + 1)
-    feed_records, registry_records, _ = prepare([_input(f) for f in feed], registry.residents)
+    feed_rows, registry_rows, _ = prepare([_input(f) for f in feed], registry.residents)
+    # The truth as a label column: a line and its resident share a cluster; an outsider is alone.
     truth = {f.line: f.truth for f in feed}
-    for rec in feed_records:
-        rec["cluster"] = truth[rec["unique_id"]] if truth[rec["unique_id"]] is not None else -rec["unique_id"]
-    for rec in registry_records:
-        rec["cluster"] = rec["unique_id"]
+    feed_clusters = [truth[row[0]] if truth[row[0]] is not None else -row[0] for row in feed_rows]
     db_api = DuckDBAPI()
-    left = db_api.register(model._arrow(feed_records, extra=("cluster",)), dataset_display_name="a_feed")
+    left = db_api.register(model._arrow(feed_rows, {"cluster": feed_clusters}), dataset_display_name="a_feed")
     right = db_api.register(
-        model._arrow(registry_records, extra=("cluster",)), dataset_display_name="b_registry"
+        model._arrow(registry_rows, {"cluster": [row[0] for row in registry_rows]}),
+        dataset_display_name="b_registry",
     )
     linker = Linker([left, right], model.settings(1.0 / residents), log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=3e6, seed=1)

@@ -1,0 +1,333 @@
+"""Feeds in the database: conclusions from the roll call, duplicates, the command's result, pages, decisions
+and the outsider who must see nothing."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from gridroll.audit.models import AuditRecord
+from gridroll.conftest import csv_bytes, make_user, new_id, xlsx_bytes
+from gridroll.reconcile.models import Conclusion, Decision, Feed, FeedLine
+from gridroll.reconcile.services import create_feed, decide, read_feed, rematch, undo
+from gridroll.residents.importing import FileError
+from gridroll.residents.models import Resident
+from gridroll.rollcall.models import Entry
+from gridroll.rollcall.services import set_exemption, sync_round
+from gridroll.sampling.models import Round, RoundArea
+
+HEADER = ["序号", "姓名", "身份证号", "联系电话", "现住址", "备注"]
+
+
+@pytest.fixture
+def people(tree, resident_a, resident_b):
+    """韩馨怡 (grid A, tested), her mother 王秀英 (grid A, missing), 徐志强 (grid B, missing), 李娜
+    (grid A, away and exempt) and 赵强 (grid A, moved out)."""
+    h = tree["household_a"]
+    mother = Resident.objects.create(
+        name="王秀英",
+        sex="F",
+        document_number=new_id(datetime.date(1962, 1, 5), "F", 11),
+        phone="13700002222",
+        household=h,
+    )
+    away = Resident.objects.create(
+        name="李娜",
+        sex="F",
+        document_number=new_id(datetime.date(1988, 6, 1), "F", 21),
+        phone="13600003333",
+        household=h,
+    )
+    moved = Resident.objects.create(
+        name="赵强",
+        sex="M",
+        document_number=new_id(datetime.date(1970, 2, 2), "M", 31),
+        household=h,
+        status="moved_out",
+    )
+    return {"a": resident_a, "b": resident_b, "mother": mother, "away": away, "moved": moved}
+
+
+@pytest.fixture
+def round_(tree, people, sub_admin):
+    now = timezone.now()
+    r = Round.objects.create(
+        name="第1轮",
+        starts_at=now - datetime.timedelta(hours=1),
+        ends_at=now + datetime.timedelta(hours=5),
+        status=Round.Status.OPEN,
+    )
+    RoundArea.objects.create(round=r, area=tree["district"], pool_mode="pool10")
+    sync_round(r)
+    Entry.objects.filter(round=r, resident=people["a"]).update(state="negative")
+    set_exemption(sub_admin, Entry.objects.get(round=r, resident=people["away"]), "away")
+    return r
+
+
+def _feed_file(people) -> bytes:
+    a, b = people["a"], people["b"]
+    return xlsx_bytes(
+        [
+            ["11月27日推送名单"],
+            HEADER,
+            [
+                1,
+                "韩馨一",
+                a.document_number[:6] + "********" + a.document_number[-4:],
+                "13812345678",
+                "盛世佳苑3栋2单元501",
+                "大数据",
+            ],
+            [2, "王秀英", "", "13812345678", "盛世佳苑3号楼2单元501", ""],
+            [3, "徐志强", b.document_number, 13900001111, "", "外地协查"],
+            [4, "李娜", "", "13600003333", "", ""],
+            [5, "赵强", people["moved"].document_number, "", "", ""],
+            [6, "司马懿", "", "13000000000", "", ""],
+            [],
+            [
+                7,
+                "韩馨一",
+                a.document_number[:6] + "********" + a.document_number[-4:],
+                "13812345678",
+                "盛世佳苑3栋2单元501",
+                "",
+            ],
+        ]
+    )
+
+
+@pytest.fixture
+def feed(tree, round_, people, sub_admin):
+    return create_feed(sub_admin, tree["community"], _feed_file(people), "名单.xlsx", round_=round_)
+
+
+def _line(feed, n) -> FeedLine:
+    return feed.lines.get(line=n)
+
+
+def test_every_line_gets_a_conclusion_from_the_roll_call(feed, people):
+    assert feed.total == 7 and feed.blank_rows == 1
+    got = {x.line: (x.conclusion, x.resident_id) for x in feed.lines.all()}
+    assert got[1] == (Conclusion.TESTED, people["a"].pk)
+    assert got[2][0] == Conclusion.MISSING and got[2][1] == people["mother"].pk
+    assert got[3] == (Conclusion.MISSING, people["b"].pk)
+    assert got[4] == (Conclusion.EXEMPT, people["away"].pk)
+    assert got[5] == (Conclusion.MOVED_OUT, people["moved"].pk)
+    assert got[6] == (Conclusion.NOT_FOUND, None)
+    assert got[7] == (Conclusion.TESTED, people["a"].pk)
+
+
+def test_explanations_say_why_in_one_line(feed):
+    assert _line(feed, 1).explanation.startswith("本轮已检测")
+    assert "姓名“韩馨一”与登记“韩馨怡”同音" in _line(feed, 1).explanation
+    assert "手机号是同户“韩*怡”的号码" in _line(feed, 2).explanation
+    assert "本轮免检" in _line(feed, 4).explanation
+    assert "登记为已迁出" in _line(feed, 5).explanation
+    assert _line(feed, 6).explanation.startswith("登记中找不到此人")
+
+
+def test_duplicate_lines_are_grouped(feed):
+    first, again = _line(feed, 1), _line(feed, 7)
+    assert again.duplicate_of_id == first.pk and again.explanation.startswith("与第1行为同一人")
+
+
+def test_lines_are_placed_in_the_grid_that_works_them(feed, tree):
+    assert _line(feed, 1).grid_id == tree["grid_a"].pk
+    assert _line(feed, 3).grid_id == tree["grid_b"].pk
+    # Nobody to place it with: the community's staff work it.
+    assert _line(feed, 6).grid_id is None and _line(feed, 6).area_path == tree["community"].path
+
+
+def test_a_file_without_a_header_is_refused_whole():
+    with pytest.raises(FileError) as exc:
+        read_feed(xlsx_bytes([["a", "b"], ["c", "d"]]), "x.xlsx")
+    assert "姓名" in exc.value.message
+
+
+def test_csv_and_split_address_columns(tree, people, sub_admin):
+    data = csv_bytes(
+        [["姓名", "手机号", "小区", "楼栋", "单元", "房号"], ["韩馨怡", "", "盛世佳苑", "3", "2", "501"]]
+    )
+    feed = create_feed(sub_admin, tree["community"], data, "list.csv")
+    line = feed.lines.get()
+    assert line.address == "盛世佳苑3号楼2单元501"
+    assert line.resident_id == people["a"].pk and line.conclusion == Conclusion.MATCHED
+
+
+def test_the_command_writes_every_line_in_order(tmp_path, feed, round_, people, tree):
+    src = tmp_path / "名单.xlsx"
+    src.write_bytes(_feed_file(people))
+    out = tmp_path / "result.xlsx"
+    stdout = io.StringIO()
+    call_command(
+        "reconcile", str(src), "--round", "current", "--area", "测试社区", "--out", str(out), stdout=stdout
+    )
+    assert "7 lines" in stdout.getvalue()
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert list(rows[0]) == [*HEADER, "结论", "匹配证件号码", "置信度", "说明", "候选"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert rows[1][6] == "tested" and rows[1][7] == people["a"].document_number
+    assert rows[3][3] == "13900001111"  # a phone Excel stored as a number comes back as text
+    assert rows[6][6] == "not_found" and rows[6][7] is None
+    assert float(rows[1][8]) >= 0.99
+
+
+def test_the_command_explains_bad_arguments(tmp_path, tree):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("reconcile", str(tmp_path / "none.xlsx"), "--out", str(tmp_path / "o.xlsx"))
+    (tmp_path / "f.csv").write_bytes(csv_bytes([["姓名", "手机号"], ["王", "1"]]))
+    with pytest.raises(CommandError, match="no round is open"):
+        call_command(
+            "reconcile", str(tmp_path / "f.csv"), "--round", "current", "--out", str(tmp_path / "o.xlsx")
+        )
+    with pytest.raises(CommandError, match="no area named"):
+        call_command(
+            "reconcile", str(tmp_path / "f.csv"), "--area", "火星", "--out", str(tmp_path / "o.xlsx")
+        )
+
+
+# ------------------------------------------------------------------------------------------ decisions
+
+
+def test_picking_a_candidate_is_audited_and_can_be_undone(feed, grid_worker, people):
+    line = _line(feed, 6)
+    decide(grid_worker, line, Decision.NOT_HERE, note="电话核实，在外地工作")
+    line.refresh_from_db()
+    assert line.conclusion == Conclusion.NOT_HERE and line.decided_by == grid_worker
+    rec = AuditRecord.objects.get(action="reconcile.decide", target_id=line.pk)
+    assert rec.changes["conclusion"] == ["not_found", "not_here"] and rec.reason == "电话核实，在外地工作"
+    fresh = undo(grid_worker, line)
+    assert fresh.conclusion == Conclusion.NOT_FOUND and fresh.decision == ""
+    assert AuditRecord.objects.filter(action="reconcile.undo").count() == 1
+
+
+def test_rematch_keeps_decisions_and_sees_registry_corrections(feed, grid_worker, people, tree):
+    decide(grid_worker, _line(feed, 4), Decision.CONFIRMED, people["away"])
+    # The grid worker registers 司马懿, who had just moved in.
+    Resident.objects.create(name="司马懿", phone="13000000000", household=tree["household_a"])
+    rematch(feed)
+    assert _line(feed, 4).decision == Decision.CONFIRMED
+    assert _line(feed, 6).resident is not None and _line(feed, 6).conclusion == Conclusion.MISSING
+    assert feed.lines.count() == 7
+
+
+def test_worklist_is_worst_first_and_decisions_work_from_it(login, feed, grid_worker, people):
+    c = login(grid_worker)
+    page = c.get(reverse("reconcile:worklist", args=[feed.pk]) + "?show=all").content.decode()
+    # Missing comes before tested; grid B's line is not shown to grid A's worker.
+    assert page.index("王秀英") < page.index("韩馨一")
+    assert "徐志强" not in page
+    line = _line(feed, 2)
+    r = c.post(
+        reverse("reconcile:decide", args=[line.pk]),
+        {"decision": "confirmed", "resident": people["mother"].pk},
+    )
+    assert r.status_code == 302
+    line.refresh_from_db()
+    assert line.decision == Decision.CONFIRMED and line.conclusion == Conclusion.MISSING
+    # Not living here needs a note.
+    other = _line(feed, 1)
+    c.post(reverse("reconcile:decide", args=[other.pk]), {"decision": "not_here"})
+    other.refresh_from_db()
+    assert other.decision == ""
+
+
+def test_add_a_resident_from_a_line(login, feed, grid_worker, tree):
+    c = login(grid_worker)
+    line = _line(feed, 6)
+    line.grid = tree["grid_a"]
+    line.area_path = tree["grid_a"].path
+    line.save()
+    url = reverse("reconcile:add", args=[line.pk])
+    page = c.post(url, {"name": "司马懿", "phone": "13000000000", "address": "3号楼2单元501", "find": "1"})
+    assert "盛世佳苑 3号楼 2单元 501" in page.content.decode()
+    r = c.post(
+        url,
+        {
+            "name": "司马懿",
+            "phone": "13000000000",
+            "address": "3号楼2单元501",
+            "household": tree["household_a"].pk,
+        },
+    )
+    assert r.status_code == 302
+    added = Resident.objects.get(name="司马懿")
+    assert added.is_pending and added.household == tree["household_a"]
+    line.refresh_from_db()
+    assert line.conclusion == Conclusion.ADDED and line.resident == added
+    assert AuditRecord.objects.filter(action="resident.create", target_id=added.pk).exists()
+
+
+def test_answer_upstream_is_masked_and_in_order(login, feed, sub_admin, people):
+    c = login(sub_admin)
+    r = c.get(reverse("reconcile:export", args=[feed.pk]))
+    rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert people["a"].document_number not in r.content.decode("latin-1")
+    assert rows[1][7] == people["a"].masked_document
+
+
+def test_pages_for_staff(login, feed, sub_admin):
+    c = login(sub_admin)
+    assert feed.name in c.get(reverse("reconcile:feeds")).content.decode()
+    page = c.get(reverse("reconcile:feed", args=[feed.pk])).content.decode()
+    assert "第一网格" in page and "第二网格" in page
+
+
+def test_upload_page_keeps_a_bad_file_out_and_says_why(login, tree, sub_admin):
+    c = login(sub_admin)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = SimpleUploadedFile("x.xlsx", xlsx_bytes([["甲", "乙"]]))
+    page = c.post(reverse("reconcile:feeds"), {"file": bad, "area": tree["community"].pk}).content.decode()
+    assert "找不到表头" in page and Feed.objects.count() == 0
+
+
+def test_delete_is_for_the_uploader_level(login, feed, grid_worker, sub_admin):
+    assert login(grid_worker).post(reverse("reconcile:delete", args=[feed.pk])).status_code == 404
+    assert login(sub_admin).post(reverse("reconcile:delete", args=[feed.pk])).status_code == 302
+    assert not Feed.objects.exists()
+
+
+def test_the_outsider_sees_nothing(client, feed, tree, people):
+    stranger = make_user("stranger", "grid_worker", tree["grid_b"])
+    # A grid worker of another district entirely.
+    from gridroll.areas.models import Area
+
+    elsewhere = Area.objects.create(name="别的区", level="district")
+    outsider = make_user("far_away", "community_staff", elsewhere)
+    client.force_login(outsider)
+    assert feed.name not in client.get(reverse("reconcile:feeds")).content.decode()
+    line = _line(feed, 1)
+    for url in (
+        reverse("reconcile:feed", args=[feed.pk]),
+        reverse("reconcile:worklist", args=[feed.pk]),
+        reverse("reconcile:export", args=[feed.pk]),
+        reverse("reconcile:add", args=[line.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in (reverse("reconcile:decide", args=[line.pk]), reverse("reconcile:undo", args=[line.pk])):
+        assert client.post(url, {"decision": "not_here", "note": "x"}).status_code == 404
+    # Grid B's worker sees grid B's line, not grid A's.
+    client.force_login(stranger)
+    page = client.get(reverse("reconcile:worklist", args=[feed.pk]) + "?show=all").content.decode()
+    assert "徐志强" in page and "韩馨" not in page and "王秀英" not in page
+    assert (
+        client.post(
+            reverse("reconcile:decide", args=[line.pk]), {"decision": "not_here", "note": "x"}
+        ).status_code
+        == 404
+    )
+    rows = list(
+        load_workbook(
+            io.BytesIO(client.get(reverse("reconcile:export", args=[feed.pk])).content)
+        ).active.iter_rows(values_only=True)
+    )
+    assert [r[1] for r in rows[1:]] == ["徐志强"]
