@@ -106,6 +106,11 @@ def _char_keys(ch: str, first: bool) -> tuple[str, str, str]:
     return sound, _fuzzy(sound), char_shape(ch)
 
 
+def char_keys(ch: str) -> tuple[str, str, str]:
+    """(sound, fuzzy sound, shape) of a character inside a name (not read as a surname)."""
+    return _char_keys(ch, False)
+
+
 def keys(name: str) -> tuple[str, str, str]:
     """(sound_key, fuzzy_sound_key, shape_key) at once, from per-character caches."""
     if not name:

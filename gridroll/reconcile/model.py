@@ -183,6 +183,28 @@ def _duckdb_api():
     return DuckDBAPI()
 
 
+def spark_api(spark=None):
+    """splink's Spark backend on ``spark`` or on a session made here (``SPARK_MASTER``, default local)."""
+    import os
+    import tempfile
+
+    from splink import SparkAPI
+
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = (
+            SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
+            .appName("gridroll-reconcile")
+            .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8"))
+            .config("spark.ui.enabled", "false")
+            .getOrCreate()
+        )
+        spark.sparkContext.setCheckpointDir(os.environ.get("SPARK_CHECKPOINT_DIR") or tempfile.mkdtemp())
+    # The comparisons use only functions Spark has built in: splink's jar of extra UDFs is not needed.
+    return SparkAPI(spark_session=spark, register_udfs_automatically=False)
+
+
 def predict(
     feed: list[tuple],
     registry: list[tuple],

@@ -134,7 +134,9 @@ def registry_rows(area: Area) -> tuple[list[ResidentRow], dict[int, str]]:
         "status",
         "sex",
     )
-    rows = [ResidentRow(*values) for values in qs.iterator(chunk_size=20_000)]
+    # Not .iterator(): on PostgreSQL that is a server-side cursor, planned for its first rows (nested
+    # loops over a million residents took a minute); a plain query is a hash join, a few seconds.
+    rows = [ResidentRow(*values) for values in qs]
     grids = dict(Area.objects.filter(path__startswith=area.path, level="grid").values_list("id", "path"))
     return rows, grids
 
@@ -143,10 +145,26 @@ def registry_rows(area: Area) -> tuple[list[ResidentRow], dict[int, str]]:
 
 
 def create_feed(
-    user, area: Area, data: bytes, filename: str, *, round_=None, name: str = "", source: str = ""
+    user,
+    area: Area,
+    data: bytes,
+    filename: str,
+    *,
+    round_=None,
+    name: str = "",
+    source: str = "",
+    db_api=None,
+    max_lines: int | None = None,
 ) -> Feed:
-    """Read, match and store a feed. Raises FileError when the file cannot be read at all."""
+    """Read, match and store a feed. Raises FileError when the file cannot be read at all, or has more
+    than ``max_lines`` lines (the page's limit: a web request should not run for minutes)."""
     read = read_feed(data, filename)
+    if max_lines is not None and len(read.rows) > max_lines:
+        raise FileError(
+            "too_many_lines",
+            f"名单有 {len(read.rows)} 行，网页一次最多核查 {max_lines} 行：请分成几份，"
+            "或在服务器上用命令 python manage.py reconcile 核查",
+        )
     feed = Feed(
         name=name or filename,
         filename=filename,
@@ -165,33 +183,34 @@ def create_feed(
     ]
     with transaction.atomic():
         feed.save()
-        run(feed, lines)
+        run(feed, lines, db_api=db_api)
     return feed
 
 
 def rematch(feed: Feed) -> Feed:
     """Match again (after registry corrections); lines a grid worker decided keep their decision."""
     with transaction.atomic():
-        undecided = list(feed.lines.filter(decision=""))
-        fresh = [
-            FeedLine(
-                line=x.line,
-                row_number=x.row_number,
-                cells=x.cells,
-                name=x.name,
-                id_number=x.id_number,
-                phone=x.phone,
-                address=x.address,
-                note=x.note,
-            )
-            for x in undecided
-        ]
-        FeedLine.objects.filter(pk__in=[x.pk for x in undecided]).delete()
-        run(feed, fresh, decided=list(feed.lines.exclude(decision="")))
+        run(feed, list(feed.lines.filter(decision="")), decided=list(feed.lines.exclude(decision="")))
     return feed
 
 
-def run(feed: Feed, lines: list[FeedLine], decided: list[FeedLine] | None = None) -> None:
+RESULT_FIELDS = [
+    "conclusion",
+    "resident",
+    "automatic",
+    "confidence",
+    "explanation",
+    "candidates",
+    "duplicate_of",
+    "grid",
+    "area_path",
+]
+
+
+def run(feed: Feed, lines: list[FeedLine], decided: list[FeedLine] | None = None, db_api=None) -> None:
+    """Match ``lines`` against the feed's area and store their results: new lines are created, stored
+    ones (a rematch, an undo) updated in place, so their audit history stays theirs.
+    ``db_api``: splink's backend (DuckDB in memory when None; ``model.spark_api()`` for Spark)."""
     started = time.perf_counter()
     residents, grid_paths = registry_rows(feed.area)
     by_id = {r.id: r for r in residents}
@@ -203,14 +222,18 @@ def run(feed: Feed, lines: list[FeedLine], decided: list[FeedLine] | None = None
         FeedInput(line=x.line, name=x.name, id_number=x.id_number, phone=x.phone, address=x.address)
         for x in lines
     ]
-    matches = match_lines(inputs, residents) if inputs else {}
+    matches = match_lines(inputs, residents, db_api=db_api) if inputs else {}
     states = _round_states(feed.round, {m.resident_id for m in matches.values() if m.resident_id})
     context = _Context(feed, by_id, family, grid_paths, states)
     for x in lines:
         x.feed = feed
+        x.resident, x.automatic, x.duplicate_of, x.grid = None, False, None, None
         context.fill(x, matches[x.line])
     _group_duplicates(lines, decided or [])
-    FeedLine.objects.bulk_create(lines, batch_size=5000)
+    stored = [x for x in lines if x.pk is not None]
+    FeedLine.objects.bulk_create([x for x in lines if x.pk is None], batch_size=5000)
+    if stored:
+        FeedLine.objects.bulk_update(stored, RESULT_FIELDS, batch_size=1000)
     # Duplicates point at lines that now have primary keys.
     pending = [x for x in lines if getattr(x, "_duplicate_line", None)]
     if pending:
@@ -431,23 +454,13 @@ def undo(user, line: FeedLine) -> FeedLine:
     """Take a decision back: the line is matched again on its own, as a fresh line would be."""
     before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
     feed = line.feed
-    fresh = FeedLine(
-        line=line.line,
-        row_number=line.row_number,
-        cells=line.cells,
-        name=line.name,
-        id_number=line.id_number,
-        phone=line.phone,
-        address=line.address,
-        note=line.note,
-    )
     with transaction.atomic():
-        line.delete()
-        run(feed, [fresh], decided=list(feed.lines.exclude(decision="")))
-        fresh = FeedLine.objects.get(feed=feed, line=fresh.line)
-        after = {"decision": "", "resident": fresh.resident_id, "conclusion": fresh.conclusion}
-        record(user, "reconcile.undo", fresh, changes=_changes(before, after), area_path=fresh.area_path)
-    return fresh
+        line.decision, line.decision_note, line.decided_by, line.decided_at = "", "", None, None
+        line.save(update_fields=["decision", "decision_note", "decided_by", "decided_at"])
+        run(feed, [line], decided=list(feed.lines.exclude(decision="")))
+        after = {"decision": "", "resident": line.resident_id, "conclusion": line.conclusion}
+        record(user, "reconcile.undo", line, changes=_changes(before, after), area_path=line.area_path)
+    return line
 
 
 def add_resident(

@@ -49,44 +49,36 @@ def common_chars() -> str:
     return "".join(out)
 
 
-@cache
-def _by_sound() -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = defaultdict(list)
-    for ch in common_chars() + MALE_CHARS + FEMALE_CHARS:
-        groups[names.char_sound(ch)].append(ch)
-    return groups
+_KEYS = {"sound": 0, "fuzzy": 1, "shape": 2}
 
 
 @cache
-def _by_shape() -> dict[str, list[str]]:
+def _groups(kind: str) -> dict[str, list[str]]:
+    """The common characters grouped by sound, by fuzzy sound or by four-corner shape."""
     groups: dict[str, list[str]] = defaultdict(list)
-    for ch in common_chars():
-        groups[names.char_shape(ch)].append(ch)
+    for ch in dict.fromkeys(common_chars() + MALE_CHARS + FEMALE_CHARS):
+        groups[names.char_keys(ch)[_KEYS[kind]]].append(ch)
     return groups
+
+
+def _others(kind: str, ch: str) -> list[str]:
+    return [c for c in _groups(kind).get(names.char_keys(ch)[_KEYS[kind]], ()) if c != ch]
 
 
 def homophone(ch: str, rng: random.Random) -> str | None:
-    pool = [c for c in set(_by_sound().get(names.char_sound(ch), ())) if c != ch]
-    return rng.choice(sorted(pool)) if pool else None
-
-
-@cache
-def _by_fuzzy_sound() -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = defaultdict(list)
-    for ch in common_chars():
-        groups[names.fuzzy_sound_key(ch)].append(ch)
-    return groups
+    pool = _others("sound", ch)
+    return rng.choice(pool) if pool else None
 
 
 def accented(ch: str, rng: random.Random) -> str | None:
     """A character as a speaker who merges zh/z, n/l or -ng/-n would write it (张 → 赞)."""
     sound = names.char_sound(ch)
-    pool = [c for c in _by_fuzzy_sound().get(names.fuzzy_sound_key(ch), ()) if names.char_sound(c) != sound]
+    pool = [c for c in _others("fuzzy", ch) if names.char_sound(c) != sound]
     return rng.choice(pool) if pool else None
 
 
 def lookalike(ch: str, rng: random.Random) -> str | None:
-    pool = [c for c in _by_shape().get(names.char_shape(ch), ()) if c != ch]
+    pool = _others("shape", ch)
     return rng.choice(pool) if pool else None
 
 

@@ -25,7 +25,11 @@ from gridroll.reconcile.models import OPEN_CONCLUSIONS, WORK_ORDER, Conclusion, 
 from gridroll.residents.importing import FileError
 from gridroll.residents.models import Resident
 from gridroll.residents.services import ResidentError
+from gridroll.rollcall.views import phone_shown
 from gridroll.sampling.models import Round
+
+# About 20 s on these machines; longer lists go through the command (docs/reconcile.md).
+PAGE_MAX_LINES = 20_000
 
 WORK_RANK = Case(
     *[When(conclusion=c, then=Value(i)) for i, c in enumerate(WORK_ORDER)],
@@ -68,6 +72,7 @@ def feeds(request):
                     round_=round_,
                     name=request.POST.get("name", "").strip()[:200],
                     source=request.POST.get("source", "").strip()[:200],
+                    max_lines=PAGE_MAX_LINES,
                 )
             except FileError as exc:
                 error = exc.message
@@ -185,6 +190,9 @@ def worklist(request, pk: int):
         x.same_person_lines = dupes.get(x.pk, [])
         x.may_edit = may_edit[x.pk]
         x.masked_id = idnumber.mask(idnumber.normalise(x.id_number)) if x.id_number else ""
+        if x.resident_id and x.resident.household_id:
+            # The registered phone to call (full for the grid worker and the community, masked above).
+            x.resident_phone = phone_shown(request.user, x.resident, x.resident.household.building.grid.path)
     return render(
         request,
         "reconcile/worklist.html",

@@ -3,109 +3,26 @@ and the outsider who must see nothing."""
 
 from __future__ import annotations
 
-import datetime
 import io
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from gridroll.audit.models import AuditRecord
-from gridroll.conftest import csv_bytes, make_user, new_id, xlsx_bytes
+from gridroll.conftest import csv_bytes, make_user, xlsx_bytes
 from gridroll.reconcile.models import Conclusion, Decision, Feed, FeedLine
 from gridroll.reconcile.services import create_feed, decide, read_feed, rematch, undo
+from gridroll.reconcile.tests.conftest import HEADER, feed_file
 from gridroll.residents.importing import FileError
 from gridroll.residents.models import Resident
-from gridroll.rollcall.models import Entry
-from gridroll.rollcall.services import set_exemption, sync_round
-from gridroll.sampling.models import Round, RoundArea
-
-HEADER = ["序号", "姓名", "身份证号", "联系电话", "现住址", "备注"]
-
-
-@pytest.fixture
-def people(tree, resident_a, resident_b):
-    """韩馨怡 (grid A, tested), her mother 王秀英 (grid A, missing), 徐志强 (grid B, missing), 李娜
-    (grid A, away and exempt) and 赵强 (grid A, moved out)."""
-    h = tree["household_a"]
-    mother = Resident.objects.create(
-        name="王秀英",
-        sex="F",
-        document_number=new_id(datetime.date(1962, 1, 5), "F", 11),
-        phone="13700002222",
-        household=h,
-    )
-    away = Resident.objects.create(
-        name="李娜",
-        sex="F",
-        document_number=new_id(datetime.date(1988, 6, 1), "F", 21),
-        phone="13600003333",
-        household=h,
-    )
-    moved = Resident.objects.create(
-        name="赵强",
-        sex="M",
-        document_number=new_id(datetime.date(1970, 2, 2), "M", 31),
-        household=h,
-        status="moved_out",
-    )
-    return {"a": resident_a, "b": resident_b, "mother": mother, "away": away, "moved": moved}
-
-
-@pytest.fixture
-def round_(tree, people, sub_admin):
-    now = timezone.now()
-    r = Round.objects.create(
-        name="第1轮",
-        starts_at=now - datetime.timedelta(hours=1),
-        ends_at=now + datetime.timedelta(hours=5),
-        status=Round.Status.OPEN,
-    )
-    RoundArea.objects.create(round=r, area=tree["district"], pool_mode="pool10")
-    sync_round(r)
-    Entry.objects.filter(round=r, resident=people["a"]).update(state="negative")
-    set_exemption(sub_admin, Entry.objects.get(round=r, resident=people["away"]), "away")
-    return r
-
-
-def _feed_file(people) -> bytes:
-    a, b = people["a"], people["b"]
-    return xlsx_bytes(
-        [
-            ["11月27日推送名单"],
-            HEADER,
-            [
-                1,
-                "韩馨一",
-                a.document_number[:6] + "********" + a.document_number[-4:],
-                "13812345678",
-                "盛世佳苑3栋2单元501",
-                "大数据",
-            ],
-            [2, "王秀英", "", "13812345678", "盛世佳苑3号楼2单元501", ""],
-            [3, "徐志强", b.document_number, 13900001111, "", "外地协查"],
-            [4, "李娜", "", "13600003333", "", ""],
-            [5, "赵强", people["moved"].document_number, "", "", ""],
-            [6, "司马懿", "", "13000000000", "", ""],
-            [],
-            [
-                7,
-                "韩馨一",
-                a.document_number[:6] + "********" + a.document_number[-4:],
-                "13812345678",
-                "盛世佳苑3栋2单元501",
-                "",
-            ],
-        ]
-    )
 
 
 @pytest.fixture
 def feed(tree, round_, people, sub_admin):
-    return create_feed(sub_admin, tree["community"], _feed_file(people), "名单.xlsx", round_=round_)
+    return create_feed(sub_admin, tree["community"], feed_file(people), "名单.xlsx", round_=round_)
 
 
 def _line(feed, n) -> FeedLine:
@@ -163,7 +80,7 @@ def test_csv_and_split_address_columns(tree, people, sub_admin):
 
 def test_the_command_writes_every_line_in_order(tmp_path, feed, round_, people, tree):
     src = tmp_path / "名单.xlsx"
-    src.write_bytes(_feed_file(people))
+    src.write_bytes(feed_file(people))
     out = tmp_path / "result.xlsx"
     stdout = io.StringIO()
     call_command(
@@ -205,6 +122,12 @@ def test_picking_a_candidate_is_audited_and_can_be_undone(feed, grid_worker, peo
     assert rec.changes["conclusion"] == ["not_found", "not_here"] and rec.reason == "电话核实，在外地工作"
     fresh = undo(grid_worker, line)
     assert fresh.conclusion == Conclusion.NOT_FOUND and fresh.decision == ""
+    # The same line, so its history stays together.
+    assert fresh.pk == line.pk
+    assert set(AuditRecord.objects.filter(target_id=line.pk).values_list("action", flat=True)) == {
+        "reconcile.decide",
+        "reconcile.undo",
+    }
     assert AuditRecord.objects.filter(action="reconcile.undo").count() == 1
 
 
@@ -216,6 +139,7 @@ def test_rematch_keeps_decisions_and_sees_registry_corrections(feed, grid_worker
     assert _line(feed, 4).decision == Decision.CONFIRMED
     assert _line(feed, 6).resident is not None and _line(feed, 6).conclusion == Conclusion.MISSING
     assert feed.lines.count() == 7
+    assert _line(feed, 7).duplicate_of == _line(feed, 1)
 
 
 def test_worklist_is_worst_first_and_decisions_work_from_it(login, feed, grid_worker, people):
@@ -288,6 +212,17 @@ def test_upload_page_keeps_a_bad_file_out_and_says_why(login, tree, sub_admin):
     bad = SimpleUploadedFile("x.xlsx", xlsx_bytes([["甲", "乙"]]))
     page = c.post(reverse("reconcile:feeds"), {"file": bad, "area": tree["community"].pk}).content.decode()
     assert "找不到表头" in page and Feed.objects.count() == 0
+
+
+def test_a_list_too_long_for_the_page_says_to_use_the_command(tree, sub_admin, monkeypatch):
+    monkeypatch.setattr("gridroll.reconcile.views.PAGE_MAX_LINES", 2)
+    data = csv_bytes(
+        [["姓名", "手机号"], ["甲", "13800000001"], ["乙", "13800000002"], ["丙", "13800000003"]]
+    )
+    with pytest.raises(FileError) as exc:
+        create_feed(sub_admin, tree["community"], data, "big.csv", max_lines=2)
+    assert exc.value.code == "too_many_lines" and "manage.py reconcile" in exc.value.message
+    assert not Feed.objects.exists()
 
 
 def test_delete_is_for_the_uploader_level(login, feed, grid_worker, sub_admin):

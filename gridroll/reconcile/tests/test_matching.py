@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gridroll.demo.people import FEMALE_CHARS, MALE_CHARS
-from gridroll.lib import idnumber, names
+from gridroll.lib import idnumber
 from gridroll.reconcile import synth
 from gridroll.reconcile.explain import explain
 from gridroll.reconcile.features import AddressReader, FeedInput, ResidentRow, id_parts
@@ -85,17 +85,11 @@ def _address(person: ResidentRow, building: str | None = None, room: str | None 
     return f"{c}{building or person.building + '号楼'}{person.entrance}单元{room or person.room}"
 
 
-def _first_other_char(ch: str, pool) -> str | None:
-    return next((c for c in pool if c != ch), None)
-
-
 def _variants(person: ResidentRow, relative: ResidentRow) -> dict[str, FeedInput]:
     """One line per kind of error the issue names, each with enough else to be checkable."""
     name, doc, phone = person.name, person.document_number, person.phone
-    sound = synth._by_sound()[names.char_sound(name[-1])]
-    shape = synth._by_shape()[names.char_shape(name[-1])]
-    homophone = _first_other_char(name[-1], sorted(set(sound)))
-    lookalike = _first_other_char(name[-1], shape)
+    homophone = next(iter(synth._others("sound", name[-1])), None)
+    lookalike = next(iter(synth._others("shape", name[-1])), None)
     digit = str((int(doc[8]) + 3) % 10)
     b = int(person.building)
     lines = {

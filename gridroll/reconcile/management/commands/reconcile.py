@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--area", help="the area the list is about (default: the whole registry's root)")
         parser.add_argument("--out", required=True, help="the .xlsx file to write")
         parser.add_argument("--source", default="", help="who sent the list (shown on the worklist)")
+        parser.add_argument(
+            "--engine",
+            choices=("duckdb", "spark"),
+            default="duckdb",
+            help="where the model runs: DuckDB in this process, or Spark (pip install -e '.[spark]')",
+        )
 
     def handle(self, *args, **options):
         from gridroll.reconcile.services import conclusion_counts, create_feed, write_result
@@ -37,9 +43,25 @@ class Command(BaseCommand):
                 raise CommandError(f"no such round: {options['round']}")
             round_ = Round.objects.get(pk=int(options["round"]))
         area = self._area(options["area"])
+        db_api = None
+        if options["engine"] == "spark":
+            try:
+                from gridroll.reconcile.model import spark_api
+
+                db_api = spark_api()
+            except ImportError:
+                raise CommandError(
+                    "--engine spark needs pyspark: pip install -e '.[spark]' (and Java 17)"
+                ) from None
         try:
             feed = create_feed(
-                None, area, path.read_bytes(), path.name, round_=round_, source=options["source"]
+                None,
+                area,
+                path.read_bytes(),
+                path.name,
+                round_=round_,
+                source=options["source"],
+                db_api=db_api,
             )
         except FileError as exc:
             raise CommandError(f"{path.name}: {exc.message}") from None
