@@ -165,7 +165,7 @@ class PeopleFactory:
         self.rng = random.Random(seed)
         self.today = today or datetime.date.today()
         self.regions = regions
-        self.sequence: dict[tuple[str, datetime.date, str], int] = {}
+        self.issued: set[str] = set()
         self.phones: set[str] = set()
 
     # Names ---------------------------------------------------------------------------------------
@@ -185,13 +185,15 @@ class PeopleFactory:
         return self.today - datetime.timedelta(days=days)
 
     def id_number(self, birth: datetime.date, sex: str) -> str:
+        """A valid, unused number. Digits 15–17 are drawn as real ones spread (the police station's code
+        and the sequence), so that the last four digits tell people apart as often as they do in life."""
         region = self.regions[0] if self.rng.random() < 0.85 else self.rng.choice(self.regions)
-        key = (region, birth, sex)
-        n = self.sequence.get(key, 0)
-        self.sequence[key] = n + 1
-        if n >= 500:
-            raise RuntimeError("too many people born on one day in one county")
-        return idnumber.make(region, birth, n % 100 + (n // 100) * 100, sex)
+        for _ in range(1000):
+            number = idnumber.make(region, birth, self.rng.randrange(500), sex)
+            if number not in self.issued:
+                self.issued.add(number)
+                return number
+        raise RuntimeError("too many people born on one day in one county")
 
     def phone(self) -> str:
         while True:

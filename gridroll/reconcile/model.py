@@ -92,6 +92,10 @@ BLOCKING_RULES = [
     "l.name_fpy = r.name_fpy AND l.building = r.building",
     "l.name_shape = r.name_shape AND l.compound = r.compound",
     "l.name_sorted = r.name_sorted AND l.compound = r.compound",
+    "l.name_shape = r.name_shape AND l.room = r.room",
+    "l.name_fpy = r.name_fpy AND l.room = r.room",
+    "l.name = r.name_short1 AND l.building = r.building",
+    "l.name = r.name_short2 AND l.building = r.building",
     "l.name = r.name_short1 AND l.compound = r.compound",
     "l.name = r.name_short2 AND l.compound = r.compound",
     "l.name_fpy = r.name_fpy AND l.phone7 = r.phone7",
@@ -217,27 +221,16 @@ def predict(
     """The best ``top`` candidates per feed line (by match weight), strongest first."""
     if not feed or not registry:
         return {}
-    from splink import Linker
-
     params = params if params is not None else load_parameters()
+    own = db_api is None
     db_api = db_api or _duckdb_api()
-    dialect = db_api.sql_dialect.sql_dialect_str
-    # A feed line matches at most one of the residents: the prior odds of a random pair.
-    prior = min(0.5, 1.0 / max(1, len(registry)))
-    left = db_api.register(_table_for(db_api, feed), dataset_display_name="a_feed")
-    right = db_api.register(_table_for(db_api, registry), dataset_display_name="b_registry")
-    linker = Linker([left, right], settings(prior, params, dialect), log_level=logging.WARNING)
-    scored = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
-    columns = ["unique_id_l", "unique_id_r", "source_dataset_l", "match_weight", "match_probability"] + [
-        f"gamma_{name}" for name in COMPARISONS
-    ]
-    sql = (
-        f"SELECT {', '.join(columns)} FROM ("
-        "SELECT *, row_number() OVER"
-        " (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS rn"
-        f" FROM {scored.physical_name}) t WHERE rn <= {int(top)}"
-    )
-    rows = _rows(db_api, sql)
+    try:
+        rows = _scored_rows(db_api, feed, registry, params, top, min_weight)
+    finally:
+        if own:
+            # The in-memory database holds the registry, the pairs and their scores (gigabytes for a
+            # million residents): free it now, not when the collector finds splink's reference cycles.
+            db_api._con.close()
     # splink numbers the levels of a comparison from the weakest (0, the else level) up; null is -1.
     labels = {
         name: {len(levels) - 1 - i: label for i, (label, _) in enumerate(levels) if i} | {-1: "null"}
@@ -254,6 +247,28 @@ def predict(
     for cands in out.values():
         cands.sort(key=lambda c: (-c.weight, c.resident_id))
     return out
+
+
+def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float) -> list[tuple]:
+    from splink import Linker
+
+    dialect = db_api.sql_dialect.sql_dialect_str
+    # A feed line matches at most one of the residents: the prior odds of a random pair.
+    prior = min(0.5, 1.0 / max(1, len(registry)))
+    left = db_api.register(_table_for(db_api, feed), dataset_display_name="a_feed")
+    right = db_api.register(_table_for(db_api, registry), dataset_display_name="b_registry")
+    linker = Linker([left, right], settings(prior, params, dialect), log_level=logging.WARNING)
+    scored = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
+    columns = ["unique_id_l", "unique_id_r", "source_dataset_l", "match_weight", "match_probability"] + [
+        f"gamma_{name}" for name in COMPARISONS
+    ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM ("
+        "SELECT *, row_number() OVER"
+        " (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS rn"
+        f" FROM {scored.physical_name}) t WHERE rn <= {int(top)}"
+    )
+    return _rows(db_api, sql)
 
 
 def _table_for(db_api, rows: list[tuple]):

@@ -24,7 +24,7 @@ from functools import cache
 
 from gridroll.demo.people import FEMALE_CHARS, MALE_CHARS, PeopleFactory
 from gridroll.lib import address as addresslib
-from gridroll.lib import idnumber, names
+from gridroll.lib import names
 from gridroll.lib.text import CHINESE_DIGITS
 from gridroll.reconcile.features import ResidentRow
 
@@ -139,17 +139,6 @@ def make_registry(size: int, seed: int = 7, compounds: int | None = None) -> Reg
                 residents.extend(members)
                 by_household[household_id] = members
     del residents[size:]
-    # The factory numbers people born on one day 00, 01, …; real sequence digits carry the police station
-    # and are spread out. Spread them here, or the last four digits would tell people apart too rarely.
-    seen: set[str] = set()
-    for r in residents:
-        if r.document_number:
-            while True:
-                number = idnumber.make(r.document_number[:6], r.birth_date, rng.randint(0, 499), r.sex)
-                if number not in seen:
-                    break
-            seen.add(number)
-            r.document_number = number
     return Registry(residents, by_household)
 
 
