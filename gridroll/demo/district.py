@@ -16,6 +16,7 @@ from django.db import transaction
 from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building, Household, Level
 from gridroll.demo.people import PeopleFactory
+from gridroll.lib.address import compound_key
 from gridroll.residents.models import Guardianship, Resident
 
 DEMO_PASSWORD = "gridroll2022"
@@ -167,7 +168,7 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
     buildings = {}
     for grid, compound, number, _, _ in plan:
         buildings[(grid.id, compound, number)] = Building(
-            grid=grid, compound=compound, compound_key=compound, number=number
+            grid=grid, compound=compound, compound_key=compound_key(compound), number=number
         )
     Building.objects.bulk_create(buildings.values(), batch_size=1000)
 
