@@ -8,7 +8,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.codes.models import PersonalCode
 from gridroll.sampling.models import POOL_SIZE, Round, Site
-from gridroll.sampling.services import record_action, record_actions
+from gridroll.sampling.services import may_scan, record_action, record_actions
 
 router = Router(tags=["sampling"])
 MAX_BATCH = 500
@@ -45,7 +45,7 @@ class BatchIn(Schema):
 
 
 def _require_scan(request: HttpRequest) -> None:
-    if not can(request.user, Action.SCAN):
+    if not may_scan(request.user):
         raise HttpError(403, "无权扫码")
 
 

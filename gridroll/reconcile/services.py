@@ -398,7 +398,8 @@ class _Context:
 def _who(r: ResidentRow | None) -> str:
     if r is None:
         return ""
-    return f"“{r.name}”（{idnumber.mask(r.document_number) or '无证件'}）"
+    # Masked: the explanation travels upstream, and the candidate may be someone else.
+    return f"“{names.mask_name(r.name)}”（{idnumber.mask(r.document_number) or '无证件'}）"
 
 
 def _not_found_reason(x: FeedLine, feat) -> str:
