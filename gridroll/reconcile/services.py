@@ -460,7 +460,7 @@ class DecisionError(Exception):
 
 def decide(user, line: FeedLine, decision: str, resident: Resident | None = None, note: str = "") -> FeedLine:
     """Record a grid worker's decision on a line (audited): confirm, pick a candidate, or not living here."""
-    before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    before = _snapshot(line)
     if decision in (Decision.CONFIRMED, Decision.PICKED):
         if resident is None:
             raise DecisionError("请选择登记中的人员")
@@ -478,7 +478,7 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
     line.decided_by = user
     line.decided_at = timezone.now()
     line.save()
-    after = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    after = _snapshot(line)
     record(
         user, "reconcile.decide", line, changes=_changes(before, after), reason=note, area_path=line.area_path
     )
@@ -487,13 +487,13 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
 
 def undo(user, line: FeedLine) -> FeedLine:
     """Take a decision back: the line is matched again on its own, as a fresh line would be."""
-    before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    before = _snapshot(line)
     feed = line.feed
     with transaction.atomic():
         line.decision, line.decision_note, line.decided_by, line.decided_at = "", "", None, None
         line.save(update_fields=["decision", "decision_note", "decided_by", "decided_at"])
         run(feed, [line], decided=list(feed.lines.exclude(decision="")))
-        after = {"decision": "", "resident": line.resident_id, "conclusion": line.conclusion}
+        after = _snapshot(line)
         record(user, "reconcile.undo", line, changes=_changes(before, after), area_path=line.area_path)
     return line
 
@@ -524,7 +524,7 @@ def add_resident(
 
 
 def decide_added(user, line: FeedLine, resident: Resident) -> None:
-    before = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    before = _snapshot(line)
     line.resident = resident
     line.conclusion = Conclusion.ADDED
     line.decision = Decision.ADDED
@@ -532,7 +532,7 @@ def decide_added(user, line: FeedLine, resident: Resident) -> None:
     line.decided_at = timezone.now()
     line.explanation = f"由{_user_label(user)}登记为新住户（待确认），{resident.household.label}"[:500]
     line.save()
-    after = {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
+    after = _snapshot(line)
     record(user, "reconcile.add", line, changes=_changes(before, after), area_path=line.area_path)
 
 
@@ -558,6 +558,11 @@ def _conclusion_now(feed: Feed, resident: Resident) -> tuple[str, str]:
 
 def _user_label(user) -> str:
     return (user.get_full_name() or user.username) if user is not None else "系统"
+
+
+def _snapshot(line: FeedLine) -> dict:
+    """What an audit record of a decision compares, before and after."""
+    return {"decision": line.decision, "resident": line.resident_id, "conclusion": line.conclusion}
 
 
 def _changes(before: dict, after: dict) -> dict:
