@@ -371,28 +371,32 @@ class _Context:
         return self.family.get(r.household_id, []) if r.household_id else []
 
     def conclusion_for(self, r: ResidentRow) -> tuple[str, str]:
-        if r.status in (ResidentStatus.MOVED_OUT, ResidentStatus.DECEASED):
-            label = "已迁出" if r.status == ResidentStatus.MOVED_OUT else "已去世"
-            return Conclusion.MOVED_OUT, f"登记为{label}"
-        if self.feed.round_id is None:
-            if r.status == ResidentStatus.AWAY:
-                return Conclusion.EXEMPT, "登记为外出"
-            return Conclusion.MATCHED, ""
-        s = self.states.get(r.id)
-        if s is None:
-            return Conclusion.MATCHED, "不在本轮点名范围内"
-        if s.state in TESTED_STATES:
-            when = timezone.localtime(s.scanned_at).strftime("%m-%d %H:%M") if s.scanned_at else ""
-            where = f"于{when}在{s.site}采样（管号{s.barcode}）" if s.barcode else "已采样"
-            return Conclusion.TESTED, f"本轮已检测：{where}，{STATE_WORDS[s.state]}"
-        if s.state == "exempt":
-            from gridroll.rollcall.models import Exemption
+        return conclusion_for(self.feed, r.status, self.states.get(r.id))
 
-            reason = Exemption(s.exemption).label if s.exemption else "免检"
-            return Conclusion.EXEMPT, f"本轮免检：{reason}"
-        if r.status == ResidentStatus.AWAY:
-            return Conclusion.EXEMPT, "登记为外出，本轮未检测"
-        return Conclusion.MISSING, "本轮尚未检测"
+
+def conclusion_for(feed: Feed, status: str, s: _State | None) -> tuple[str, str]:
+    """(conclusion, evidence) for a matched resident: their registry status, then the round's roll call."""
+    if status in (ResidentStatus.MOVED_OUT, ResidentStatus.DECEASED):
+        label = "已迁出" if status == ResidentStatus.MOVED_OUT else "已去世"
+        return Conclusion.MOVED_OUT, f"登记为{label}"
+    if feed.round_id is None:
+        if status == ResidentStatus.AWAY:
+            return Conclusion.EXEMPT, "登记为外出"
+        return Conclusion.MATCHED, ""
+    if s is None:
+        return Conclusion.MATCHED, "不在本轮点名范围内"
+    if s.state in TESTED_STATES:
+        when = timezone.localtime(s.scanned_at).strftime("%m-%d %H:%M") if s.scanned_at else ""
+        where = f"于{when}在{s.site}采样（管号{s.barcode}）" if s.barcode else "已采样"
+        return Conclusion.TESTED, f"本轮已检测：{where}，{STATE_WORDS[s.state]}"
+    if s.state == "exempt":
+        from gridroll.rollcall.models import Exemption
+
+        reason = Exemption(s.exemption).label if s.exemption else "免检"
+        return Conclusion.EXEMPT, f"本轮免检：{reason}"
+    if status == ResidentStatus.AWAY:
+        return Conclusion.EXEMPT, "登记为外出，本轮未检测"
+    return Conclusion.MISSING, "本轮尚未检测"
 
 
 def _who(r: ResidentRow | None) -> str:
@@ -465,7 +469,7 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
         if resident is None:
             raise DecisionError("请选择登记中的人员")
         line.resident = resident
-        line.conclusion, evidence = _conclusion_now(line.feed, resident)
+        line.conclusion, evidence = _conclusion_now(line.feed, resident.pk, resident.status)
         line.explanation = "；".join(p for p in (evidence, f"由{_user_label(user)}确认") if p)[:500]
     elif decision == Decision.NOT_HERE:
         line.resident = None
@@ -536,24 +540,8 @@ def decide_added(user, line: FeedLine, resident: Resident) -> None:
     record(user, "reconcile.add", line, changes=_changes(before, after), area_path=line.area_path)
 
 
-def _conclusion_now(feed: Feed, resident: Resident) -> tuple[str, str]:
-    household = resident.household
-    row = ResidentRow(
-        id=resident.pk,
-        name=resident.name,
-        document_number=resident.document_number,
-        birth_date=resident.birth_date,
-        phone=resident.phone,
-        household_id=resident.household_id,
-        building_id=household.building_id if household else None,
-        compound="",
-        building="",
-        entrance="",
-        room="",
-        status=resident.status,
-    )
-    states = _round_states(feed.round, {resident.pk})
-    return _Context(feed, {resident.pk: row}, {}, {}, states).conclusion_for(row)
+def _conclusion_now(feed: Feed, resident_id: int, status: str) -> tuple[str, str]:
+    return conclusion_for(feed, status, _round_states(feed.round, {resident_id}).get(resident_id))
 
 
 def _user_label(user) -> str:
