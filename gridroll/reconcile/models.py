@@ -106,6 +106,9 @@ class FeedLine(models.Model):
     automatic = models.BooleanField(default=False)
     confidence = models.FloatField(default=0)
     explanation = models.CharField(max_length=500, blank=True)
+    # The matcher's own explanation, kept when a decision replaces ``explanation``: undo restores it
+    # without matching the line against the whole area again.
+    machine_explanation = models.CharField(max_length=500, blank=True, default="")
     candidates = models.JSONField(default=list)  # [{"id": resident id, "p": probability, "why": text}]
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"

@@ -18,7 +18,7 @@ from gridroll.lib import phone as phonelib
 from gridroll.lib.text import cell_text
 from gridroll.reconcile.explain import explain
 from gridroll.reconcile.features import FeedInput, ResidentRow
-from gridroll.reconcile.matching import LineMatch, match_lines
+from gridroll.reconcile.matching import REVIEW_PROBABILITY, LineMatch, match_lines
 from gridroll.reconcile.models import Conclusion, Decision, Feed, FeedLine
 from gridroll.residents import columns as cols
 from gridroll.residents.importing import FileError, read_table
@@ -200,6 +200,7 @@ RESULT_FIELDS = [
     "automatic",
     "confidence",
     "explanation",
+    "machine_explanation",
     "candidates",
     "duplicate_of",
     "grid",
@@ -230,6 +231,8 @@ def run(feed: Feed, lines: list[FeedLine], decided: list[FeedLine] | None = None
         x.resident, x.automatic, x.duplicate_of, x.grid = None, False, None, None
         context.fill(x, matches[x.line])
     _group_duplicates(lines, decided or [])
+    for x in lines:
+        x.machine_explanation = x.explanation
     stored = [x for x in lines if x.pk is not None]
     _insert([x for x in lines if x.pk is None])
     if stored:
@@ -265,6 +268,7 @@ INSERT_FIELDS = (
     "automatic",
     "confidence",
     "explanation",
+    "machine_explanation",
     "candidates",
     "grid_id",
     "area_path",
@@ -490,15 +494,30 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
 
 
 def undo(user, line: FeedLine) -> FeedLine:
-    """Take a decision back: the line is matched again on its own, as a fresh line would be."""
+    """Take a decision back: the line reads again as the matcher left it, with the roll call as it is now.
+
+    Nothing is matched again (in a district that would read a million residents for one click): the
+    candidates, the automatic flag and the matcher's explanation were kept on the line.
+    """
     before = _snapshot(line)
-    feed = line.feed
+    top = line.candidates[0]["id"] if line.candidates else None
+    resident = Resident.objects.filter(pk=top).first() if line.automatic and top else None
     with transaction.atomic():
         line.decision, line.decision_note, line.decided_by, line.decided_at = "", "", None, None
-        line.save(update_fields=["decision", "decision_note", "decided_by", "decided_at"])
-        run(feed, [line], decided=list(feed.lines.exclude(decision="")))
-        after = _snapshot(line)
-        record(user, "reconcile.undo", line, changes=_changes(before, after), area_path=line.area_path)
+        line.resident = resident
+        if resident is not None:
+            line.conclusion, evidence = _conclusion_now(line.feed, resident.pk, resident.status)
+            same = f"与第{line.duplicate_of.line}行为同一人" if line.duplicate_of_id else ""
+            why = line.candidates[0]["why"]
+            line.explanation = "；".join(p for p in (same, evidence, why) if p)[:500]
+        else:
+            plausible = bool(line.candidates) and line.candidates[0]["p"] >= REVIEW_PROBABILITY
+            line.conclusion = Conclusion.REVIEW if plausible else Conclusion.NOT_FOUND
+            line.explanation = line.machine_explanation
+        line.save()
+        record(
+            user, "reconcile.undo", line, changes=_changes(before, _snapshot(line)), area_path=line.area_path
+        )
     return line
 
 

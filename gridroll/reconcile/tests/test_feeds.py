@@ -18,6 +18,7 @@ from gridroll.reconcile.services import create_feed, decide, read_feed, rematch,
 from gridroll.reconcile.tests.conftest import HEADER, feed_file
 from gridroll.residents.importing import FileError
 from gridroll.residents.models import Resident
+from gridroll.rollcall.models import Entry
 
 
 @pytest.fixture
@@ -129,6 +130,21 @@ def test_picking_a_candidate_is_audited_and_can_be_undone(feed, grid_worker, peo
         "reconcile.undo",
     }
     assert AuditRecord.objects.filter(action="reconcile.undo").count() == 1
+
+
+def test_undo_gives_back_the_automatic_match_with_the_roll_call_as_it_is_now(
+    feed, grid_worker, people, round_
+):
+    line = _line(feed, 2)  # 王秀英, matched automatically, not tested yet
+    machine = line.explanation
+    decide(grid_worker, line, Decision.NOT_HERE, note="电话核实")
+    assert line.resident is None
+    Entry.objects.filter(round=round_, resident=people["mother"]).update(state="negative")
+    undo(grid_worker, line)
+    line.refresh_from_db()
+    assert line.resident == people["mother"] and line.conclusion == Conclusion.TESTED
+    assert line.explanation.startswith("本轮已检测") and machine.split("；", 1)[1] in line.explanation
+    assert line.decision == "" and line.decided_by is None
 
 
 def test_rematch_keeps_decisions_and_sees_registry_corrections(feed, grid_worker, people, tree):
