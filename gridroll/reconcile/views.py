@@ -7,7 +7,7 @@ from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -50,6 +50,14 @@ def _may_manage(user, feed: Feed) -> bool:
     return can(user, Action.IMPORT, feed.area.path)
 
 
+def _managed_feed(user, pk: int) -> Feed:
+    """A feed the user may match again or delete (the uploader's level); 404 otherwise."""
+    feed = _feed(user, pk)
+    if not _may_manage(user, feed):
+        raise Http404
+    return feed
+
+
 @login_required
 def feeds(request):
     """The lists sent to check, newest first, with what is still open in the user's areas."""
@@ -85,13 +93,21 @@ def feeds(request):
                     area_path=area.path,
                 )
                 return redirect("reconcile:feed", pk=feed.pk)
-    rows = []
-    for feed in Feed.objects.restrict(request.user).select_related("area", "round", "user")[:50]:
-        lines = FeedLine.objects.restrict(request.user).filter(feed=feed)
-        counts = services.conclusion_counts(lines)
-        rows.append(
-            {"feed": feed, "open": sum(counts[c] for c in OPEN_CONCLUSIONS), "mine": sum(counts.values())}
-        )
+    listed = list(Feed.objects.restrict(request.user).select_related("area", "round", "user")[:50])
+    # The user's lines of every listed feed, counted in one query.
+    mine: Counter = Counter()
+    still_open: Counter = Counter()
+    for feed_id, conclusion, n in (
+        FeedLine.objects.restrict(request.user)
+        .filter(feed__in=listed)
+        .values_list("feed_id", "conclusion")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        mine[feed_id] += n
+        if conclusion in OPEN_CONCLUSIONS:
+            still_open[feed_id] += n
+    rows = [{"feed": f, "open": still_open[f.pk], "mine": mine[f.pk]} for f in listed]
     upload_areas = list(_upload_areas(request.user)[:200])
     return render(
         request,
@@ -312,9 +328,7 @@ def export(request, pk: int):
 @login_required
 @require_POST
 def rematch(request, pk: int):
-    feed = _feed(request.user, pk)
-    if not _may_manage(request.user, feed):
-        raise Http404
+    feed = _managed_feed(request.user, pk)
     services.rematch(feed)
     record(request.user, "reconcile.rematch", feed, area_path=feed.area.path)
     messages.success(request, _("Matched again against the registry as it is now; decisions were kept."))
@@ -324,9 +338,7 @@ def rematch(request, pk: int):
 @login_required
 @require_POST
 def delete(request, pk: int):
-    feed = _feed(request.user, pk)
-    if not _may_manage(request.user, feed):
-        raise Http404
+    feed = _managed_feed(request.user, pk)
     record(
         request.user, "reconcile.delete", feed, changes={"name": [feed.name, None]}, area_path=feed.area.path
     )
