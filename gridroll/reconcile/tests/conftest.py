@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.utils import timezone
 
 from gridroll.conftest import new_id, xlsx_bytes
 from gridroll.residents.models import Resident
 from gridroll.rollcall.models import Entry
 from gridroll.rollcall.services import set_exemption, sync_round
-from gridroll.sampling.models import Round, RoundArea
 
 HEADER = ["序号", "姓名", "身份证号", "联系电话", "现住址", "备注"]
 
@@ -46,19 +44,12 @@ def people(tree, resident_a, resident_b):
 
 
 @pytest.fixture
-def round_(tree, people, sub_admin):
-    now = timezone.now()
-    r = Round.objects.create(
-        name="第1轮",
-        starts_at=now - datetime.timedelta(hours=1),
-        ends_at=now + datetime.timedelta(hours=5),
-        status=Round.Status.OPEN,
-    )
-    RoundArea.objects.create(round=r, area=tree["district"], pool_mode="pool10")
-    sync_round(r)
-    Entry.objects.filter(round=r, resident=people["a"]).update(state="negative")
-    set_exemption(sub_admin, Entry.objects.get(round=r, resident=people["away"]), "away")
-    return r
+def round_(round_, people, sub_admin):
+    """The shared open round with its roll call: 韩馨怡 tested negative, 李娜 exempt as away."""
+    sync_round(round_)
+    Entry.objects.filter(round=round_, resident=people["a"]).update(state="negative")
+    set_exemption(sub_admin, Entry.objects.get(round=round_, resident=people["away"]), "away")
+    return round_
 
 
 def feed_file(people) -> bytes:

@@ -143,12 +143,17 @@ SLOW = dict(
 )
 
 
+def _matched(p: dict):
+    """The person placed in the registry, one line per kind of error, and what the matcher made of them."""
+    registry, person, relative = _place(_background(), p, 10**7)
+    lines = _variants(person, relative)
+    return person, relative, lines, match_lines(list(lines.values()), registry)
+
+
 @settings(max_examples=6, **SLOW)
 @given(p=people)
 def test_each_kind_of_error_finds_the_person(p):
-    registry, person, relative = _place(_background(), p, 10**7)
-    lines = _variants(person, relative)
-    result = match_lines(list(lines.values()), registry)
+    person, relative, lines, result = _matched(p)
     for kind, line in lines.items():
         m = result[line.line]
         assert person.id in m.candidates[:3], (kind, line, [c.levels for c in m.scored])
@@ -168,9 +173,7 @@ def test_each_kind_of_error_finds_the_person(p):
 @settings(max_examples=4, **SLOW)
 @given(p=people)
 def test_explanations_name_the_error(p):
-    registry, person, relative = _place(_background(), p, 10**7)
-    lines = _variants(person, relative)
-    result = match_lines(list(lines.values()), registry)
+    person, relative, lines, result = _matched(p)
     family = [person, relative]
 
     def why(kind):
