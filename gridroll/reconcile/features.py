@@ -11,7 +11,6 @@ import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber, names
@@ -176,23 +175,19 @@ class AddressReader:
         )
 
 
-def name_columns(name: str) -> dict[str, str | None]:
-    """The name's keys; cached, because a registry of a million has a few hundred thousand names."""
-    return _name_columns(names.clean(name))
+NAME_COLUMNS = ("name", "name_py", "name_fpy", "name_shape", "name_sorted")
 
 
-@lru_cache(maxsize=100_000)
-def _name_columns(name: str) -> dict[str, str | None]:
+def name_keys(name: str) -> tuple[str | None, ...]:
+    """The name cleaned, its sound, fuzzy sound, shape and sorted characters (NAME_COLUMNS' order)."""
+    name = names.clean(name)
     if not name:
-        return dict.fromkeys(("name", "name_py", "name_fpy", "name_shape", "name_sorted"))
-    sound, fuzzy, shape = names.keys(name)
-    return {
-        "name": name,
-        "name_py": sound,
-        "name_fpy": fuzzy,
-        "name_shape": shape,
-        "name_sorted": names.chars_sorted(name),
-    }
+        return (None,) * len(NAME_COLUMNS)
+    return (name, *names.keys(name), names.chars_sorted(name))
+
+
+def name_columns(name: str) -> dict[str, str | None]:
+    return dict(zip(NAME_COLUMNS, name_keys(name), strict=True))
 
 
 def id_columns(parts: IDParts) -> dict[str, str | None]:
@@ -236,12 +231,7 @@ class ResidentRow:
 
 def resident_record(r: ResidentRow) -> tuple:
     """One resident's columns, in the order of COLUMNS (a tuple: a million of them are made per run)."""
-    name = names.clean(r.name)
-    if name:
-        sound, fuzzy, shape = names.keys(name)
-        sorted_ = names.chars_sorted(name)
-    else:
-        name = sound = fuzzy = shape = sorted_ = None
+    name, sound, fuzzy, shape, sorted_ = name_keys(r.name)
     # The name as a list writes it with a character dropped: 韩馨怡 → 韩怡 or 韩馨.
     short1, short2 = (name[0] + name[2:], name[:-1]) if name and len(name) >= 3 else (None, None)
     doc = r.document_number if len(r.document_number) == 18 else ""
