@@ -40,24 +40,6 @@ SURNAME_READINGS = {
     "覃": "qin",
     "员": "yun",
 }
-COMPOUND_SURNAMES = frozenset(
-    (
-        "欧阳",
-        "司马",
-        "上官",
-        "诸葛",
-        "东方",
-        "皇甫",
-        "尉迟",
-        "公孙",
-        "慕容",
-        "长孙",
-        "宇文",
-        "司徒",
-        "夏侯",
-        "令狐",
-    )
-)
 _FUZZY = (
     (re.compile(r"\b(zh|ch|sh)"), lambda m: m.group(1)[0]),
     (re.compile(r"\bl"), lambda m: "n"),
@@ -87,10 +69,6 @@ def _four_corner():  # type: ignore[no-untyped-def]
     from four_corner_method import FourCornerMethod
 
     return FourCornerMethod()
-
-
-def surname_length(name: str) -> int:
-    return 2 if name[:2] in COMPOUND_SURNAMES else 1 if name else 0
 
 
 def _fuzzy(syllable: str) -> str:
@@ -141,19 +119,6 @@ def shape_key(name: str) -> str:
 def chars_sorted(name: str) -> str:
     """'李明华' and '李华明' (a swapped given name) give one key."""
     return "".join(sorted(name))
-
-
-def same_sound(a: str, b: str) -> bool:
-    return a != b and len(a) == len(b) and sound_key(a) == sound_key(b)
-
-
-def same_shape(a: str, b: str) -> bool:
-    return a != b and len(a) == len(b) and shape_key(a) == shape_key(b)
-
-
-def differing_chars(a: str, b: str) -> list[tuple[str, str]]:
-    """Character pairs that differ, position by position, for names of equal length."""
-    return [(x, y) for x, y in zip(a, b, strict=False) if x != y]
 
 
 def mask_name(name: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -297,7 +296,3 @@ def _rows(db_api, sql: str) -> list[tuple]:
     if db_api.sql_dialect.sql_dialect_str == "spark":
         return [tuple(r) for r in db_api.spark.sql(sql).collect()]
     return db_api._con.execute(sql).fetchall()
-
-
-def weight_to_probability(weight: float) -> float:
-    return 1.0 / (1.0 + math.pow(2.0, -weight))
