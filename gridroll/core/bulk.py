@@ -35,14 +35,18 @@ def _adapter(field):
 SMALL = 20
 
 
-def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
-    """Insert ``rows`` (values in the order of ``fields``, not yet adapted) and return their new ids."""
+def insert_rows(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], ids: bool = True
+) -> list[int]:
+    """Insert ``rows`` (values in the order of ``fields``, not yet adapted) and return their new ids
+    (an empty list when ``ids`` is False: a caller that needs none saves a round trip)."""
     if not rows:
         return []
     fields, rows = _with_defaults(model, fields, rows)
-    # COPY needs two round trips (ids, then data): worth it for many rows, not for a scan's one or two.
+    # COPY needs two round trips when it must return ids (ids, then data): worth it for many rows, not
+    # for a scan's one or two.
     if connection.vendor == "postgresql" and len(rows) > SMALL:
-        return _copy_rows(model, fields, rows)
+        return _copy_rows(model, fields, rows, ids)
     meta = model._meta
     model_fields = [meta.get_field(f) for f in fields]
     adapters = [(i, a) for i, a in enumerate(_adapter(f) for f in model_fields) if a is not None]
@@ -52,7 +56,7 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
     # SQLite allows 32,766 parameters per statement; stay well below for both databases.
     per_statement = max(1, 8000 // len(fields))
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    ids: list[int] = []
+    new_ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
@@ -64,10 +68,13 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
                         if row[i] is not None:
                             row[i] = adapt(row[i])
                 params.extend(row)
-            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} RETURNING {pk}"
-            cursor.execute(sql, params)
-            ids.extend(r[0] for r in cursor.fetchall())
-    return ids
+            sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))}"
+            if not ids:
+                cursor.execute(sql, params)
+                continue
+            cursor.execute(f"{sql} RETURNING {pk}", params)
+            new_ids.extend(r[0] for r in cursor.fetchall())
+    return new_ids
 
 
 def _with_defaults(model, fields, rows):
@@ -88,32 +95,42 @@ def _with_defaults(model, fields, rows):
     return (*fields, *(f.attname for f in extra)), [(*row, *values) for row in rows]
 
 
-def _copy_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+def _copy_rows(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], want_ids: bool
+) -> list[int]:
     meta = model._meta
     model_fields = [meta.get_field(f) for f in fields]
     json_positions = [i for i, f in enumerate(model_fields) if isinstance(f, JSONField)]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    columns = ", ".join([quote(meta.pk.column)] + [quote(f.column) for f in model_fields])
+    pk_column = [quote(meta.pk.column)] if want_ids else []
+    columns = ", ".join(pk_column + [quote(f.column) for f in model_fields])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        ids = [r[0] for r in cursor.fetchall()]
+        ids: list[int] = []
+        if want_ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = [r[0] for r in cursor.fetchall()]
         # The raw psycopg cursor skips Django's error wrapping: restore it, so that a unique violation is
         # django.db.IntegrityError here as it is on SQLite (callers retry on it).
         with (
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
         ):
-            for pk, row in zip(ids, rows, strict=True):
+            for n, row in enumerate(rows):
                 if json_positions:
                     row = list(row)
                     for i in json_positions:
                         row[i] = json.dumps(row[i], ensure_ascii=False)
-                copy.write_row((pk, *row))
+                copy.write_row((ids[n], *row) if want_ids else row)
     return ids
+
+
+def for_update() -> str:
+    """`` FOR UPDATE`` where the database locks rows (SQLite locks the whole database on a write)."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
 def placeholders(values: Sequence[Any]) -> str:

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from gridroll.audit.services import record
-from gridroll.core.bulk import placeholders
+from gridroll.core.bulk import for_update, placeholders
 from gridroll.rollcall.models import COUNTED, Entry, Exemption, Tally
 
 CHUNK = 2000
@@ -49,10 +49,6 @@ STATE_PARAMS = [False, False, False]
 def _chunks(seq: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
-
-
-def _for_update() -> str:
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
 def apply_deltas(round_id: int, deltas: dict[int, Counter]) -> None:
@@ -111,7 +107,7 @@ def refresh(round_id: int, resident_ids: Iterable[int]) -> int:
             cursor.execute(
                 f"SELECT e.id, e.building_id, e.state, {STATE_SQL} FROM rollcall_entry e "
                 f"WHERE e.round_id = %s AND e.resident_id IN ({placeholders(chunk)}) "
-                f"ORDER BY e.id{_for_update()}",
+                f"ORDER BY e.id{for_update()}",
                 [*STATE_PARAMS, round_id, *chunk],
             )
             rows = [r for r in cursor.fetchall() if r[2] != r[3]]
@@ -156,7 +152,7 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
     with connection.cursor() as cursor:
         # Lock the round's tallies first: concurrent scans wait, then add their increments on the recount.
         cursor.execute(
-            f"SELECT id FROM rollcall_tally WHERE round_id = %s ORDER BY building_id{_for_update()}",
+            f"SELECT id FROM rollcall_tally WHERE round_id = %s ORDER BY building_id{for_update()}",
             [round_.pk],
         )
         touched = _buildings(cursor, round_.pk, only, only_params)
