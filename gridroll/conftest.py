@@ -199,7 +199,10 @@ def _fresh_cache():
     """Each test starts with an empty per-process cache (the scan context is cached for seconds)."""
     from django.core.cache import cache
 
+    from gridroll.sampling.services import clear_context
+
     cache.clear()
+    clear_context()
     yield
 
 

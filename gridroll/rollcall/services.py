@@ -132,6 +132,9 @@ def _scope_sql(paths: Sequence[str]) -> tuple[str, list[str]]:
     return "(" + " OR ".join(["a.path LIKE %s"] * len(paths)) + ")", [p + "%" for p in paths]
 
 
+ANALYZE_AFTER = 10_000  # entries added at once; fewer do not change the statistics much
+
+
 @transaction.atomic
 def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, int]:
     """Bring the round's roll in line with the registry (all of it, or only ``resident_ids``).
@@ -171,6 +174,10 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             [round_.pk, now, *scope_params, *only_params, round_.pk],
         )
         added = cursor.rowcount
+        if added > ANALYZE_AFTER and connection.vendor == "postgresql":
+            # A round just opened: without fresh statistics the planner takes its entries for none, and
+            # the first hour of scans (the busiest) would plan as if the roll call were empty.
+            cursor.execute("ANALYZE rollcall_entry")
         # Who moved household since they were put on the roll (and is still in scope).
         cursor.execute(
             f"""SELECT e.id, r.household_id, h.building_id, b.grid_id

@@ -1,14 +1,18 @@
 -- One person added to a tube, decided and written in one round trip (PostgreSQL only).
 --
 -- The same rules as sampling.services._add/_write/_update_rollcall, for the commonest action: one "add"
--- by code or by resident id, after the Python side has checked the code's signature, the site, the round
--- and the scanner's scope (all in memory). Everything else, and every retry, goes the general way.
+-- by code or by resident id, after the Python side has checked the site, the round and the scanner's
+-- scope (all in memory). Everything else, and every retry, goes the general way.
+-- A code is taken as genuine here only when its text is exactly the token this server stored when it
+-- issued it (this server signed those bytes); any other text returns NULL having written nothing, and
+-- the general way checks its signature and decides.
 -- A nonce seen before fails on a unique index and rolls the whole call back: the caller then answers
 -- with the stored result. tests: sampling/tests (they run through here on PostgreSQL).
--- Installed by migration sampling/0004; a change here needs a new migration that runs it again.
-CREATE OR REPLACE FUNCTION gridroll_scan_add(
+-- Installed by migrations sampling/0004 and 0005; a change here needs a new migration that runs it again
+-- (the migrations drop every earlier version first, whatever its arguments were).
+CREATE FUNCTION gridroll_scan_add(
     p_nonce text, p_device text, p_user int, p_round int, p_site int, p_barcode text,
-    p_serial bigint, p_resident int, p_payload jsonb, p_device_time timestamptz, p_offline boolean,
+    p_token text, p_resident int, p_payload jsonb, p_device_time timestamptz, p_offline boolean,
     p_now timestamptz, p_today date, p_sex jsonb, p_messages jsonb
 ) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -35,11 +39,12 @@ BEGIN
         v_reason := 'tube_not_open';
     END IF;
 
-    IF v_reason = 'ok' AND p_serial IS NOT NULL THEN
-        SELECT resident_id, revoked_at INTO v_code FROM codes_personalcode WHERE serial = p_serial;
+    IF v_reason = 'ok' AND p_token IS NOT NULL THEN
+        SELECT c.resident_id, c.revoked_at, k.state INTO v_code FROM codes_personalcode c
+            JOIN codes_signingkey k ON k.id = c.key_id WHERE c.token = p_token;
         IF NOT FOUND THEN
-            v_reason := 'code_unknown';
-        ELSIF v_code.resident_id IS NULL OR v_code.revoked_at IS NOT NULL THEN
+            RETURN NULL;  -- not a stored token: the general way checks the signature
+        ELSIF v_code.state = 'retired' OR v_code.resident_id IS NULL OR v_code.revoked_at IS NOT NULL THEN
             v_reason := 'code_revoked';
         ELSE
             v_resident := v_code.resident_id;

@@ -218,7 +218,8 @@ class Sample(models.Model):
     flagged ``is_repeat``), but never twice in one tube."""
 
     tube = models.ForeignKey(Tube, on_delete=models.PROTECT, related_name="samples")
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="samples")
+    # No round-only index: sample_round_resident leads with the round (see rollcall.Entry for why).
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="samples", db_index=False)
     resident = models.ForeignKey("residents.Resident", on_delete=models.PROTECT, related_name="samples")
     position = models.PositiveSmallIntegerField()
     scanned_at = models.DateTimeField()

@@ -47,6 +47,29 @@ def test_sync_puts_everyone_in_scope_on_the_roll(round_, people, resident_a, res
     assert sync_round(round_) == {"added": 0, "moved": 0, "removed": 0}
 
 
+def test_opening_a_big_round_refreshes_the_planner_statistics(round_, people, monkeypatch):
+    """A round just opened must not plan as if its roll call were empty (PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridroll.rollcall import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("statistics are PostgreSQL's: DATABASE_URL=postgres://... make test")
+    Entry.objects.filter(round=round_).delete()
+    monkeypatch.setattr(services, "ANALYZE_AFTER", len(people) - 1)
+    with CaptureQueriesContext(connection) as queries:
+        sync_round(round_)
+    assert any(q["sql"] == "ANALYZE rollcall_entry" for q in queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'rollcall_entry'")
+        assert cursor.fetchone()[0] >= len(people)
+    # A small addition (someone registered mid-round) does not analyse again.
+    with CaptureQueriesContext(connection) as queries:
+        sync_round(round_)
+    assert not any("ANALYZE" in q["sql"] for q in queries.captured_queries)
+
+
 def test_scan_marks_sampled_and_undo_takes_it_back(roll, people, act, admin):
     fill(admin, act, "TUBE000001", people[:3])
     assert states(roll, people[:4]) == ["sampled", "sampled", "sampled", "missing"]

@@ -5,18 +5,29 @@ from django.db import migrations
 SQL = (Path(__file__).resolve().parent.parent / "fastpath.sql").read_text()
 
 
+# Every version of the function, whatever its arguments.
+DROP = """
+DO $drop$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE proname = 'gridroll_scan_add' LOOP
+        EXECUTE 'DROP FUNCTION ' || f;
+    END LOOP;
+END
+$drop$
+"""
+
+
 def install(apps, schema_editor):
     # PostgreSQL only; SQLite takes the Python path (sampling.services) for every action.
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP, params=None)
         schema_editor.execute(SQL, params=None)
 
 
 def remove(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "DROP FUNCTION IF EXISTS gridroll_scan_add(text, text, int, int, int, text, bigint, int, jsonb, "
-            "timestamptz, boolean, timestamptz, date, jsonb, jsonb)"
-        )
+        schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):

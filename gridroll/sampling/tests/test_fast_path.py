@@ -35,6 +35,9 @@ def scenario(user, act, people, tag):
     revoked = code_of(people[2])
     revoke_code(current_code(people[2]), user, "lost")
     out.append(run("add", t, {"code": revoked}))  # code_revoked
+    genuine = code_of(people[5])
+    forged = genuine[:60] + ("B" if genuine[60] != "B" else "C") + genuine[61:]
+    out.append(run("add", t, {"code": forged}))  # code_forged: not a stored token, and a bad signature
     out.append(run("add", "NOSUCHTUBE1", {"code": code_of(people[3])}))  # tube_not_open
     t2 = f"T{tag}000002"
     run("open_tube", t2, {})
@@ -55,6 +58,7 @@ def test_both_ways_decide_alike(fast, roll, people, act, monkeypatch):
         ("accepted", "ok"),
         ("refused", "person_unknown"),
         ("refused", "code_revoked"),
+        ("refused", "code_forged"),
         ("refused", "tube_not_open"),
         ("warned", "already_sampled"),
         ("accepted", "ok"),

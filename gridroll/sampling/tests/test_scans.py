@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from gridroll.api.scans import ScanOut
 from gridroll.codes.services import reissue_code
 from gridroll.sampling.models import RoundArea, Sample, ScanAction, Site, Tube
 from gridroll.sampling.services import record_action
@@ -41,10 +42,12 @@ def test_a_backlog_replays_in_order_and_again_changes_nothing(sampler, act, peop
         "/api/sampling/scans/batch", {"actions": actions}, content_type="application/json"
     ).json()
     assert [r["result"] for r in results] == ["accepted"] * 11
+    # The answers are written without ninja's per-field check: they must still be what OpenAPI says.
+    assert [ScanOut.model_validate(r).model_dump() for r in results] == results
     assert [s.position for s in Sample.objects.order_by("position")] == list(range(1, 11))
-    again = client.post(
-        "/api/sampling/scans/batch", {"actions": actions}, content_type="application/json"
-    ).json()
+    response = client.post("/api/sampling/scans/batch", {"actions": actions}, content_type="application/json")
+    assert "成功".encode() in response.content  # Chinese as Chinese, not \u escapes
+    again = response.json()
     assert all(r["duplicate"] for r in again)
     assert Sample.objects.count() == 10 and ScanAction.objects.count() == 11
 
