@@ -115,6 +115,22 @@ def new_round(district: Area) -> Round:
     return round_
 
 
+def backlogs(round_: Round, site: Site, people, count: int) -> Path:
+    """``count`` request bodies, each one phone's offline queue of 50 scans as the scanner page builds it:
+    open a tube, add 20 people (it closes itself), open the next, …: 3 tubes, 53 actions."""
+    lines = []
+    for n in range(count):
+        actions = []
+        for t, size in enumerate((20, 20, 10)):
+            tube = f"BB{round_.pk:03d}{n:06d}{t}"
+            actions.append(action(round_, site, "open_tube", tube))
+            actions += [action(round_, site, "add", tube, code=next(people)) for _ in range(size)]
+        lines.append(json.dumps({"actions": actions}))
+    path = DATA / "batches.jsonl"
+    path.write_text("\n".join(lines))
+    return path
+
+
 def open_tubes(user: User, round_: Round, site: Site, count: int) -> list[str]:
     tubes = [f"BT{round_.pk:03d}{i:07d}" for i in range(count)]
     for start in range(0, count, 500):
@@ -249,8 +265,11 @@ def main() -> None:
             # A round of its own: everyone can be scanned once, each add moves the roll call.
             round_ = first_round if n == 0 else new_round(first_round.areas.get().area)
             rounds.append(round_)
-            tubes = open_tubes(user, round_, site, needed // CAPACITY)
-            place = iter(tubes[i % len(tubes)] for i in range(needed))
+            # Single scans from 32 stations at once go to open tubes spread over the site (one tube per
+            # station at a time); a backlog opens and fills tubes of its own.
+            singles = SINGLE_BODIES + HALF_BODIES
+            tubes = open_tubes(user, round_, site, singles // CAPACITY)
+            place = iter(tubes[i % len(tubes)] for i in range(singles))
             people = iter(tokens)
 
             def bodies(name: str, count: int, per_body: int = 0) -> Path:
@@ -279,7 +298,7 @@ def main() -> None:
             results["half"].append(
                 wrk("/api/sampling/scans", paced, args.seconds, 32, cookie, csrf, delay_ms=delay)
             )
-            batches = bodies("batches.jsonl", BATCHES, per_body=50)
+            batches = backlogs(round_, site, people, BATCHES)
             results["batch"].append(wrk("/api/sampling/scans/batch", batches, args.seconds, 8, cookie, csrf))
             for kind, sent in (("scan", SINGLE_BODIES), ("half", HALF_BODIES), ("batch", BATCHES)):
                 if results[kind][-1]["requests"] > sent:
@@ -300,6 +319,10 @@ def main() -> None:
     errors = sum(r["errors"] for kind in results for r in results[kind])
     assert samples == accepted, (samples, accepted)
     assert over == 0 and duplicates == 0
+    # A backlog's full tubes closed themselves; its last one waits open for more.
+    backlog_tubes = Tube.objects.filter(round__in=rounds, barcode__startswith="BB")
+    assert not backlog_tubes.filter(size=CAPACITY).exclude(status="sealed").exists()
+    assert not backlog_tubes.filter(size__lt=CAPACITY).exclude(status="open").exists()
     # A request still in flight when wrk stops is not counted by it but may be recorded: allow those.
     in_flight = 32 * 2 + 8 * 50
     assert answered <= actions.count() <= answered + in_flight * args.rounds, (answered, actions.count())

@@ -224,7 +224,7 @@ class Sample(models.Model):
     position = models.PositiveSmallIntegerField()
     scanned_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
-    nonce = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64)  # unique: a constraint below, without a LIKE index
     is_repeat = models.BooleanField(default=False)
     is_removed = models.BooleanField(default=False)
     decided_offline = models.BooleanField(default=False)
@@ -235,6 +235,7 @@ class Sample(models.Model):
             models.UniqueConstraint(
                 fields=["tube", "resident"], condition=models.Q(is_removed=False), name="person_once_per_tube"
             ),
+            models.UniqueConstraint(fields=["nonce"], name="sample_nonce_once"),
         ]
         indexes = [models.Index(fields=["round", "resident"], name="sample_round_resident")]
 
@@ -260,12 +261,17 @@ class ScanAction(models.Model):
         WARNED = "warned", _("Accepted with a warning")
         REFUSED = "refused", _("Refused")
 
-    nonce = models.CharField(max_length=64, unique=True)
+    # Every scan writes a row here, so it carries only the indexes its readers use: the nonce's
+    # uniqueness as a constraint (unique=True would add a LIKE index on PostgreSQL, which nothing uses),
+    # no site-only index (scan_site_recent leads with the site), reviews only where there is one.
+    nonce = models.CharField(max_length=64)
     device_id = models.CharField(max_length=64)
     user = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     round = models.ForeignKey(Round, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     tube_barcode = models.CharField(max_length=40, blank=True)
     payload = models.JSONField(default=dict)
     device_time = models.DateTimeField()
@@ -277,12 +283,18 @@ class ScanAction(models.Model):
     needs_review = models.BooleanField(default=False)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "auth.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["site", "-received_at"], name="scan_site_recent")]
+        constraints = [models.UniqueConstraint(fields=["nonce"], name="scan_nonce_once")]
+        indexes = [
+            models.Index(fields=["site", "-received_at"], name="scan_site_recent"),
+            models.Index(
+                fields=["reviewed_by"], condition=models.Q(reviewed_by__isnull=False), name="scan_reviewed_by"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.result} {self.reason}"

@@ -400,7 +400,7 @@ def clear_context() -> None:
 
 
 def _open_sites(ids=None) -> dict:
-    qs = Site.objects.filter(is_active=True).select_related("area")
+    qs = Site.objects.filter(is_active=True).select_related("area").prefetch_related("stations")
     return {s.pk: s for s in (qs if ids is None else qs.filter(pk__in=ids))}
 
 
@@ -566,6 +566,7 @@ def _verify(text: str, keys: dict) -> int | str:
     return verified
 
 
+_KINDS = frozenset(ScanAction.Kind.values)  # .values builds a list on every call
 _PAYLOAD_KEYS = ("code", "resident_id", "document_number", "station_id", "site_id", "round_id", "pool_mode")
 
 
@@ -580,7 +581,7 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
     person: dict = {}
     warning = ""
     try:
-        if kind not in ScanAction.Kind.values:
+        if kind not in _KINDS:
             raise ActionError("bad_request")
         site = b.sites.get(data.get("site_id"))
         if site is None:
@@ -616,7 +617,7 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
         nonce,
         str(data.get("device_id") or "")[:64],
         b.user.pk,
-        kind if kind in ScanAction.Kind.values else ScanAction.Kind.ADD,
+        kind if kind in _KINDS else ScanAction.Kind.ADD,
         round_.pk if round_ is not None else None,
         site.pk if site is not None else None,
         barcode[:40],
@@ -648,25 +649,28 @@ def _open_tube(b: _Batch, round_: Round, site: Site, barcode: str, data: dict, w
             return tube  # the same tube opened again at the site: nothing to do
         raise ActionError("tube_used")
     station_id = data.get("station_id")
-    station = (
-        Station.objects.filter(pk=station_id, site=site).first() if isinstance(station_id, int) else None
-    )
+    # The site's stations are in the cached context; one added a moment ago is looked up. A station of
+    # another site is not recorded, and the tube still opens.
+    if station_id not in {st.pk for st in site.stations.all()}:
+        known = isinstance(station_id, int) and Station.objects.filter(pk=station_id, site=site).exists()
+        station_id = station_id if known else None
     # A retest (复核) is a single tube whatever the area's mode: the scanner asks for one explicitly.
     mode = (
         PoolMode.SINGLE if data.get("pool_mode") == PoolMode.SINGLE else round_.pool_mode_for(site.area.path)
     )
-    # Created at once (it is rare, one per 10–20 people): the samples that follow need its id.
-    created = Tube.objects.create(
-        barcode=barcode,
-        round=round_,
-        site=site,
-        station=station,
-        pool_mode=mode,
-        capacity=POOL_SIZE[mode],
-        opened_at=when,
+    # Written at once (it is rare, one per 10–20 people): the samples that follow need its id.
+    capacity, status = POOL_SIZE[mode], Tube.Status.OPEN
+    [tube_id] = insert_rows(
+        Tube, _TUBE_FIELDS, [(barcode, round_.pk, site.pk, station_id, mode, capacity, status, 0, when)]
     )
-    tube = b.tubes[barcode] = _Tube([getattr(created, c.strip()) for c in _Tube.COLUMNS.split(",")])
+    tube = b.tubes[barcode] = _Tube(
+        (tube_id, barcode, round_.pk, site.pk, mode, capacity, status, 0, None, None)
+    )
     return tube
+
+
+_TUBE_FIELDS = ("barcode", "round_id", "site_id", "station_id", "pool_mode", "capacity", "status", "size")
+_TUBE_FIELDS += ("opened_at",)
 
 
 def _person(b: _Batch, data: dict) -> _Person:

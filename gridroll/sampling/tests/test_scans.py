@@ -203,3 +203,17 @@ def test_the_scanner_page_speaks_the_users_language(sampler, login, round_, site
     page = client.get("/scan/").content.decode()
     assert "Start sampling" in page and text(page)["请先扫管码"] == "Scan a tube first"
     assert text(page)["reason:tube_full"] == "This tube is full: close it and take a new one"
+
+
+def test_a_tube_records_its_station_when_it_is_the_sites(sampler, act, site, tree):
+    station = site.stations.get()
+    record_action(sampler, act("open_tube", tube="TUBE000701", station_id=station.pk))
+    assert Tube.objects.get(barcode="TUBE000701").station == station
+    # A station added a moment ago (not yet in the cached context) is found too.
+    new = site.stations.create(name="2号台")
+    record_action(sampler, act("open_tube", tube="TUBE000702", station_id=new.pk))
+    assert Tube.objects.get(barcode="TUBE000702").station == new
+    # Another site's station is not recorded; the tube still opens.
+    other = Site.objects.create(area=tree["grid_a"], name="南门").stations.create(name="1号台")
+    opened = record_action(sampler, act("open_tube", tube="TUBE000703", station_id=other.pk))
+    assert opened.result == "accepted" and Tube.objects.get(barcode="TUBE000703").station is None
