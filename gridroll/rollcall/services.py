@@ -81,8 +81,9 @@ def mark_sampled(round_id: int, resident_ids: Sequence[int]) -> int:
     ids = sorted(set(resident_ids))
     with connection.cursor() as cursor:
         # The exemption column tells the old state: exempt when set, missing when not (see STATE_SQL).
+        # By the people's index whatever the statistics say ("+ 0": see sampling.services._load).
         cursor.execute(
-            f"UPDATE rollcall_entry SET state = 'sampled', updated_at = %s WHERE round_id = %s "
+            f"UPDATE rollcall_entry SET state = 'sampled', updated_at = %s WHERE round_id + 0 = %s "
             f"AND resident_id IN ({placeholders(ids)}) AND state IN ('missing', 'exempt') "
             f"RETURNING building_id, exemption",
             [timezone.now(), round_id, *ids],
@@ -176,8 +177,9 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
         added = cursor.rowcount
         if added > ANALYZE_AFTER and connection.vendor == "postgresql":
             # A round just opened: without fresh statistics the planner takes its entries for none, and
-            # the first hour of scans (the busiest) would plan as if the roll call were empty.
-            cursor.execute("ANALYZE rollcall_entry")
+            # the first hour of scans (the busiest) would plan as if the roll call were empty. The
+            # samples' statistics are refreshed too, for the scans' look-up by person (sampling.services).
+            cursor.execute("ANALYZE rollcall_entry, sampling_sample")
         # Who moved household since they were put on the roll (and is still in scope).
         cursor.execute(
             f"""SELECT e.id, r.household_id, h.building_id, b.grid_id

@@ -469,17 +469,22 @@ def _load(user, actions: list[dict]) -> _Batch:
     sampled: dict = defaultdict(set)
     states: dict = {}
     if resident_ids and round_ids:
-        where = f"round_id IN ({placeholders(round_ids)}) AND resident_id IN ({placeholders(resident_ids)})"
+        # "round_id + 0": looked up by the people's own index, whatever the statistics say. A round's
+        # samples grow from none while the table's statistics still describe the rounds before it;
+        # taking the round for a handful of rows, PostgreSQL read every sample of the round per batch.
+        where = (
+            f"resident_id IN ({placeholders(resident_ids)}) AND round_id + 0 IN ({placeholders(round_ids)})"
+        )
         for round_id, resident_id, tube_id in _rows(
             f"SELECT round_id, resident_id, tube_id FROM sampling_sample WHERE {where} AND NOT is_removed",
-            [*round_ids, *resident_ids],
+            [*resident_ids, *round_ids],
         ):
             sampled[(round_id, resident_id)].add(tube_id)
         states = {
             (round_id, resident_id): state
             for round_id, resident_id, state in _rows(
                 f"SELECT round_id, resident_id, state FROM rollcall_entry WHERE {where}",
-                [*round_ids, *resident_ids],
+                [*resident_ids, *round_ids],
             )
         }
     last_samples: dict = defaultdict(list)
