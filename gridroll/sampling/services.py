@@ -300,7 +300,7 @@ _SEX_LABEL_MAP: dict[str, dict[str, str]] = {}
 
 @dataclass
 class _Batch:
-    user: object
+    user_id: int  # request.user is a lazy object: its .pk costs a lookup per action
     sites: dict
     rounds: dict
     scan_paths: list | None
@@ -506,7 +506,7 @@ def _load(user, actions: list[dict]) -> _Batch:
         else _cached(f"scan:paths:{user.pk}", lambda: allowed_paths(user, Action.SCAN) or [])
     )
     return _Batch(
-        user=user,
+        user_id=user.pk,
         states=states,
         sites=sites,
         rounds=rounds,
@@ -621,7 +621,7 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
     row = (
         nonce,
         str(data.get("device_id") or "")[:64],
-        b.user.pk,
+        b.user_id,
         kind if kind in _KINDS else ScanAction.Kind.ADD,
         round_.pk if round_ is not None else None,
         site.pk if site is not None else None,
@@ -641,7 +641,7 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
         result=result,
         reason=reason,
         message=MESSAGES[reason],
-        tube=dict(tube_info),
+        tube=tube_info,
         person=person,
     )
     return outcome, row
