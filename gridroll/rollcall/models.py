@@ -103,7 +103,12 @@ class Tally(models.Model):
     """Counts of a round's entries per building and state, changed in the same transaction as the
     entries (by increments, so concurrent scans add up)."""
 
-    round = models.ForeignKey("sampling.Round", on_delete=models.CASCADE, related_name="tallies")
+    # No round-only index (the constraint and tally_round_grid lead with the round): with statistics
+    # from before a round opened, PostgreSQL used it to find one building's tally among all the round's,
+    # on every scan.
+    round = models.ForeignKey(
+        "sampling.Round", on_delete=models.CASCADE, related_name="tallies", db_index=False
+    )
     building = models.ForeignKey("areas.Building", on_delete=models.CASCADE, related_name="+")
     grid = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
     total = models.IntegerField(default=0)

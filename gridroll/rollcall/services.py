@@ -175,7 +175,8 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             [round_.pk, now, *scope_params, *only_params, round_.pk],
         )
         added = cursor.rowcount
-        if added > ANALYZE_AFTER and connection.vendor == "postgresql":
+        analyze = added > ANALYZE_AFTER and connection.vendor == "postgresql"
+        if analyze:
             # A round just opened: without fresh statistics the planner takes its entries for none, and
             # the first hour of scans (the busiest) would plan as if the roll call were empty. The
             # samples' statistics are refreshed too, for the scans' look-up by person (sampling.services).
@@ -238,6 +239,9 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
         if touched is not None:
             touched |= _buildings(cursor, round_.pk, only, only_params) or set()
     recount(round_.pk, touched)
+    if analyze:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE rollcall_tally")  # the tallies just counted (every scan moves one)
     if stale:
         refresh(round_.pk, stale)
     return {"added": added, "moved": len(moves), "removed": len(gone)}
