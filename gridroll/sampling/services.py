@@ -230,16 +230,22 @@ def _call(sql: str, args: list):
 
 
 _MESSAGES_JSON = json.dumps(MESSAGES, ensure_ascii=False)
-_SEX_LABELS: dict[str, str] = {}  # language → the labels as JSON, made once per language
+_SEX_LABELS: dict[str, tuple[dict[str, str], str]] = {}  # language → the labels, and as JSON
 
 
-def _sex_labels() -> str:
+def _sex_map() -> tuple[dict[str, str], str]:
+    """The sex labels in the request's language, made once per language (the fast path takes JSON)."""
     from django.utils.translation import get_language
 
     language = get_language() or ""
     if language not in _SEX_LABELS:
-        _SEX_LABELS[language] = json.dumps({k: str(v) for k, v in Sex.choices}, ensure_ascii=False)
+        labels = {k: str(v) for k, v in Sex.choices}
+        _SEX_LABELS[language] = (labels, json.dumps(labels, ensure_ascii=False))
     return _SEX_LABELS[language]
+
+
+def _sex_labels() -> str:
+    return _sex_map()[1]
 
 
 class _Tube:
@@ -286,16 +292,7 @@ class _Person:
 
 
 def _sex_label(code: str) -> str:
-    from django.utils.translation import get_language
-
-    language = get_language() or ""
-    labels = _SEX_LABEL_MAP.get(language)
-    if labels is None:
-        labels = _SEX_LABEL_MAP[language] = {k: str(v) for k, v in Sex.choices}
-    return labels.get(code, "")
-
-
-_SEX_LABEL_MAP: dict[str, dict[str, str]] = {}
+    return _sex_map()[0].get(code, "")
 
 
 @dataclass
