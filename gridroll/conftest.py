@@ -18,6 +18,16 @@ from gridroll.residents.models import Resident
 from gridroll.sampling.models import Round, RoundArea, Site, Station
 
 
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """Text messages go to ``gridroll.core.sms.outbox`` in tests (never the console backend)."""
+    from gridroll.core import sms
+
+    settings.SMS_BACKEND = "gridroll.core.sms.LocmemBackend"
+    sms.outbox.clear()
+    return sms.outbox
+
+
 @pytest.fixture
 def tree(db):
     district = Area.objects.create(name="测试区", level=Level.DISTRICT)

@@ -132,3 +132,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# One-time codes to the phone on file (gridroll.core.sms): printed on the console unless a deployment
+# names its gateway's backend class.
+SMS_BACKEND = os.environ.get("GRIDROLL_SMS_BACKEND", "gridroll.core.sms.ConsoleBackend")
+# A one-time code: how long it lives and how many wrong tries it takes.
+PHONE_CHALLENGE_MINUTES = 10
+PHONE_CHALLENGE_ATTEMPTS = 5

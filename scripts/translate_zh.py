@@ -8,6 +8,42 @@ from pathlib import Path
 
 import polib
 
+# Privacy: claims, one-time codes, confirm and reject (issue 13).
+ZH_PRIVACY = {
+    "Dependent": "被监护人",
+    "Dependent · %(relation)s": "被监护人 · %(relation)s",
+    "Confirmed. The codes and results now show on this page.": "已核实，本页现在显示核酸码和检测结果。",
+    "A code was sent to the phone on file. Type it below.": "验证码已发送到登记的手机号，请在下面输入。",
+    "Family members can be added once your identity is confirmed.": "核实身份后才能为家人登记。",
+    "Say why (the holder's page shows it).": "请填写原因（持有人的页面会显示）。",
+    "Ended.": "已解除。",
+    "On %(when)s someone registered with your name and document number and asked to see your code and results. They see nothing until your grid worker confirms them. If this was not you or your family, tell your grid worker.": "%(when)s 有人用您的姓名和证件号码登记，申请查看您的核酸码和检测结果。网格员核实之前，对方看不到任何信息。如果不是您本人或家人，请告诉网格员。",
+    "Waiting for confirmation. What you typed matches a person already in the registry. To protect their data, this page shows no code, address or result of theirs until it is confirmed that you are them (or their guardian).": "等待核实。您填写的信息与居民信息库中的一条记录相符。为保护个人信息，在核实您是本人（或其监护人）之前，本页不显示其核酸码、住址和检测结果。",
+    "Confirm now with a code sent by text message to the phone number on file for this person, or wait for your grid worker to call.": "可用发送到其登记手机号的短信验证码立即核实，或等待网格员来电核实。",
+    "Send me a code": "发送验证码",
+    "Code from the text message": "短信验证码",
+    "Confirm": "核实",
+    "Your guardianship of %(name)s was ended by staff on %(when)s: %(reason)s": "您对 %(name)s 的监护关系已于 %(when)s 由工作人员解除：%(reason)s",
+    "This link was ended": "此链接已停用",
+    "Staff ended this private link on %(when)s.": "工作人员已于 %(when)s 停用此个人链接。",
+    "Reason:": "原因：",
+    "If you need your code, ask your grid worker for a new link, or register again.": "如需核酸码，请向网格员申请新链接，或重新登记。",
+    "They are on no roll call and in no completion figure until you confirm that they live here.": "核实其确实住在这里之前，他们不进入点名名单，也不计入任何完成率。",
+    "why (e.g. nobody of that name lives here)": "原因（如：查无此人）",
+    "Reject": "驳回",
+    "Claims on registered people": "认领已登记居民的申请",
+    "Someone typed the name and ID of a registered person. Call the registered phone to check that it was them before confirming: until then their page shows nothing of that person.": "有人填写了已登记居民的姓名和证件号码。请先拨打登记的手机号确认是本人再核实；核实之前，对方页面不显示此人的任何信息。",
+    "phone on file": "登记手机号",
+    "phone typed": "填写的手机号",
+    "when": "时间",
+    "why": "原因",
+    "dependent": "被监护人",
+    "Awaiting confirmation (not counted)": "待核实（不计入统计）",
+    "Self-registered here and not yet placed by a grid worker: in no figure above until confirmed.": "自行登记、尚未经网格员核实的人员：核实前不计入以上任何数字。",
+    "Confirm or reject": "核实或驳回",
+    "registered": "登记时间",
+}
+
 ZH = {
     "area": "地区",
     "role": "角色",
@@ -684,6 +720,7 @@ def main() -> int:
     path = Path(__file__).resolve().parent.parent / "gridroll/locale/zh_Hans/LC_MESSAGES/django.po"
     po = polib.pofile(str(path))
     missing = []
+    ZH.update(ZH_PRIVACY)
     for entry in po:
         text = ZH.get(entry.msgid)
         if text is None:

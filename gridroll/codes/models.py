@@ -100,7 +100,12 @@ class ResidentAccess(models.Model):
 
     resident = models.ForeignKey("residents.Resident", on_delete=models.CASCADE, related_name="accesses")
     token_hash = models.CharField(max_length=64, unique=True)
+    # False for a claim on a person already in the registry: the page shows nothing of that person (no
+    # code, address, household or result) until the grid worker or a one-time code sent to the phone on
+    # file confirms it.
     is_confirmed = models.BooleanField(default=True)
+    # The phone the claimant typed, for the grid worker who checks the claim (never shown to the claimant).
+    claim_phone = models.CharField(max_length=20, blank=True)
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     site = models.ForeignKey(
         "sampling.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -108,6 +113,11 @@ class ResidentAccess(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Who ended the link and why (a rejected claim, a lost phone): the holder's page says so.
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -118,3 +128,25 @@ class ResidentAccess(models.Model):
     @staticmethod
     def new_secret() -> str:
         return secrets.token_urlsafe(24)
+
+
+class PhoneChallenge(models.Model):
+    """A one-time code sent by SMS to the phone already on file for a person, so that whoever holds a
+    claim (a private link or a guardianship made by typing someone's details) can prove they hold that
+    phone. Only a hash of the code is stored; it expires and allows a few attempts."""
+
+    access = models.ForeignKey(ResidentAccess, on_delete=models.CASCADE, related_name="challenges")
+    guardianship = models.ForeignKey(
+        "residents.Guardianship", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"challenge #{self.pk}"

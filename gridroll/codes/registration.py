@@ -1,29 +1,37 @@
 """Self-registration on a phone, and dependents registered by their guardian.
 
-The rules (docs/codes.md draws them):
+The rules (docs/codes.md draws them; docs/threat-model.md lists the attacks they answer):
 
-- A registration that matches nobody creates a *pending* resident (the grid worker confirms it), a code,
-  and a private link to the registrant's page.
-- A registration that matches a registry record (same document, same name) never makes a duplicate: it
-  links to that record and issues its code. Because typing a name and an ID number proves nothing, the
-  link is *unconfirmed*: the code is shown (so the person can be sampled), results are not, until the
-  grid worker confirms. If the record already has a holder, the second registration is refused.
+- A registration that matches nobody creates a *pending* resident (on no roll call until the grid
+  worker places them), a code, and a private link to the registrant's page.
+- A registration that matches a registry record (same document and name; for people without a document,
+  same flat, name and birth date) never makes a duplicate and never reveals anything of that person:
+  typing a name and an ID number proves nothing. It makes a *claim*: the page says what is pending and
+  why, and shows no code, address, household or result until the claim is confirmed by the grid worker
+  (待核实) or by a one-time code sent to the phone already on file for that person. A person who already
+  has a confirmed holder keeps their code; the holder sees the new claim on their page.
 - A guardian adds dependents the same way; a dependent may have several guardians. Under-14s need the
   guardian's consent (PIPL art. 31), recorded with its time.
+- Staff confirm or reject each pending thing, and can end a link or a guardianship; all audited.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from gridroll.areas.models import Household
 from gridroll.audit.services import record
-from gridroll.codes.models import ResidentAccess, hash_access_token
+from gridroll.codes.models import PersonalCode, PhoneChallenge, ResidentAccess, hash_access_token
 from gridroll.codes.services import issue_code, resident_area_path
+from gridroll.core.sms import send_sms
 from gridroll.residents.models import Guardianship, Resident
 
 CONSENT_AGE = 14
@@ -40,7 +48,7 @@ class RegistrationError(Exception):
 @dataclass
 class Registration:
     resident: Resident
-    outcome: str  # created | linked | linked_second_guardian
+    outcome: str  # created | linked | claimed
     message: str
     secret: str | None = None  # the private link's secret, shown once
 
@@ -64,7 +72,7 @@ def _find(values: dict, household: Household | None) -> Resident | None:
     return None
 
 
-def _new_access(resident: Resident, *, confirmed: bool, site=None) -> str:
+def _new_access(resident: Resident, *, confirmed: bool, site=None, claim_phone: str = "") -> str:
     secret = ResidentAccess.new_secret()
     ResidentAccess.objects.create(
         resident=resident,
@@ -72,6 +80,7 @@ def _new_access(resident: Resident, *, confirmed: bool, site=None) -> str:
         is_confirmed=confirmed,
         consent_at=timezone.now(),
         site=site,
+        claim_phone=claim_phone,
     )
     return secret
 
@@ -80,7 +89,11 @@ def _new_access(resident: Resident, *, confirmed: bool, site=None) -> str:
 def register_self(
     values: dict, household: Household | None, site=None, consent: bool = False
 ) -> Registration:
-    """Register the person holding the phone. ``values`` are validated resident fields."""
+    """Register the person holding the phone. ``values`` are validated resident fields.
+
+    Fails with ``consent_required``, ``missing_address`` or ``duplicate_id`` (the document is registered
+    under another name). A match with a registry record makes an unconfirmed claim (outcome ``claimed``).
+    """
     if not consent:
         raise RegistrationError("consent_required", "请阅读并同意个人信息使用说明", "consent")
     if household is None and site is None:
@@ -92,27 +105,15 @@ def register_self(
             raise RegistrationError(
                 "duplicate_id", "该证件号码已登记为另一人，请核对姓名和证件号码", "document_number"
             )
-        if existing.accesses.filter(revoked_at__isnull=True).exists():
-            raise RegistrationError(
-                "already_registered",
-                "此证件号码已经登记过，不能重复登记。如换了手机或找不到链接，请联系网格员补发。",
-                "document_number",
-            )
-        secret = _new_access(existing, confirmed=False, site=site)
-        issue_code(existing, reason="本人登记（与信息库匹配）")
+        secret = _new_access(existing, confirmed=False, site=site, claim_phone=values.get("phone", ""))
         record(
             None,
-            "resident.self_link",
+            "resident.claim",
             existing,
             reason=f"采样点 {site}" if site else "自助登记",
             area_path=resident_area_path(existing),
         )
-        return Registration(
-            existing,
-            "linked",
-            "您已在居民信息库中，已为您生成核酸码。检测结果需网格员核实身份后才能查看。",
-            secret,
-        )
+        return Registration(existing, "claimed", CLAIM_MESSAGE, secret)
     resident = Resident.objects.create(
         household=household, registered_site=site if household is None else None, is_pending=True, **values
     )
@@ -134,11 +135,23 @@ def register_self(
     return Registration(resident, "created", message, secret)
 
 
+CLAIM_MESSAGE = (
+    "您填写的信息与居民信息库中的一条记录相符。为保护个人信息，核实身份之前本页不显示该记录的核酸码、"
+    "住址和检测结果。请用登记手机号接收验证码完成核实，或等待网格员联系核实。"
+)
+
+
 @transaction.atomic
 def add_dependent(
     access: ResidentAccess, values: dict, household: Household | None, relation: str, consent: bool = False
 ) -> Registration:
-    """Add a dependent (a child without a phone, an elderly parent) to a guardian's page."""
+    """Add a dependent (a child without a phone, an elderly parent) to a guardian's page.
+
+    A new person is created (pending) and held at once. A person already in the registry is linked as an
+    unconfirmed guardianship that shows nothing of them, unless the guardian is a confirmed member of the
+    registry living in the same household (the registry already says they live together). Fails with
+    ``guardian_consent_required``, ``self``, ``duplicate_id`` or ``already_your_dependent``.
+    """
     guardian = access.resident
     age = _age(values.get("birth_date"))
     if age is not None and age < CONSENT_AGE and not consent:
@@ -153,16 +166,17 @@ def add_dependent(
             raise RegistrationError(
                 "duplicate_id", "该证件号码已登记为另一人，请核对姓名和证件号码", "document_number"
             )
-        if Guardianship.objects.filter(dependent=existing, guardian=guardian).exists():
+        if Guardianship.objects.filter(dependent=existing, guardian=guardian, ended_at__isnull=True).exists():
             raise RegistrationError(
                 "already_your_dependent", f"{existing.masked_name} 已在您的被监护人中", "name"
             )
-        others = Guardianship.objects.filter(dependent=existing).exists()
-        # Same household and a confirmed guardian: the registry already says they live together.
+        # Only someone whose own identity is confirmed, and whom the registry (not a self-registration)
+        # places in the same household, is trusted with a housemate without a check.
         confirmed = (
             access.is_confirmed
+            and not guardian.is_pending
             and guardian.household_id is not None
-            and (existing.household_id == guardian.household_id)
+            and existing.household_id == guardian.household_id
         )
         Guardianship.objects.create(
             dependent=existing,
@@ -171,22 +185,26 @@ def add_dependent(
             consent_at=consent_at,
             is_confirmed=confirmed,
         )
-        issue_code(existing, reason="监护人添加（与信息库匹配）")
+        if confirmed:
+            issue_code(existing, reason="监护人添加（与信息库匹配）")
         record(
             None,
-            "guardianship.link",
+            "guardianship.link" if confirmed else "guardianship.claim",
             existing,
             changes={"guardian": [None, guardian.masked_name]},
             reason=relation,
             area_path=resident_area_path(existing),
         )
-        if others:
-            message = f"{existing.masked_name} 已由其他监护人登记；已添加您为共同监护人，不会重复登记。"
-        else:
-            message = f"{existing.masked_name} 已在居民信息库中，已关联到您名下，不会重复登记。"
-        if not confirmed:
-            message += "检测结果需网格员核实后才能查看。"
-        return Registration(existing, "linked_second_guardian" if others else "linked", message)
+        if confirmed:
+            return Registration(
+                existing, "linked", f"{existing.masked_name} 已在居民信息库中，已关联到您名下，不会重复登记。"
+            )
+        return Registration(
+            existing,
+            "claimed",
+            "您填写的信息与居民信息库中的一条记录相符，不会重复登记。为保护个人信息，核实之前本页不显示其"
+            "核酸码、住址和检测结果：可用其登记手机号接收验证码核实，或等待网格员核实。",
+        )
     dependent = Resident.objects.create(
         household=household,
         registered_site=guardian.registered_site if household is None else None,
@@ -210,21 +228,23 @@ def add_dependent(
 
 
 def access_for(secret: str) -> ResidentAccess | None:
+    """The link with this secret, ended or not (an ended link's page says it was ended, and nothing
+    else); None when no link has it."""
     access = (
-        ResidentAccess.objects.filter(token_hash=hash_access_token(secret), revoked_at__isnull=True)
+        ResidentAccess.objects.filter(token_hash=hash_access_token(secret))
         .select_related("resident__household__building")
         .first()
     )
-    if access is not None:
+    if access is not None and access.revoked_at is None:
         ResidentAccess.objects.filter(pk=access.pk).update(last_used_at=timezone.now())
     return access
 
 
 @transaction.atomic
 def confirm_resident(user, resident: Resident) -> None:
-    """The grid worker knows this person: the pending self-registered record joins the registry.
-    (Links and guardianships made by typing someone's details are confirmed one by one, apart.)"""
-    Resident.objects.filter(pk=resident.pk).update(is_pending=False)
+    """The grid worker knows this person: the pending self-registered record joins the registry and the
+    roll call of open rounds. (Claims on registered people are confirmed one by one, apart.)"""
+    Resident.objects.filter(pk=resident.pk).update(is_pending=False, rejected_at=None)
     record(
         user,
         "resident.confirm",
@@ -233,13 +253,44 @@ def confirm_resident(user, resident: Resident) -> None:
         reason="网格员核实",
         area_path=resident_area_path(resident),
     )
+    _sync_roll([resident.pk])
+
+
+@transaction.atomic
+def reject_resident(user, resident: Resident, reason: str) -> None:
+    """Nobody of this description lives here: the self-registration leaves every list, its code stops
+    scanning and its links end. The record is kept (audited) until purged with other unconfirmed ones."""
+    now = timezone.now()
+    Resident.objects.filter(pk=resident.pk).update(rejected_at=now)
+    for code in resident.codes.filter(revoked_at__isnull=True):
+        PersonalCode.objects.filter(pk=code.pk).update(
+            revoked_at=now, revoked_reason=PersonalCode.RevokeReason.WRONG_PERSON, revoked_by=user
+        )
+    ResidentAccess.objects.filter(resident=resident, revoked_at__isnull=True).update(
+        revoked_at=now, ended_by=user, end_reason=reason
+    )
+    record(
+        user,
+        "resident.reject",
+        resident,
+        changes={"rejected": [False, True]},
+        reason=reason,
+        area_path=resident_area_path(resident),
+    )
+    _sync_roll([resident.pk])
+
+
+def _sync_roll(resident_ids: list[int]) -> None:
+    from gridroll.rollcall.services import sync_open_rounds
+
+    sync_open_rounds(resident_ids)
 
 
 @transaction.atomic
 def new_access_link(user, resident: Resident) -> str:
     """A fresh private link for a resident (lost phone): old links stop working."""
     ResidentAccess.objects.filter(resident=resident, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
+        revoked_at=timezone.now(), ended_by=user, end_reason="补发个人链接"
     )
     secret = _new_access(resident, confirmed=True)
     record(
@@ -253,26 +304,136 @@ def new_access_link(user, resident: Resident) -> str:
 
 
 @transaction.atomic
-def confirm_access(user, access: ResidentAccess) -> None:
-    """The grid worker checked that the holder of this link is the person (e.g. by calling them)."""
+def confirm_access(user, access: ResidentAccess, how: str = "网格员核实本人") -> None:
+    """The holder of this link is the person: checked by the grid worker (a call to the phone on file)
+    or by a one-time code sent to that phone (``user`` is then None)."""
     ResidentAccess.objects.filter(pk=access.pk).update(is_confirmed=True)
+    issue_code(access.resident, reason="核实本人后签发")
     record(
         user,
         "resident.confirm_link",
         access.resident,
-        reason="网格员核实本人",
+        reason=how,
         area_path=resident_area_path(access.resident),
     )
 
 
 @transaction.atomic
-def confirm_guardianship(user, link: Guardianship) -> None:
+def end_access(user, access: ResidentAccess, reason: str) -> None:
+    """End a private link (a rejected claim, a lost phone): the page then says it was ended, and why."""
+    if not reason.strip():
+        raise RegistrationError("reason_required", "请填写原因", "reason")
+    ResidentAccess.objects.filter(pk=access.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), ended_by=user, end_reason=reason.strip()
+    )
+    record(
+        user,
+        "resident.end_link",
+        access.resident,
+        changes={"confirmed": [access.is_confirmed, None]},
+        reason=reason.strip(),
+        area_path=resident_area_path(access.resident),
+    )
+
+
+@transaction.atomic
+def confirm_guardianship(user, link: Guardianship, how: str = "网格员核实监护关系") -> None:
     Guardianship.objects.filter(pk=link.pk).update(is_confirmed=True)
+    issue_code(link.dependent, reason="核实监护关系后签发")
     record(
         user,
         "guardianship.confirm",
         link.dependent,
         changes={"guardian": [None, link.guardian.masked_name]},
-        reason="网格员核实监护关系",
+        reason=how,
         area_path=resident_area_path(link.dependent),
     )
+
+
+@transaction.atomic
+def end_guardianship(user, link: Guardianship, reason: str) -> None:
+    """End a guardianship (wrong, or no longer needed): the guardian's page says it was ended."""
+    if not reason.strip():
+        raise RegistrationError("reason_required", "请填写原因", "reason")
+    Guardianship.objects.filter(pk=link.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now(), ended_by=user, end_reason=reason.strip()
+    )
+    record(
+        user,
+        "guardianship.end",
+        link.dependent,
+        changes={"guardian": [link.guardian.masked_name, None]},
+        reason=reason.strip(),
+        area_path=resident_area_path(link.dependent),
+    )
+
+
+# ------------------------------------------------------------------------ one-time code to the phone
+
+
+def _code_hash(access: ResidentAccess, code: str) -> str:
+    return hashlib.sha256(f"{access.pk}:{code}:{settings.SECRET_KEY}".encode()).hexdigest()
+
+
+CHALLENGES_PER_HOUR = 3
+
+
+@transaction.atomic
+def send_phone_challenge(access: ResidentAccess, link: Guardianship | None = None) -> str:
+    """Send a one-time code to the phone on file for the claimed person (the link's own person, or the
+    dependent of ``link``). Returns ``sent``; fails with ``no_phone`` or ``too_many``. The claimant is
+    never told the number."""
+    person = link.dependent if link is not None else access.resident
+    if not person.phone:
+        raise RegistrationError("no_phone", "信息库中没有此人的手机号，请联系网格员核实。")
+    hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    if PhoneChallenge.objects.filter(access=access, created_at__gte=hour_ago).count() >= CHALLENGES_PER_HOUR:
+        raise RegistrationError("too_many", "验证码发送次数过多，请一小时后再试，或联系网格员。")
+    code = f"{secrets.randbelow(10**6):06d}"
+    PhoneChallenge.objects.create(
+        access=access,
+        guardianship=link,
+        code_hash=_code_hash(access, code),
+        expires_at=timezone.now() + datetime.timedelta(minutes=settings.PHONE_CHALLENGE_MINUTES),
+    )
+    send_sms(
+        person.phone,
+        f"【gridroll】您的核实验证码为 {code}，{settings.PHONE_CHALLENGE_MINUTES} 分钟内有效。"
+        f"有人正在申请查看 {person.masked_name} 的核酸码和检测结果；如非本人或家人操作，请勿告知他人。",
+    )
+    record(
+        None,
+        "resident.challenge_sent",
+        person,
+        reason="验证码发送到登记手机号",
+        area_path=resident_area_path(person),
+    )
+    return "sent"
+
+
+def answer_phone_challenge(access: ResidentAccess, code: str, link: Guardianship | None = None) -> None:
+    """Check a one-time code; the right one confirms the claim. Fails with ``no_challenge``, ``expired``,
+    ``too_many_attempts`` or ``wrong_code`` (a wrong try is counted even though it fails)."""
+    with transaction.atomic():
+        challenge = (
+            PhoneChallenge.objects.select_for_update()
+            .filter(access=access, guardianship=link, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if challenge is None:
+            raise RegistrationError("no_challenge", "请先获取验证码。", "code")
+        if challenge.expires_at < timezone.now():
+            raise RegistrationError("expired", "验证码已过期，请重新获取。", "code")
+        if challenge.attempts >= settings.PHONE_CHALLENGE_ATTEMPTS:
+            raise RegistrationError("too_many_attempts", "错误次数过多，请重新获取验证码。", "code")
+        right = hmac.compare_digest(challenge.code_hash, _code_hash(access, code.strip()))
+        PhoneChallenge.objects.filter(pk=challenge.pk).update(
+            attempts=challenge.attempts + 1, used_at=timezone.now() if right else None
+        )
+    if not right:
+        raise RegistrationError("wrong_code", "验证码不正确。", "code")
+    if link is not None:
+        confirm_guardianship(None, link, how="短信验证码核实")
+    else:
+        confirm_access(None, access, how="短信验证码核实")

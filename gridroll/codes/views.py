@@ -42,7 +42,7 @@ def _community_of(area: Area) -> Area | None:
 # that a queue of people registering over one site's Wi-Fi is never slowed down.
 PROBE_LIMIT = 20
 PROBE_WINDOW = 600  # seconds
-PROBE_ANSWERS = {"duplicate_id", "already_registered"}
+PROBE_ANSWERS = {"duplicate_id"}
 
 
 def _client(request) -> str:
@@ -113,44 +113,99 @@ def register_site(request, token: str):
 
 def _access_or_404(secret: str) -> ResidentAccess:
     access = registration.access_for(secret)
-    if access is None:
+    if access is None or access.revoked_at is not None:
         raise Http404
     return access
 
 
-def _held_people(access: ResidentAccess) -> list[dict]:
-    """The holder and their dependents, each with code and whether results may be shown."""
-    people = [{"resident": access.resident, "relation": _("Me"), "confirmed": access.is_confirmed}]
-    for g in Guardianship.objects.filter(guardian=access.resident).select_related(
-        "dependent__household__building"
-    ):
-        people.append(
-            {
-                "resident": g.dependent,
-                "relation": _("I am their %(relation)s") % {"relation": g.relation},
-                "confirmed": access.is_confirmed and g.is_confirmed,
-            }
-        )
+def _person(resident, relation, confirmed: bool, link=None) -> dict:
+    """What the page may show of one person: everything once confirmed, nothing of them before."""
     from gridroll.labs.services import person_results
 
-    for p in people:
-        # Results only once the grid worker has confirmed who holds the link (issue 3).
-        p["results"] = person_results(p["resident"]) if p["confirmed"] else []
-        code = services.current_code(p["resident"])
-        p["code"] = code
-        p["qr"] = qr_svg(code.token, scale=4) if code else ""
+    p = {"relation": relation, "confirmed": confirmed, "link": link, "masked_name": resident.masked_name}
+    if confirmed:
+        code = services.current_code(resident)
+        p.update(
+            resident=resident,
+            results=person_results(resident),
+            code=code,
+            qr=qr_svg(code.token, scale=4) if code else "",
+            household=resident.household.label if resident.household_id else "",
+        )
+    else:
+        p.update(resident=None, results=[], code=None, qr="", household="")
+    return p
+
+
+def _held_people(access: ResidentAccess) -> list[dict]:
+    """The holder and their dependents. A claim not yet confirmed shows nothing of the claimed person,
+    and none of their dependents (those are the real person's)."""
+    people = [_person(access.resident, _("Me"), access.is_confirmed)]
+    if not access.is_confirmed:
+        return people
+    links = Guardianship.objects.filter(guardian=access.resident, ended_at__isnull=True).select_related(
+        "dependent__household__building"
+    )
+    for g in links:
+        relation = _("Dependent · %(relation)s") % {"relation": g.relation} if g.relation else _("Dependent")
+        people.append(_person(g.dependent, relation, g.is_confirmed, link=g))
     return people
+
+
+def _me_context(access: ResidentAccess, secret: str) -> dict:
+    context = {"access": access, "people": _held_people(access), "secret": secret}
+    if access.is_confirmed:
+        # Someone else typed this person's details: the holder should know (and tell the grid worker).
+        context["claims"] = ResidentAccess.objects.filter(
+            resident=access.resident, is_confirmed=False, revoked_at__isnull=True
+        ).exclude(pk=access.pk)
+        context["ended_links"] = Guardianship.objects.filter(
+            guardian=access.resident, ended_at__isnull=False
+        ).select_related("dependent")
+    return context
+
+
+def _private(response):
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @never_cache
 def me(request, secret: str):
     """The resident's page: own and dependents' codes. Possession of the link is the only way in."""
+    access = registration.access_for(secret)
+    if access is None:
+        raise Http404
+    if access.revoked_at is not None:
+        # An ended link says so (and why), and nothing else.
+        return _private(render(request, "codes/me_ended.html", {"access": access}, status=410))
+    return _private(render(request, "codes/me.html", _me_context(access, secret)))
+
+
+@never_cache
+@require_POST
+def me_verify(request, secret: str):
+    """A claim proves itself with a one-time code sent to the phone on file for the claimed person."""
     access = _access_or_404(secret)
-    response = render(
-        request, "codes/me.html", {"access": access, "people": _held_people(access), "secret": secret}
-    )
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    link = None
+    if request.POST.get("link"):
+        link = get_object_or_404(
+            Guardianship, pk=request.POST["link"], guardian=access.resident, ended_at__isnull=True
+        )
+        if not access.is_confirmed:
+            raise Http404
+    elif access.is_confirmed:
+        return redirect("codes:me", secret=secret)
+    try:
+        if request.POST.get("code"):
+            registration.answer_phone_challenge(access, request.POST["code"], link)
+            messages.success(request, _("Confirmed. The codes and results now show on this page."))
+        else:
+            registration.send_phone_challenge(access, link)
+            messages.info(request, _("A code was sent to the phone on file. Type it below."))
+    except registration.RegistrationError as exc:
+        messages.error(request, exc.message)
+    return redirect("codes:me", secret=secret)
 
 
 @never_cache
@@ -161,18 +216,22 @@ def me_code(request, secret: str, short_code: str):
     person = people.get(short_code)
     if person is None:
         raise Http404
-    response = render(
-        request,
-        "codes/me_code.html",
-        {"person": person, "secret": secret, "qr": qr_svg(person["code"].token, scale=10)},
+    return _private(
+        render(
+            request,
+            "codes/me_code.html",
+            {"person": person, "secret": secret, "qr": qr_svg(person["code"].token, scale=10)},
+        )
     )
-    response["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @never_cache
 def me_add(request, secret: str):
     access = _access_or_404(secret)
+    if not access.is_confirmed:
+        # A claimant acts for nobody until they are confirmed as the person.
+        messages.error(request, _("Family members can be added once your identity is confirmed."))
+        return redirect("codes:me", secret=secret)
     guardian = access.resident
     if guardian.household_id:
         community = _community_of(guardian.household.building.grid)
@@ -245,39 +304,74 @@ def new_link(request, pk: int):
 
 @login_required
 def pending(request):
-    """Self-registrations and links that wait for the grid worker: confirm who they are."""
+    """Self-registrations and claims that wait for the grid worker: confirm or reject each."""
     if not can(request.user, Action.EDIT_REGISTRY):
         raise Http404
     residents = Resident.objects.restrict(request.user, Action.EDIT_REGISTRY)
     context = {
-        "pending": residents.filter(is_pending=True).select_related("household__building", "registered_site"),
+        "pending": residents.filter(is_pending=True, rejected_at__isnull=True).select_related(
+            "household__building", "registered_site"
+        ),
         "links": ResidentAccess.objects.filter(
             resident__in=residents, is_confirmed=False, revoked_at__isnull=True
         ).select_related("resident__household__building", "site"),
-        "guardians": Guardianship.objects.filter(dependent__in=residents, is_confirmed=False).select_related(
-            "dependent", "guardian"
-        ),
+        "guardians": Guardianship.objects.filter(
+            dependent__in=residents, is_confirmed=False, ended_at__isnull=True
+        ).select_related("dependent", "guardian"),
     }
     return render(request, "codes/pending.html", context)
+
+
+def _pending_target(request, kind: str, pk: int):
+    residents = Resident.objects.restrict(request.user, Action.EDIT_REGISTRY)
+    if kind == "resident":
+        return get_in_scope(Resident.objects.all(), request.user, Action.EDIT_REGISTRY, pk=pk)
+    if kind == "link":
+        return get_object_or_404(ResidentAccess, pk=pk, resident__in=residents, revoked_at__isnull=True)
+    if kind == "guardian":
+        return get_object_or_404(Guardianship, pk=pk, dependent__in=residents, ended_at__isnull=True)
+    raise Http404
+
+
+def _back(request, target):
+    if request.POST.get("back") == "resident":
+        resident = target if isinstance(target, Resident) else getattr(target, "dependent", None)
+        resident = resident or target.resident
+        return redirect("residents:detail", pk=resident.pk)
+    return redirect("codes:pending")
 
 
 @login_required
 @require_POST
 def confirm(request, kind: str, pk: int):
-    residents = Resident.objects.restrict(request.user, Action.EDIT_REGISTRY)
+    target = _pending_target(request, kind, pk)
     if kind == "resident":
-        resident = get_in_scope(Resident.objects.all(), request.user, Action.EDIT_REGISTRY, pk=pk)
-        registration.confirm_resident(request.user, resident)
+        registration.confirm_resident(request.user, target)
     elif kind == "link":
-        access = get_object_or_404(ResidentAccess, pk=pk, resident__in=residents)
-        registration.confirm_access(request.user, access)
-    elif kind == "guardian":
-        link = get_object_or_404(Guardianship, pk=pk, dependent__in=residents)
-        registration.confirm_guardianship(request.user, link)
+        registration.confirm_access(request.user, target)
     else:
-        raise Http404
+        registration.confirm_guardianship(request.user, target)
     messages.success(request, _("Confirmed."))
-    return redirect("codes:pending")
+    return _back(request, target)
+
+
+@login_required
+@require_POST
+def reject(request, kind: str, pk: int):
+    """Reject a self-registration, or end a link or a guardianship (pending or not), with a reason."""
+    target = _pending_target(request, kind, pk)
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, _("Say why (the holder's page shows it)."))
+        return _back(request, target)
+    if kind == "resident":
+        registration.reject_resident(request.user, target, reason)
+    elif kind == "link":
+        registration.end_access(request.user, target, reason)
+    else:
+        registration.end_guardianship(request.user, target, reason)
+    messages.success(request, _("Ended."))
+    return _back(request, target)
 
 
 def _card_residents(request):

@@ -89,8 +89,12 @@ class Resident(models.Model):
     is_living_alone = models.BooleanField(_("living alone"), default=False)
     has_disability = models.BooleanField(_("disability"), default=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    # Self-registered and not yet confirmed by the grid worker.
+    # Self-registered and not yet confirmed by the grid worker: on no roll call and in no completion
+    # figure until then (listed apart as 待核实).
     is_pending = models.BooleanField(_("awaiting confirmation"), default=False)
+    # A self-registration the grid worker rejected (nobody of that name lives there): kept, with its
+    # code and links revoked, until the retention period for unconfirmed records ends.
+    rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True)
     registered_site = models.ForeignKey(
         "sampling.Site",
         on_delete=models.SET_NULL,
@@ -170,13 +174,24 @@ class Guardianship(models.Model):
     relation = models.CharField(_("relation"), max_length=20, blank=True)
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     # False when a guardian linked a person already in the registry by typing their details: the
-    # guardian holds the code but sees no results until the grid worker confirms.
+    # guardian sees nothing of that person (code, address, results) until the grid worker confirms or a
+    # one-time code sent to the person's phone on file does.
     is_confirmed = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Ended by staff (a wrong link, a child who came of age): kept so that the guardian's page says so.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["dependent", "guardian"], name="guardianship_unique"),
+            models.UniqueConstraint(
+                fields=["dependent", "guardian"],
+                condition=models.Q(ended_at__isnull=True),
+                name="guardianship_unique",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(dependent=models.F("guardian")), name="guardian_not_self"
             ),

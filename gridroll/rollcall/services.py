@@ -1,6 +1,7 @@
 """Keeping a round's roll call true as the round goes.
 
-- ``sync_round`` puts every resident in the round's areas on the roll (present or away, with a household),
+- ``sync_round`` puts every resident in the round's areas on the roll (present or away, with a household,
+  and placed by a grid worker: a pending self-registration is listed apart, 待核实, and counted nowhere),
   follows moves while the round is open, takes off those who left before anything was recorded, and
   recounts the tallies. It runs when a round opens and after registry changes.
 - ``mark_sampled`` is the scan's fast path: missing or exempt → sampled, counted by increments.
@@ -170,9 +171,10 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             JOIN areas_household h ON h.id = r.household_id
             JOIN areas_building b ON b.id = h.building_id
             JOIN areas_area a ON a.id = b.grid_id
-            WHERE r.status IN ('present', 'away') AND {scope}{only}
+            WHERE r.status IN ('present', 'away') AND r.is_pending = %s AND r.rejected_at IS NULL
+            AND {scope}{only}
             AND NOT EXISTS (SELECT 1 FROM rollcall_entry x WHERE x.round_id = %s AND x.resident_id = r.id)""",
-            [round_.pk, now, *scope_params, *only_params, round_.pk],
+            [round_.pk, now, False, *scope_params, *only_params, round_.pk],
         )
         added = cursor.rowcount
         analyze = added > ANALYZE_AFTER and connection.vendor == "postgresql"
@@ -206,8 +208,9 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
                 SELECT 1 FROM areas_household h
                 JOIN areas_building b ON b.id = h.building_id
                 JOIN areas_area a ON a.id = b.grid_id
-                WHERE h.id = r.household_id AND r.status IN ('present', 'away') AND {scope})""",
-            [round_.pk, *only_params, *scope_params],
+                WHERE h.id = r.household_id AND r.status IN ('present', 'away') AND r.is_pending = %s
+                AND r.rejected_at IS NULL AND {scope})""",
+            [round_.pk, *only_params, False, *scope_params],
         )
         gone = [row[0] for row in cursor.fetchall()]
         for chunk in _chunks(gone):

@@ -30,7 +30,7 @@ from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
 from gridroll.lib.phone import mask as mask_phone
 from gridroll.lib.text import natural_key
-from gridroll.residents.models import Sex, age_of
+from gridroll.residents.models import Resident, Sex, age_of
 from gridroll.rollcall.models import COUNTED, STATE_ORDER, Entry, Exemption, State, Tally
 from gridroll.rollcall.services import ExemptionError, clear_exemption, set_exemption, with_progress
 from gridroll.sampling.models import Round, RoundArea, Sample
@@ -264,6 +264,7 @@ def area_roll(request, round_pk: int, area_pk: int):
             "rounds": rounds_for(area)[:10],
             "retests": _retests(request.user, round_, area)[:200],
             "visitors": _visitors(round_, area),
+            "pending": _pending(request.user, area),
             "bedridden": Entry.objects.filter(
                 round=round_, grid__path__startswith=area.path, resident__is_bedridden=True
             ).select_related("resident", "household")[:100]
@@ -294,6 +295,20 @@ def _retests(user, round_: Round, area: Area) -> list:
     for t in tasks:
         t.phone_shown = phone_shown(user, t.resident, t.resident.household.building.grid.path)
     return tasks
+
+
+def _pending(user, area: Area):
+    """Self-registrations in this area that no grid worker has placed yet: listed apart, counted nowhere."""
+    return (
+        Resident.objects.restrict(user, Action.VIEW_REGISTRY)
+        .filter(
+            is_pending=True,
+            rejected_at__isnull=True,
+            household__building__grid__path__startswith=area.path,
+        )
+        .select_related("household__building")
+        .order_by("household__building_id", "household_id")[:200]
+    )
 
 
 def _visitors(round_: Round, area: Area):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from gridroll.audit.models import AuditRecord
 from gridroll.codes import services
-from gridroll.codes.models import ResidentAccess
+from gridroll.codes.models import ResidentAccess, hash_access_token
 from gridroll.conftest import new_id
 from gridroll.residents.models import Guardianship, Resident
 from gridroll.sampling.models import Site
@@ -79,23 +79,31 @@ def test_a_room_that_does_not_exist_is_refused(tree, client):
     assert response.status_code == 200 and not Resident.objects.exists()
 
 
-def test_registering_a_registered_person_links_without_showing_results(tree, client, resident_a):
+def test_registering_a_registered_person_makes_a_claim_that_shows_nothing(tree, client, resident_a):
+    code = services.issue_code(resident_a)
     response = register(client, tree, name=resident_a.name, document_number=resident_a.document_number)
     assert Resident.objects.count() == 1  # never a duplicate
     access = ResidentAccess.objects.get(resident=resident_a)
     assert access.is_confirmed is False
     page = client.get(response["Location"]).content.decode()
-    assert services.current_code(resident_a).short_code in page
-    assert "网格员" in page  # results wait for the grid worker
+    assert code.short_code not in page and code.token not in page and "<svg" not in page
+    assert tree["household_a"].label not in page and "501" not in page
+    assert "核实" in page  # the page says what is pending and why
     assert resident_a.document_number not in page and resident_a.phone not in page
 
 
-def test_a_second_registration_with_the_same_id_is_refused(tree, client):
-    register(client, tree)
-    response = register(client, tree)
-    assert response.status_code == 200
-    assert "不能重复登记" in response.content.decode()
-    assert Resident.objects.count() == 1 and ResidentAccess.objects.count() == 1
+def test_a_second_registration_with_the_same_id_is_a_claim_the_first_holder_sees(tree, client):
+    first = secret_of(register(client, tree))
+    client.cookies.clear()
+    second = secret_of(register(client, tree))
+    assert Resident.objects.count() == 1 and ResidentAccess.objects.count() == 2
+    assert ResidentAccess.objects.get(token_hash=hash_access_token(second)).is_confirmed is False
+    holder_page = client.get(reverse("codes:me", args=[first])).content.decode()
+    assert "有人" in holder_page and "网格员" in holder_page  # the holder is told of the claim
+    # The first holder keeps their code; the claimant sees none.
+    code = services.current_code(Resident.objects.get())
+    assert code.short_code in holder_page
+    assert code.short_code not in client.get(reverse("codes:me", args=[second])).content.decode()
 
 
 def test_the_same_id_under_another_name_is_refused(tree, client, resident_a):
@@ -162,8 +170,11 @@ def test_a_second_guardian_links_never_duplicates(tree, client):
     child = Resident.objects.get(name="王小宝")
     assert Guardianship.objects.filter(dependent=child).count() == 2
     page = client.get(response["Location"]).content.decode()
-    assert "共同监护人" in page
+    assert "不会重复登记" in page
     assert Resident.objects.filter(name="王小宝").count() == 1
+    # The father is a self-registration himself: the child's code waits for a check.
+    assert services.current_code(child).short_code not in page
+    assert Guardianship.objects.get(dependent=child, guardian__name="牛建国").is_confirmed is False
 
 
 def test_a_wrong_link_is_not_found(tree, client):
