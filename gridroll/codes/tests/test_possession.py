@@ -169,8 +169,8 @@ def test_guessing_the_one_time_code_stops_after_a_few_tries(
 
 
 def test_self_registrations_are_not_on_the_roll_until_placed(tree, client, round_, grid_worker, login):
-    from gridroll.rollcall.services import sync_round
     from gridroll.rollcall.models import Tally
+    from gridroll.rollcall.services import sync_round
 
     sync_round(round_)
     for i in range(20):
