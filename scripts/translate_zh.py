@@ -42,6 +42,10 @@ ZH_PRIVACY = {
     "Self-registered here and not yet placed by a grid worker: in no figure above until confirmed.": "自行登记、尚未经网格员核实的人员：核实前不计入以上任何数字。",
     "Confirm or reject": "核实或驳回",
     "registered": "登记时间",
+    "device clock wrong": "设备时间异常",
+    "device": "设备",
+    "server": "服务器",
+    "typed by hand": "手工录入",
 }
 
 ZH = {

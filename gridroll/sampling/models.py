@@ -228,7 +228,7 @@ class Sample(models.Model):
     position = models.PositiveSmallIntegerField()
     scanned_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
-    nonce = models.CharField(max_length=64)  # unique: a constraint below, without a LIKE index
+    nonce = models.CharField(max_length=64)  # the action's (ScanAction: unique per user and device)
     is_repeat = models.BooleanField(default=False)
     is_removed = models.BooleanField(default=False)
     decided_offline = models.BooleanField(default=False)
@@ -239,7 +239,8 @@ class Sample(models.Model):
             models.UniqueConstraint(
                 fields=["tube", "resident"], condition=models.Q(is_removed=False), name="person_once_per_tube"
             ),
-            models.UniqueConstraint(fields=["nonce"], name="sample_nonce_once"),
+            # Not unique by itself: a nonce is unique per user and device (ScanAction's constraint, written
+            # in the same transaction as every sample), and two devices may well make the same one.
         ]
         indexes = [models.Index(fields=["round", "resident"], name="sample_round_resident")]
 
@@ -310,7 +311,10 @@ class ScanAction(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["nonce"], name="scan_nonce_once")]
+        # A nonce is the device's: unique per user and device (another account replaying it is a new action).
+        constraints = [
+            models.UniqueConstraint(fields=["nonce", "user", "device_id"], name="scan_nonce_once_per_device")
+        ]
         indexes = [
             models.Index(fields=["site", "-received_at"], name="scan_site_recent"),
             models.Index(
@@ -320,3 +324,13 @@ class ScanAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.result} {self.reason}"
+
+    @property
+    def clock_flag(self) -> str:
+        """``ahead`` / ``outside_round`` when the device's clock could not be right (kept for review)."""
+        return self.payload.get("_clock", "")
+
+    @property
+    def is_manual(self) -> bool:
+        """The person was typed by hand (id or document number), not scanned from a code."""
+        return bool((self.payload.get("_person") or {}).get("manual"))

@@ -93,6 +93,23 @@ def _stored(action: ScanAction) -> ActionResult:
     )
 
 
+# How far a device clock may run ahead of the server, or outside the round's window, before its scans are
+# flagged for review (issue 13: a device time of 2030 was taken as it came).
+CLOCK_SKEW = datetime.timedelta(minutes=10)
+
+
+def _clock_flag(device_time: datetime.datetime, now: datetime.datetime, round_) -> str:
+    """``ahead`` when the device is more than CLOCK_SKEW ahead of the server, ``outside_round`` when its
+    time falls outside the round's window, else ''."""
+    if device_time > now + CLOCK_SKEW:
+        return "ahead"
+    if round_ is not None and not (
+        round_.starts_at - CLOCK_SKEW <= device_time <= round_.ends_at + CLOCK_SKEW
+    ):
+        return "outside_round"
+    return ""
+
+
 def _device_time(value) -> datetime.datetime:
     if isinstance(value, datetime.datetime):
         return value
@@ -156,12 +173,11 @@ def _fast_add(user, data: dict) -> ActionResult | bool | None:
     or scope the general way must refuse; False for a nonce seen before (the general way answers with
     the stored result).
     """
-    if data.get("kind") != ScanAction.Kind.ADD or data.get("document_number"):
-        return None
+    if data.get("kind") != ScanAction.Kind.ADD or data.get("document_number") or data.get("resident_id"):
+        return None  # typed by hand: the general way checks the site's area
     nonce = str(data.get("nonce") or "")[:64]
-    resident_id = data.get("resident_id")
     code = data.get("code")
-    if not nonce or not (code or isinstance(resident_id, int)):
+    if not nonce or not code:
         return None
     if not _FAST_PATH:
         with connection.cursor() as cursor:
@@ -174,6 +190,9 @@ def _fast_add(user, data: dict) -> ActionResult | bool | None:
     barcode = str(data.get("tube") or "").strip().upper()
     if site is None or round_ is None or not TUBE_BARCODE.match(barcode):
         return None
+    device_time = _device_time(data.get("device_time"))
+    if _clock_flag(device_time, timezone.now(), round_):
+        return None  # the general way flags the clock
     if not user.is_superuser:
         paths = _cached(f"scan:paths:{user.pk}", lambda: allowed_paths(user, Action.SCAN) or [])
         if not any(site.area.path.startswith(p) for p in paths):
@@ -191,9 +210,9 @@ def _fast_add(user, data: dict) -> ActionResult | bool | None:
         site.pk,
         barcode,
         str(code).strip().upper() if code else None,
-        None if code else resident_id,
+        None,
         json.dumps(payload, ensure_ascii=False),
-        _device_time(data.get("device_time")),
+        device_time,
         bool(data.get("decided_offline")),
         timezone.now(),
         datetime.date.today(),
@@ -314,49 +333,59 @@ class _Batch:
 
 
 def _record_batch(user, actions: list[dict], look_up_nonces: bool) -> list[ActionResult]:
-    nonces = [str(a.get("nonce") or "")[:64] for a in actions]
+    # A nonce is the device's own: it is unique per user and device, so that another account replaying a
+    # sampler's nonce neither gets the stored answer nor blocks the sampler's action.
+    keys = [(str(a.get("device_id") or "")[:64], str(a.get("nonce") or "")[:64]) for a in actions]
     stored = {}
     if look_up_nonces or len(actions) > 1:
-        stored = _stored_actions([n for n in nonces if n])
+        stored = _stored_actions(user.pk, [k for k in keys if k[1]])
     results: list[ActionResult | None] = [None] * len(actions)
     todo = []
-    seen: set[str] = set()
-    for i, nonce in enumerate(nonces):
-        if not nonce:
+    seen: set[tuple[str, str]] = set()
+    for i, key in enumerate(keys):
+        if not key[1]:
             results[i] = ActionResult(
                 nonce="", result="refused", reason="bad_request", message=MESSAGES["bad_request"]
             )
-        elif nonce in stored:
-            results[i] = _stored(stored[nonce])
-        elif nonce in seen:
+        elif key in stored:
+            results[i] = _stored(stored[key])
+        elif key in seen:
             results[i] = None  # the same nonce twice in one upload: answered with the first one's result
         else:
-            seen.add(nonce)
+            seen.add(key)
             todo.append(i)
     if todo:
         with transaction.atomic():
             batch = _load(user, [actions[i] for i in todo])
             rows = []
             for i in todo:
-                results[i], row = _decide(batch, nonces[i], actions[i])
+                results[i], row = _decide(batch, keys[i][1], actions[i])
                 rows.append(row)
             _write(batch, rows)
-    by_nonce = {r.nonce: r for r in results if r is not None}
-    return [
-        r if r is not None else replace(by_nonce[nonces[i]], duplicate=True) for i, r in enumerate(results)
-    ]
+    first = {keys[i]: r for i, r in enumerate(results) if r is not None}
+    return [r if r is not None else replace(first[keys[i]], duplicate=True) for i, r in enumerate(results)]
 
 
-def _stored_actions(nonces: list[str]) -> dict[str, ScanAction]:
-    """The actions already recorded under these nonces (usually none: one cheap probe first)."""
-    if not nonces:
+def _stored_actions(user_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ScanAction]:
+    """This user's actions already recorded under these (device, nonce) pairs (usually none: one cheap
+    probe first)."""
+    if not keys:
         return {}
+    nonces = sorted({n for _d, n in keys})
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT nonce FROM sampling_scanaction WHERE nonce IN ({placeholders(nonces)})", nonces
+            f"SELECT nonce FROM sampling_scanaction WHERE nonce IN ({placeholders(nonces)}) AND user_id = %s",
+            [*nonces, user_id],
         )
         known = [r[0] for r in cursor.fetchall()]
-    return {a.nonce: a for a in ScanAction.objects.filter(nonce__in=known)} if known else {}
+    if not known:
+        return {}
+    wanted = set(keys)
+    return {
+        (a.device_id, a.nonce): a
+        for a in ScanAction.objects.filter(nonce__in=known, user_id=user_id)
+        if (a.device_id, a.nonce) in wanted
+    }
 
 
 # Sites, rounds, keys and a user's scan scope change rarely and are read by every scan: each worker
@@ -442,11 +471,18 @@ def _load(user, actions: list[dict]) -> _Batch:
     ids = sorted(
         {a["resident_id"] for a in adds if not a.get("code") and isinstance(a.get("resident_id"), int)}
     )
+    # Typed by hand (resident id, document number): found only among the site area's own people and the
+    # non-residents registered at the site (``_person`` checks the place); rejected self-registrations
+    # never. Where the person lives comes along for that check.
+    place = (
+        "COALESCE(a.path, ''), COALESCE(r.registered_site_id, 0) FROM residents_resident r "
+        "LEFT JOIN areas_household h ON h.id = r.household_id "
+        "LEFT JOIN areas_building bl ON bl.id = h.building_id "
+        "LEFT JOIN areas_area a ON a.id = bl.grid_id WHERE r.rejected_at IS NULL AND "
+    )
     if ids:
-        for row in _rows(
-            f"SELECT {_Person.COLUMNS} FROM residents_resident r WHERE r.id IN ({placeholders(ids)})", ids
-        ):
-            people[("id", row[0])] = _Person(row)
+        for row in _rows(f"SELECT {_Person.COLUMNS}, {place}r.id IN ({placeholders(ids)})", ids):
+            people[("id", row[0])] = (_Person(row[:5]), row[5], row[6])
     docs = sorted(
         {
             idnumber.normalise(str(a["document_number"]))
@@ -456,12 +492,13 @@ def _load(user, actions: list[dict]) -> _Batch:
     )
     if docs:
         for row in _rows(
-            f"SELECT {_Person.COLUMNS}, r.document_number FROM residents_resident r "
-            f"WHERE r.document_number IN ({placeholders(docs)})",
+            f"SELECT {_Person.COLUMNS}, r.document_number, {place}r.document_number IN ({placeholders(docs)})",
             docs,
         ):
-            people[("doc", row[5])] = _Person(row[:5])
-    resident_ids = sorted({p.id for p in people.values() if isinstance(p, _Person)})
+            people[("doc", row[5])] = (_Person(row[:5]), row[6], row[7])
+    resident_ids = sorted(
+        {(p[0] if isinstance(p, tuple) else p).id for p in people.values() if not isinstance(p, str)}
+    )
     round_ids = sorted({a.get("round_id") for a in actions if a.get("round_id") in rounds})
     sampled: dict = defaultdict(set)
     states: dict = {}
@@ -582,6 +619,10 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
     site = round_ = tube = None
     person: dict = {}
     warning = ""
+    device_claimed = device_time
+    if _clock_flag(device_time, b.now, b.rounds.get(data.get("round_id"))):
+        # Never trusted silently: the sample carries the server's time (the device's stays on the action).
+        device_time = b.now
     try:
         if kind not in _KINDS:
             raise ActionError("bad_request")
@@ -602,7 +643,7 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
             if tube is None or tube.round_id != round_.pk or tube.site_id != site.pk:
                 raise ActionError("tube_not_open")
             if kind == ScanAction.Kind.ADD:
-                person, warning = _add(b, tube, round_, data, nonce, device_time, offline)
+                person, warning = _add(b, tube, round_, site, data, nonce, device_time, offline)
             elif kind == ScanAction.Kind.UNDO:
                 person = _undo(b, tube)
             else:
@@ -615,6 +656,9 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
     tube_info = tube.info() if tube is not None else {}
     payload["_tube"] = tube_info
     payload["_person"] = person
+    clock = _clock_flag(device_claimed, b.now, round_)
+    if clock:
+        payload["_clock"] = clock
     row = (
         nonce,
         str(data.get("device_id") or "")[:64],
@@ -624,14 +668,15 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
         site.pk if site is not None else None,
         barcode[:40],
         payload,
-        device_time,
+        device_claimed,
         b.now,
         offline,
         result,
         reason,
         MESSAGES[reason],
-        # The phone had already told the sampler "OK": someone must look at a refusal of it.
-        offline and result == ScanAction.Result.REFUSED,
+        # The phone had already told the sampler "OK": someone must look at a refusal of it. A device
+        # clock that cannot be right is stored beside the server's time and looked at too.
+        (offline and result == ScanAction.Result.REFUSED) or bool(clock),
     )
     outcome = ActionResult(
         nonce=nonce,
@@ -675,7 +720,10 @@ _TUBE_FIELDS = ("barcode", "round_id", "site_id", "station_id", "pool_mode", "ca
 _TUBE_FIELDS += ("opened_at",)
 
 
-def _person(b: _Batch, data: dict) -> _Person:
+def _person(b: _Batch, data: dict, site: Site) -> tuple[_Person, bool]:
+    """The person an add names, and whether they were typed by hand. A hand-typed person who is not of
+    the site's area (nor registered at the site) answers exactly like an unknown one: a sampler's
+    account is no oracle over the district's ids and ID numbers."""
     if data.get("code"):
         key: tuple = ("code", str(data["code"]))
     elif data.get("resident_id"):
@@ -689,19 +737,26 @@ def _person(b: _Batch, data: dict) -> _Person:
         raise ActionError("person_unknown")
     if isinstance(found, str):
         raise ActionError(found)
-    return found
+    if isinstance(found, tuple):
+        person, grid_path, registered_site_id = found
+        if not ((grid_path and grid_path.startswith(site.area.path)) or registered_site_id == site.pk):
+            raise ActionError("person_unknown")
+        return person, True
+    return found, False
 
 
 def _add(
-    b: _Batch, tube: _Tube, round_: Round, data: dict, nonce: str, when, offline: bool
+    b: _Batch, tube: _Tube, round_: Round, site: Site, data: dict, nonce: str, when, offline: bool
 ) -> tuple[dict, str]:
     # Full before closed: a full tube closed by itself, and "full" tells the sampler what to do.
     if tube.size >= tube.capacity:
         raise ActionError("tube_full")
     if tube.status != Tube.Status.OPEN:
         raise ActionError("tube_not_open")
-    resident = _person(b, data)
+    resident, manual = _person(b, data, site)
     person = resident.shown()
+    if manual:
+        person["manual"] = True  # typed by hand: the site board shows it apart
     held_in = b.sampled[(round_.pk, resident.id)]
     state = b.states.get((round_.pk, resident.id))
     if tube.id in held_in:

@@ -92,7 +92,7 @@ def site_board(request, pk: int):
         "open_tubes": Tube.objects.filter(site=site, round=round_, status=Tube.Status.OPEN),
         "stations": stations,
         "review": ScanAction.objects.filter(
-            site=site, result=ScanAction.Result.REFUSED, reviewed_at__isnull=True
+            Q(result=ScanAction.Result.REFUSED) | Q(needs_review=True), site=site, reviewed_at__isnull=True
         ).select_related("user")[:100],
         "boxes": Box.objects.filter(site=site, round=round_).annotate(n=Count("tubes")),
         "sealed_unpacked": Tube.objects.filter(
