@@ -138,3 +138,7 @@ SMS_BACKEND = os.environ.get("GRIDROLL_SMS_BACKEND", "gridroll.core.sms.ConsoleB
 # A one-time code: how long it lives and how many wrong tries it takes.
 PHONE_CHALLENGE_MINUTES = 10
 PHONE_CHALLENGE_ATTEMPTS = 5
+# API lists are paged; a page holds at most this many rows (a larger limit is refused), and a read of
+# more than API_BULK_AUDIT_ROWS people at once is audited (issue 13).
+NINJA_PAGINATION_MAX_LIMIT = 200
+API_BULK_AUDIT_ROWS = 50

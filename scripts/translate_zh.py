@@ -46,6 +46,8 @@ ZH_PRIVACY = {
     "device": "设备",
     "server": "服务器",
     "typed by hand": "手工录入",
+    "Age": "年龄",
+    "%(age)s years": "%(age)s 岁",
 }
 
 ZH = {

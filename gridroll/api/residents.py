@@ -1,10 +1,11 @@
-import datetime
-
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridroll.accounts.scope import get_in_scope
+from gridroll.audit.models import AuditRecord
+from gridroll.residents.masking import phone_for
 from gridroll.residents.models import Resident
 from gridroll.residents.search import search_residents
 
@@ -12,14 +13,16 @@ router = Router(tags=["residents"])
 
 
 class ResidentOut(Schema):
-    """A resident as staff see them in lists: document number masked (revealing is a page action, audited)."""
+    """A resident as staff see them in lists: document number masked (revealing is a page action,
+    audited), the age instead of the birth date (the two together would undo the mask), the phone by
+    the calling rule of ``residents.masking``."""
 
     id: int
     name: str
     sex: str
     document_type: str
     document_number_masked: str
-    birth_date: datetime.date | None
+    age: int | None
     phone: str
     household_id: int
     household: str
@@ -33,6 +36,10 @@ class ResidentOut(Schema):
         return obj.masked_document
 
     @staticmethod
+    def resolve_phone(obj: Resident, context) -> str:
+        return phone_for(context["request"].user, obj.phone, obj.household.building.grid.path)
+
+    @staticmethod
     def resolve_household(obj: Resident) -> str:
         return obj.household.label
 
@@ -41,16 +48,39 @@ class ResidentOut(Schema):
         return obj.household.building.grid_id
 
 
-@router.get("", response=list[ResidentOut], summary="Search residents in the caller's scope")
-@paginate(LimitOffsetPagination)
+class AuditedPagination(LimitOffsetPagination):
+    """Pages of at most NINJA_PAGINATION_MAX_LIMIT rows; a page of more than API_BULK_AUDIT_ROWS people is
+    recorded in the audit log (who read how many, with what query)."""
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        items = list(page[self.items_attribute])
+        page[self.items_attribute] = items
+        if len(items) > settings.API_BULK_AUDIT_ROWS:
+            AuditRecord.objects.create(
+                actor=request.user,
+                action="resident.bulk_read",
+                target_type="api",
+                changes={"rows": len(items), "offset": pagination.offset},
+                reason=request.get_full_path()[:200],
+            )
+        return page
+
+
+@router.get("", response=list[ResidentOut], summary="Search residents in the caller's scope (paged)")
+@paginate(AuditedPagination)
 def list_residents(request: HttpRequest, q: str = "", household: int | None = None):
     if household is not None:
         qs = Resident.objects.restrict(request.user).filter(household_id=household)
     else:
         qs = search_residents(request.user, q)
-    return qs.select_related("household__building").order_by("id")
+    return qs.filter(household__isnull=False).select_related("household__building__grid").order_by("id")
 
 
 @router.get("/{resident_id}", response=ResidentOut)
 def get_resident(request: HttpRequest, resident_id: int):
-    return get_in_scope(Resident.objects.select_related("household__building"), request.user, pk=resident_id)
+    return get_in_scope(
+        Resident.objects.select_related("household__building__grid").filter(household__isnull=False),
+        request.user,
+        pk=resident_id,
+    )

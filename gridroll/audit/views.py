@@ -6,6 +6,7 @@ from django.shortcuts import render
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
 from gridroll.audit.models import AuditRecord
+from gridroll.residents.masking import changes_for
 
 
 @login_required
@@ -24,4 +25,7 @@ def audit_log(request):
         .distinct()
     )
     page = Paginator(records, 100).get_page(request.GET.get("page"))
+    for h in page.object_list:
+        # Identifiers as this user may see them: IDs masked, phones by the calling rule (issue 13).
+        h.shown_changes = changes_for(request.user, h.changes, h.area_path)
     return render(request, "audit/audit_log.html", {"page": page, "action": action, "actions": actions})

@@ -28,7 +28,7 @@ from gridroll.labs.services import (
     resolve_conflict,
     write_issues,
 )
-from gridroll.rollcall.views import phone_shown
+from gridroll.residents.masking import phone_for
 from gridroll.sampling.models import Box, Round, Tube
 
 
@@ -232,7 +232,7 @@ def retest_rows(user, round_: Round | None, area: Area | None):
         workers.setdefault(g.area_id, []).append(g.user.get_full_name() or g.user.username)
     for t in tasks:
         grid = t.resident.household.building.grid
-        t.phone_shown = phone_shown(user, t.resident, grid.path)
+        t.phone_shown = phone_for(user, t.resident.phone, grid.path)
         t.workers = "、".join(workers.get(grid.pk, []))
     return tasks
 

@@ -23,9 +23,9 @@ from gridroll.lib import idnumber
 from gridroll.reconcile import services
 from gridroll.reconcile.models import OPEN_CONCLUSIONS, WORK_ORDER, Conclusion, Decision, Feed, FeedLine
 from gridroll.residents.importing import FileError
+from gridroll.residents.masking import phone_for
 from gridroll.residents.models import Resident
 from gridroll.residents.services import ResidentError
-from gridroll.rollcall.views import phone_shown
 from gridroll.sampling.models import Round
 
 # About 20 s on these machines; longer lists go through the command (docs/reconcile.md).
@@ -208,7 +208,9 @@ def worklist(request, pk: int):
         x.masked_id = idnumber.mask(idnumber.normalise(x.id_number)) if x.id_number else ""
         if x.resident_id and x.resident.household_id:
             # The registered phone to call (full for the grid worker and the community, masked above).
-            x.resident_phone = phone_shown(request.user, x.resident, x.resident.household.building.grid.path)
+            x.resident_phone = phone_for(
+                request.user, x.resident.phone, x.resident.household.building.grid.path
+            )
     return render(
         request,
         "reconcile/worklist.html",

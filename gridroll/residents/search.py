@@ -6,27 +6,47 @@ import re
 
 from django.db.models import Q
 
+from gridroll.accounts.roles import Action
 from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber
 from gridroll.lib.text import halfwidth
 from gridroll.residents.models import Resident
 
 
+def _record_search_reveals(user, resident_ids: list[int]) -> None:
+    """A document-number search that found people confirmed their numbers: audited like a reveal."""
+    from gridroll.audit.services import record
+    from gridroll.codes.services import resident_area_path
+
+    for resident in Resident.objects.filter(pk__in=resident_ids):
+        record(user, "resident.search_document", resident, area_path=resident_area_path(resident))
+
+
+# A masked document number shows its last four characters: a search on more of them confirms digits the
+# mask hides, so it is a reveal (issue 13).
+SHOWN_DIGITS = 4
+
+
 def search_residents(user, query: str):
-    """Residents in the user's scope matching a name, ID (whole or last digits), phone or address."""
+    """Residents in the user's scope matching a name, ID (whole or last digits), phone or address.
+
+    A search on more of a document number than the mask shows finds only people whose numbers the user
+    may reveal, and each one found is recorded as a reveal (``resident.search_document``)."""
     qs = Resident.objects.restrict(user).select_related("household__building__grid")
     query = halfwidth(query)
     if not query:
         return qs.none()
     digits = idnumber.normalise(query)
     if re.fullmatch(r"\d{4,}[\dX]?", digits):
-        return qs.filter(
-            Q(document_number=digits)
-            | Q(document_number__endswith=digits)
-            | Q(phone=digits)
-            | Q(phone__endswith=digits)
-            | Q(household__room=digits)
-        )
+        by_phone_or_room = Q(phone=digits) | Q(phone__endswith=digits) | Q(household__room=digits)
+        if len(digits) <= SHOWN_DIGITS:
+            return qs.filter(by_phone_or_room | Q(document_number__endswith=digits))
+        revealable = Resident.objects.restrict(user, Action.REVEAL_ID).values("pk")
+        by_document = (Q(document_number=digits) | Q(document_number__endswith=digits)) & Q(pk__in=revealable)
+        found = list(qs.filter(by_document).values_list("pk", flat=True)[:50])
+        if found:
+            _record_search_reveals(user, found)
+        return qs.filter(by_phone_or_room | Q(pk__in=found))
     try:
         parsed = addresslib.parse(query)
     except addresslib.AddressError:

@@ -25,6 +25,7 @@ from gridroll.residents import services
 from gridroll.residents.exporting import template_workbook, write_csv, write_xlsx
 from gridroll.residents.forms import ImportForm, MoveForm, ResidentForm, StatusForm
 from gridroll.residents.importing import FileError, ResidentImporter, iter_reject_rows
+from gridroll.residents.masking import changes_for
 from gridroll.residents.models import ImportBatch, Resident
 from gridroll.residents.search import search_residents
 
@@ -39,6 +40,13 @@ def search(request):
     )
     page = Paginator(results, 50).get_page(request.GET.get("page"))
     return render(request, "residents/search.html", {"query": query, "page": page})
+
+
+def _shown_history(user, records, area_path: str) -> list:
+    records = list(records)
+    for h in records:
+        h.shown_changes = changes_for(user, h.changes, area_path)
+    return records
 
 
 @login_required
@@ -62,7 +70,7 @@ def resident_detail(request, pk: int):
             "resident": resident,
             "household": resident.household,
             "ancestors": crumbs(request.user, grid or resident.registered_site.area),
-            "history": history[:50],
+            "history": _shown_history(request.user, history[:50], path),
             "guardians": guardians,
             "dependents": dependents,
             "can_edit": can(request.user, Action.EDIT_REGISTRY, path),
@@ -241,8 +249,15 @@ def _own_batch(request, pk: int) -> ImportBatch:
 @login_required
 def import_batch(request, pk: int):
     batch = _own_batch(request, pk)
+    # The same masking as the audit log: the changes list is read on a screen, not imported.
+    changes = [
+        {**c, "shown": changes_for(request.user, c.get("changes", {}), c.get("area_path", ""))}
+        for c in batch.changes
+    ]
     return render(
-        request, "residents/import_batch.html", {"batch": batch, "rejects": batch.rejects.all()[:200]}
+        request,
+        "residents/import_batch.html",
+        {"batch": batch, "changes": changes, "rejects": batch.rejects.all()[:200]},
     )
 
 

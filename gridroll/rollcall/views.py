@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridroll.accounts.roles import Action
-from gridroll.accounts.scope import allowed_paths, can, get_in_scope
+from gridroll.accounts.scope import allowed_paths, get_in_scope
 from gridroll.areas.models import Area, Building
 from gridroll.areas.views import crumbs
 from gridroll.core.http import download
@@ -30,6 +30,7 @@ from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
 from gridroll.lib.phone import mask as mask_phone
 from gridroll.lib.text import natural_key
+from gridroll.residents.masking import may_call, phone_for
 from gridroll.residents.models import Resident, Sex, age_of
 from gridroll.rollcall.models import COUNTED, STATE_ORDER, Entry, Exemption, State, Tally
 from gridroll.rollcall.services import ExemptionError, clear_exemption, set_exemption, with_progress
@@ -52,12 +53,6 @@ def _context(request, round_pk: int, area_pk: int) -> tuple[Round, Area]:
     if round_ is None:
         raise Http404
     return round_, area
-
-
-def phone_shown(user, resident, grid_path: str) -> str:
-    if user is None or can(user, Action.CALL_RESIDENTS, grid_path):
-        return resident.phone
-    return resident.masked_phone
 
 
 @login_required
@@ -137,7 +132,7 @@ def _grid_people(request, round_: Round, area: Area, only: str = "") -> list[dic
     entries = Entry.objects.filter(round=round_, grid=area)
     if only:
         entries = entries.filter(state=only)
-    calls = can(request.user, Action.CALL_RESIDENTS, area.path)
+    calls = may_call(request.user, area.path)  # once for the grid: the rule of residents.masking
     # The grid's buildings in a query of their own (a dozen rows) rather than joined to every person.
     known = {
         pk: SimpleNamespace(
@@ -293,7 +288,7 @@ def _retests(user, round_: Round, area: Area) -> list:
         .order_by("resident__household__building__grid__path", "resident__household_id")[:500]
     )
     for t in tasks:
-        t.phone_shown = phone_shown(user, t.resident, t.resident.household.building.grid.path)
+        t.phone_shown = phone_for(user, t.resident.phone, t.resident.household.building.grid.path)
     return tasks
 
 
@@ -364,7 +359,7 @@ def sheet_rows(user, round_: Round, area: Area):
         )
     )
     for e in entries:
-        e.phone_shown = phone_shown(user, e.resident, e.grid.path)
+        e.phone_shown = phone_for(user, e.resident.phone, e.grid.path)
     return entries
 
 
@@ -466,7 +461,7 @@ def repeat_missing(request, round_pk: int, area_pk: int):
         missed[resident_id].append(name)
     rows = []
     for e in missing_now.filter(resident_id__in=list(missed)).select_related("resident", "household", "grid"):
-        e.phone_shown = phone_shown(request.user, e.resident, e.grid.path)
+        e.phone_shown = phone_for(request.user, e.resident.phone, e.grid.path)
         rows.append({"entry": e, "rounds": missed[e.resident_id]})
     rows.sort(key=lambda r: (-len(r["rounds"]), r["entry"].household.label))
     return render(

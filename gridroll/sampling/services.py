@@ -492,7 +492,8 @@ def _load(user, actions: list[dict]) -> _Batch:
     )
     if docs:
         for row in _rows(
-            f"SELECT {_Person.COLUMNS}, r.document_number, {place}r.document_number IN ({placeholders(docs)})",
+            f"SELECT {_Person.COLUMNS}, r.document_number, {place}"
+            f"r.document_number IN ({placeholders(docs)})",
             docs,
         ):
             people[("doc", row[5])] = (_Person(row[:5]), row[6], row[7])
