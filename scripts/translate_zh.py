@@ -48,6 +48,9 @@ ZH_PRIVACY = {
     "typed by hand": "手工录入",
     "Age": "年龄",
     "%(age)s years": "%(age)s 岁",
+    "An area cannot be placed under itself or one of its own areas.": "不能把地区放到它自己或它的下级地区之下。",
+    "A %(level)s cannot be placed under a %(parent)s: the parent must be a higher level.": "%(level)s不能放在%(parent)s之下：上级必须是更高一级的地区。",
+    "Move an area with areas.services.move_area.": "调整地区的上级请用 areas.services.move_area（命令 manage.py move_area）。",
 }
 
 ZH = {

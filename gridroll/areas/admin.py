@@ -10,6 +10,10 @@ class AreaAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     raw_id_fields = ("parent",)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an area rewrites every path below it: areas.services.move_area (or `manage.py move_area`).
+        return ("parent",) if obj is not None else ()
+
 
 @admin.register(Building)
 class BuildingAdmin(admin.ModelAdmin):

@@ -26,6 +26,15 @@ LEVEL_RANK = {
 }
 
 
+class AreaError(Exception):
+    """A refused change to the area tree, with a stable code."""
+
+    def __init__(self, code: str, message) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+
+
 class AreaQuerySet(models.QuerySet["Area"]):
     def restrict(self, user, action: str = "view_registry") -> AreaQuerySet:
         """Areas the user may act on: those granted and everything below them."""
@@ -76,7 +85,27 @@ class Area(models.Model):
     def is_grid(self) -> bool:
         return self.level == Level.GRID
 
+    def check_parent(self, parent: Area | None) -> None:
+        """Refuse a parent that would make a cycle or sit at this area's level or below (AreaError)."""
+        if parent is None:
+            return
+        if self.pk is not None and (parent.pk == self.pk or parent.path.startswith(self.path or "\0")):
+            raise AreaError("area_cycle", _("An area cannot be placed under itself or one of its own areas."))
+        if LEVEL_RANK[parent.level] >= LEVEL_RANK[self.level]:
+            raise AreaError(
+                "area_level",
+                _("A %(level)s cannot be placed under a %(parent)s: the parent must be a higher level.")
+                % {"level": self.get_level_display(), "parent": parent.get_level_display()},
+            )
+
     def save(self, *args, **kwargs) -> None:
+        """Write the area and its path. A new parent for an existing area is not taken here: the path of
+        every area below it would go stale (areas.services.move_area rewrites them in one transaction)."""
+        if self.pk is not None and self.path:
+            old_parent = Area.objects.filter(pk=self.pk).values_list("parent_id", flat=True).first()
+            if old_parent != self.parent_id:
+                raise AreaError("area_move", _("Move an area with areas.services.move_area."))
+        self.check_parent(self.parent)
         # The path needs our own primary key, so a new area is written twice.
         super().save(*args, **kwargs)
         expected = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
