@@ -28,6 +28,13 @@ def sms_outbox(settings):
     return sms.outbox
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make many users: a deliberately slow hasher (PBKDF2, ~0.3 s a password) would be most of
+    their time. Production keeps Django's default."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def tree(db):
     district = Area.objects.create(name="测试区", level=Level.DISTRICT)
