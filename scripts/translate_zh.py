@@ -50,6 +50,15 @@ ZH_PRIVACY = {
     "%(age)s years": "%(age)s 岁",
     "An area cannot be placed under itself or one of its own areas.": "不能把地区放到它自己或它的下级地区之下。",
     "A %(level)s cannot be placed under a %(parent)s: the parent must be a higher level.": "%(level)s不能放在%(parent)s之下：上级必须是更高一级的地区。",
+    "to confirm": "待核实",
+    "End": "解除",
+    "(this person is their %(r)s)": "（本人是其%(r)s）",
+    "Private links": "个人链接",
+    "created": "创建时间",
+    "state": "状态",
+    "confirmed": "已核实",
+    "claim to confirm": "认领待核实",
+    "End this link": "停用此链接",
     "Move an area with areas.services.move_area.": "调整地区的上级请用 areas.services.move_area（命令 manage.py move_area）。",
 }
 

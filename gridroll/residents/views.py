@@ -61,8 +61,8 @@ def resident_detail(request, pk: int):
     history = AuditRecord.objects.filter(
         target_type="residents.resident", target_id=resident.pk
     ).select_related("actor")
-    guardians = resident.guardianships.select_related("guardian")
-    dependents = resident.dependent_links.select_related("dependent")
+    guardians = resident.guardianships.filter(ended_at__isnull=True).select_related("guardian")
+    dependents = resident.dependent_links.filter(ended_at__isnull=True).select_related("dependent")
     return render(
         request,
         "residents/resident_detail.html",
@@ -81,6 +81,9 @@ def resident_detail(request, pk: int):
             "codes": resident.codes.select_related("key").order_by("-issued_at")[:10],
             "revoke_form": RevokeForm(),
             "new_link": request.session.pop(f"link-{resident.pk}", None),
+            # Private links to this person's page (own or claimed), for staff to end one (lost phone,
+            # wrong claim); the holder's page then says so.
+            "links": resident.accesses.filter(revoked_at__isnull=True).select_related("site"),
         },
     )
 

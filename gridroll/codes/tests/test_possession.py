@@ -217,3 +217,17 @@ def test_an_ended_link_says_so_and_shows_nothing_else(tree, client, grid_worker,
     page = response.content.decode()
     assert response.status_code == 410 and "手机丢失" in page and "陌*人" not in page and "<svg" not in page
     assert client.get(reverse("codes:me_add", args=[secret])).status_code == 404
+
+
+def test_staff_end_a_link_from_the_residents_page(tree, client, grid_worker, login):
+    secret = register(client, tree)
+    resident = Resident.objects.get(name="陌生人")
+    staff = login(grid_worker)
+    page = staff.get(reverse("residents:detail", args=[resident.pk])).content.decode()
+    assert "停用此链接" in page
+    access = ResidentAccess.objects.get(resident=resident)
+    response = staff.post(
+        reverse("codes:reject", args=["link", access.pk]), {"reason": "换手机", "back": "resident"}
+    )
+    assert response["Location"] == reverse("residents:detail", args=[resident.pk])
+    assert client.get(reverse("codes:me", args=[secret])).status_code == 410
