@@ -10,6 +10,7 @@ import datetime
 
 from django.db import transaction
 
+from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building, Household
 from gridroll.codes import registration
 from gridroll.codes.models import ResidentAccess, hash_access_token
@@ -92,7 +93,60 @@ def build(district_name: str) -> dict:
     Resident.objects.filter(pk=grandpa.resident.pk).update(is_bedridden=True)
     # A fixed link, so that `make demo` can print it every time. Demo data only: real links are random.
     ResidentAccess.objects.filter(pk=access.pk).update(token_hash=hash_access_token(FAMILY_SECRET))
+    # The grid worker knows the family: the three self-registrations join the registry and the roll call
+    # (until then they were listed apart as 待核实 and counted nowhere).
+    worker = _grid_worker_of(household)
+    for resident in (mother.resident, *Resident.objects.filter(name__in=["张小满", "张德福"], is_pending=True)):
+        registration.confirm_resident(worker, resident)
+    _waiting_for_niushu()
     return {"codes": issued}
+
+
+def _grid_worker_of(household: Household):
+    """The demo user whose grant covers this household (the grid worker; the district admin else)."""
+    from django.contrib.auth.models import User
+
+    path = household.building.grid.path
+    for grant in Grant.objects.select_related("user", "area").order_by("-area__path"):
+        if path.startswith(grant.area.path) and grant.role == "grid_worker":
+            return grant.user
+    return User.objects.get(username="district")
+
+
+def _waiting_for_niushu() -> None:
+    """What 待核实 looks like in 盛世佳苑: someone who typed a registered neighbour's name and ID number (a
+    claim that shows nothing until checked) and a new tenant who registered themselves."""
+    grid = Area.objects.get(name="盛世佳苑网格")
+    neighbour = (
+        Resident.objects.filter(household__building__grid=grid, document_type="id_card", is_pending=False)
+        .exclude(phone="")
+        .order_by("id")[5]
+    )
+    registration.register_self(
+        {
+            "name": neighbour.name,
+            "document_type": "id_card",
+            "document_number": neighbour.document_number,
+            "sex": neighbour.sex,
+            "birth_date": neighbour.birth_date,
+            "phone": "13700009999",
+        },
+        neighbour.household,
+        consent=True,
+    )
+    room = Household.objects.filter(building__grid=grid).order_by("-id").first()
+    registration.register_self(
+        {
+            "name": "孙晓雨",
+            "document_type": "id_card",
+            "document_number": idnumber.make("371502", datetime.date(1998, 11, 2), 61, "F"),
+            "sex": "F",
+            "birth_date": datetime.date(1998, 11, 2),
+            "phone": "13863511234",
+        },
+        room,
+        consent=True,
+    )
 
 
 def links(base: str) -> list[str]:
@@ -104,10 +158,12 @@ def links(base: str) -> list[str]:
     board = Site.objects.filter(name="盛世佳苑北门采样点").values_list("pk", flat=True).first()
     board_site = board or site.pk
     return [
-        "  王丽娟's own page (she registered her son, who has no ID, and her bedridden father-in-law):",
+        "  王丽娟's own page (she registered her son, who has no ID, and her bedridden father-in-law; their",
+        "  grid worker then confirmed all three, so their codes and results show):",
         f"      {base}/me/{FAMILY_SECRET}/",
         f"  register as a resident:          {base}/register/",
         f"  the site code of {site.name}:  {base}/register/s/{site.token}/  (poster: log in, 采样点与场所码)",
+        f"  待核实 (a claim on a registered neighbour, a new tenant): {base}/codes/pending/  (niushu)",
         f"  code cards for {building.label}:  {base}/codes/cards/?building={building.pk}  (log in as niushu)",
         f"  the scanner (log in as sampler): {base}/scan/   ·   site board: {base}/sites/{board_site}/board/",
         *_feed_links(base),
