@@ -96,7 +96,10 @@ def build(district_name: str) -> dict:
     # The grid worker knows the family: the three self-registrations join the registry and the roll call
     # (until then they were listed apart as 待核实 and counted nowhere).
     worker = _grid_worker_of(household)
-    for resident in (mother.resident, *Resident.objects.filter(name__in=["张小满", "张德福"], is_pending=True)):
+    for resident in (
+        mother.resident,
+        *Resident.objects.filter(name__in=["张小满", "张德福"], is_pending=True),
+    ):
         registration.confirm_resident(worker, resident)
     _waiting_for_niushu()
     return {"codes": issued}

@@ -98,18 +98,40 @@ def mark_sampled(round_id: int, resident_ids: Sequence[int]) -> int:
     return len(changed)
 
 
+def lock_entries(cursor, round_ids: Sequence[int], resident_ids: Sequence[int]) -> None:
+    """Lock these people's roll-call entries in id order, before anything reads their samples or state.
+
+    Every path that changes a person's samples (add, undo, result, exemption, retest) takes this lock
+    first, so that two of them for one person run one after the other: the second reads, in a statement
+    of its own (a fresh snapshot under READ COMMITTED), what the first committed. Reading first and
+    locking after let an undo and an add on two lanes each miss the other's change (issue 21). The id
+    order keeps two batches locking the same people from deadlocking.
+    """
+    if not round_ids or not resident_ids or not connection.features.has_select_for_update:
+        return  # SQLite: a write transaction holds the whole database (IMMEDIATE)
+    for chunk in _chunks(sorted(set(resident_ids))):
+        cursor.execute(
+            f"SELECT id FROM rollcall_entry WHERE round_id + 0 IN ({placeholders(round_ids)}) "
+            f"AND resident_id IN ({placeholders(chunk)}) ORDER BY id FOR UPDATE",
+            [*round_ids, *chunk],
+        )
+
+
 def refresh(round_id: int, resident_ids: Iterable[int]) -> int:
     """Derive these people's states again and move the tallies by the difference. Returns how many
-    entries changed. People without an entry in the round (visitors, non-residents) are skipped."""
+    entries changed. People without an entry in the round (visitors, non-residents) are skipped.
+
+    The entries are locked first and their states derived in a later statement, which sees every change
+    committed before the lock was granted (lock_entries)."""
     ids = sorted(set(resident_ids))
     changed = 0
     now = timezone.now()
     for chunk in _chunks(ids):
         with connection.cursor() as cursor:
+            lock_entries(cursor, [round_id], chunk)
             cursor.execute(
                 f"SELECT e.id, e.building_id, e.state, {STATE_SQL} FROM rollcall_entry e "
-                f"WHERE e.round_id = %s AND e.resident_id IN ({placeholders(chunk)}) "
-                f"ORDER BY e.id{for_update()}",
+                f"WHERE e.round_id = %s AND e.resident_id IN ({placeholders(chunk)}) ORDER BY e.id",
                 [*STATE_PARAMS, round_id, *chunk],
             )
             rows = [r for r in cursor.fetchall() if r[2] != r[3]]
@@ -363,6 +385,61 @@ def sync_open_rounds(resident_ids: Sequence[int] | None = None) -> None:
 
     for round_ in Round.objects.filter(status=Round.Status.OPEN).prefetch_related("areas__area"):
         sync_round(round_, resident_ids)
+
+
+def check_round(round_, *, repair: bool = False, user=None) -> dict:
+    """Compare a round's roll call with a recount from its samples, tasks and exemptions, and its tallies
+    with a recount of its entries. Returns ``{"entries": [(resident id, stored, derived)…],
+    "tallies": [(building id, stored counts, derived counts)…], "repaired": bool}``.
+
+    With ``repair``, wrong entries are derived again (locked, as every other path does), the round's
+    tallies are recounted, and an audit record says what was wrong — the operator's tool after an
+    incident (``manage.py check_rollcall``)."""
+    round_id = round_.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT resident_id, state, derived FROM (SELECT e.resident_id, e.state, {STATE_SQL} AS derived "
+            f"FROM rollcall_entry e WHERE e.round_id = %s) x WHERE state <> derived ORDER BY resident_id",
+            [*STATE_PARAMS, round_id],
+        )
+        entries = [tuple(row) for row in cursor.fetchall()]
+        sums = ", ".join(f"SUM(CASE WHEN state = '{c}' THEN 1 ELSE 0 END)" for c in COUNTED)
+        cursor.execute(
+            f"SELECT building_id, COUNT(*), {sums} FROM rollcall_entry WHERE round_id = %s "
+            "GROUP BY building_id",
+            [round_id],
+        )
+        derived = {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+    fields = ["total", *COUNTED]
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in Tally.objects.filter(round_id=round_id).values_list("building_id", *fields)
+    }
+    zero = tuple([0] * len(fields))
+    tallies = [
+        (
+            b,
+            dict(zip(fields, stored.get(b, zero), strict=True)),
+            dict(zip(fields, derived.get(b, zero), strict=True)),
+        )
+        for b in sorted(set(stored) | set(derived))
+        if stored.get(b, zero) != derived.get(b, zero)
+    ]
+    repaired = False
+    if repair and (entries or tallies):
+        with transaction.atomic():
+            if entries:
+                refresh(round_id, [resident_id for resident_id, _s, _d in entries])
+            recount(round_id)
+            record(
+                user,
+                "rollcall.repair",
+                round_,
+                changes={"entries": [len(entries), 0], "tallies": [len(tallies), 0]},
+                reason="check_rollcall --repair",
+            )
+        repaired = True
+    return {"entries": entries, "tallies": tallies, "repaired": repaired}
 
 
 def state_counts(tallies) -> dict[str, int]:

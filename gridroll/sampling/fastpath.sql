@@ -8,8 +8,10 @@
 -- the general way checks its signature and decides.
 -- A nonce seen before fails on a unique index and rolls the whole call back: the caller then answers
 -- with the stored result. tests: sampling/tests (they run through here on PostgreSQL).
--- Installed by migrations sampling/0004 and 0005; a change here needs a new migration that runs it again
--- (the migrations drop every earlier version first, whatever its arguments were).
+-- Installed by the migration that carries this text frozen in it (sampling/0010 today): a change here
+-- needs a new migration with the new text (tests/test_fast_path.py compares the installed function, the
+-- latest migration's text and this file). Each installing migration drops every earlier version first,
+-- whatever its arguments were.
 CREATE FUNCTION gridroll_scan_add(
     p_nonce text, p_device text, p_user int, p_round int, p_site int, p_barcode text,
     p_token text, p_resident int, p_payload jsonb, p_device_time timestamptz, p_offline boolean,
@@ -68,10 +70,13 @@ BEGIN
             'age', CASE WHEN v_res.birth_date IS NULL THEN NULL
                 ELSE date_part('year', age(p_today, v_res.birth_date))::int END,
             'sex', coalesce(p_sex ->> v_res.sex, ''));
+        -- The person's roll-call entry is locked before their samples are read, and each statement of
+        -- this (volatile) function sees what was committed before it began: an undo of this person on
+        -- another lane has either committed (and is seen) or waits for us (rollcall.services.lock_entries).
+        SELECT state, exemption, building_id INTO v_state, v_exempt, v_building FROM rollcall_entry
+            WHERE round_id = p_round AND resident_id = v_res.id FOR UPDATE;
         SELECT array_agg(tube_id) INTO v_held FROM sampling_sample
             WHERE round_id = p_round AND resident_id = v_res.id AND NOT is_removed;
-        SELECT state, exemption, building_id INTO v_state, v_exempt, v_building FROM rollcall_entry
-            WHERE round_id = p_round AND resident_id = v_res.id;
         IF t.id = ANY(coalesce(v_held, '{}')) THEN
             v_reason := 'already_in_tube';
         ELSIF t.capacity > 1 AND v_state IN ('pool_positive', 'positive') THEN

@@ -501,6 +501,24 @@ def _load(user, actions: list[dict]) -> _Batch:
         {(p[0] if isinstance(p, tuple) else p).id for p in people.values() if not isinstance(p, str)}
     )
     round_ids = sorted({a.get("round_id") for a in actions if a.get("round_id") in rounds})
+    last_samples: dict = defaultdict(list)
+    # Only an undo needs the people already in a tube (the tubes are locked: their samples stay put).
+    undo_tubes = (
+        sorted({t.id for t in tubes.values()}) if any(a.get("kind") == "undo" for a in actions) else []
+    )
+    if undo_tubes:
+        for tube_id, position, sample_id, *person in _rows(
+            f"SELECT s.tube_id, s.position, s.id, {_Person.COLUMNS} FROM sampling_sample s "
+            f"JOIN residents_resident r ON r.id = s.resident_id "
+            f"WHERE s.tube_id IN ({placeholders(undo_tubes)}) AND NOT s.is_removed",
+            undo_tubes,
+        ):
+            last_samples[tube_id].append((position, sample_id, _Person(person)))
+    undone_ids = {p.id for held in last_samples.values() for _pos, _sid, p in held}
+    # Tubes first, then the people's roll-call entries, each in id order; only then read their samples
+    # and states (rollcall.services.lock_entries: the race of an undo and an add on two lanes).
+    with connection.cursor() as cursor:
+        rollcall.lock_entries(cursor, round_ids, sorted(set(resident_ids) | undone_ids))
     sampled: dict = defaultdict(set)
     states: dict = {}
     if resident_ids and round_ids:
@@ -522,19 +540,6 @@ def _load(user, actions: list[dict]) -> _Batch:
                 [*resident_ids, *round_ids],
             )
         }
-    last_samples: dict = defaultdict(list)
-    # Only an undo needs the people already in a tube.
-    undo_tubes = (
-        sorted({t.id for t in tubes.values()}) if any(a.get("kind") == "undo" for a in actions) else []
-    )
-    if undo_tubes:
-        for tube_id, position, sample_id, *person in _rows(
-            f"SELECT s.tube_id, s.position, s.id, {_Person.COLUMNS} FROM sampling_sample s "
-            f"JOIN residents_resident r ON r.id = s.resident_id "
-            f"WHERE s.tube_id IN ({placeholders(undo_tubes)}) AND NOT s.is_removed",
-            undo_tubes,
-        ):
-            last_samples[tube_id].append((position, sample_id, _Person(person)))
     scan_paths = (
         None
         if user.is_superuser

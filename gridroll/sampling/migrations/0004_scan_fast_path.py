@@ -1,8 +1,8 @@
-from pathlib import Path
+"""The scan fast path first came here. Its text used to be read from fastpath.sql at migration time, so
+replaying this migration installed whatever the file said later; the function is now installed by the
+newest migration that carries its text frozen (0010), and this one installs nothing."""
 
 from django.db import migrations
-
-SQL = (Path(__file__).resolve().parent.parent / "fastpath.sql").read_text()
 
 
 # Every version of the function, whatever its arguments.
@@ -19,10 +19,8 @@ $drop$
 
 
 def install(apps, schema_editor):
-    # PostgreSQL only; SQLite takes the Python path (sampling.services) for every action.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-        schema_editor.execute(SQL, params=None)
+    # Superseded by 0010 (the text frozen there). PostgreSQL only; SQLite takes the Python path.
+    remove(apps, schema_editor)
 
 
 def remove(apps, schema_editor):

@@ -116,3 +116,24 @@ def test_retests_through_the_fast_path(roll, people, act):
     assert RetestTask.objects.get(resident=people[0]).status == "sampled"
     assert Tally.objects.filter(round=roll).exists()
     assert_tallies_true(roll)
+
+
+@pytest.mark.django_db
+def test_the_installed_function_is_the_file_and_the_newest_migration():
+    """A change to fastpath.sql needs a migration carrying the new text; replaying migrations installs
+    exactly what each one froze (issue 17)."""
+    import importlib
+    from pathlib import Path
+
+    from gridroll.sampling import migrations as sampling_migrations
+
+    folder = Path(sampling_migrations.__file__).parent
+    installing = sorted(p.stem for p in folder.glob("0*.py") if 'SQL = r"""' in p.read_text())
+    newest = importlib.import_module(f"gridroll.sampling.migrations.{installing[-1]}")
+    text = (folder.parent / "fastpath.sql").read_text()
+    assert text == newest.SQL, f"fastpath.sql changed: freeze it in a new migration after {installing[-1]}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'gridroll_scan_add'")
+        [(installed,)] = cursor.fetchall()
+    body = text.split("$$")[1]
+    assert installed == body
