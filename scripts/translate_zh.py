@@ -59,6 +59,9 @@ ZH_PRIVACY = {
     "confirmed": "已核实",
     "claim to confirm": "认领待核实",
     "End this link": "停用此链接",
+    "Full name": "姓名",
+    "Shown masked. Leave it to keep the number; type the whole new number to change it.": "已隐去部分号码。保持不变即保留原号码；如需修改，请输入完整的新号码。",
+    "Taken from the ID number.": "由身份证号码得出。",
     "Move an area with areas.services.move_area.": "调整地区的上级请用 areas.services.move_area（命令 manage.py move_area）。",
 }
 

@@ -18,7 +18,32 @@ class ResidentForm(forms.ModelForm):
     class Meta:
         model = Resident
         fields = EDITABLE_FIELDS
-        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+        # The browser's date input takes yyyy-mm-dd only; any other rendering leaves it empty.
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        labels = {"name": _("Full name")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        # Editing shows the document number masked, as everywhere else: the full number only through the
+        # audited reveal. Leaving the masked text as it is keeps the number; typing a full one changes it.
+        self._kept_number = ""
+        if instance.pk and instance.document_number:
+            self._kept_number = instance.document_number
+            self.initial["document_number"] = instance.masked_document
+            self.fields["document_number"].help_text = _(
+                "Shown masked. Leave it to keep the number; type the whole new number to change it."
+            )
+            if instance.document_type == DocumentType.ID_CARD:
+                # The birth date follows from the ID; shown in full beside a masked ID it would undo the mask.
+                self.initial["birth_date"] = None
+                self.fields["birth_date"].help_text = _("Taken from the ID number.")
+
+    def clean_document_number(self):
+        value = self.cleaned_data.get("document_number") or ""
+        if self._kept_number and value.strip() == self.instance.masked_document:
+            return self._kept_number
+        return value
 
     def clean_name(self):
         name = halfwidth(self.cleaned_data["name"])
