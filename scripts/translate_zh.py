@@ -65,6 +65,35 @@ ZH_PRIVACY = {
     "Move an area with areas.services.move_area.": "调整地区的上级请用 areas.services.move_area（命令 manage.py move_area）。",
 }
 
+# The scanner page (issue 16).
+ZH_SCANNER = {
+    "Logged out": "已退出",
+    "You are logged out": "您已退出登录",
+    "Clearing the scanner's data from this phone…": "正在清除本机上的扫码数据…",
+    "The roster, the signing keys and the cached scanner files were cleared from this phone.": "本机上的名单、验签公钥和扫码页缓存已清除。",
+    "Scans waiting to sync on this phone:": "本机待同步的扫码记录：",
+    "They are kept and sent when the same user logs in and opens the scanner again.": "这些记录不会丢失，同一用户再次登录并打开扫码页后自动上传。",
+    " waiting": " 条待同步",
+    "{name} is already in tube {tube}": "{name} 已在管 {tube} 中",
+    "{name} was already sampled this round (tube {tube}): recorded; undo if not needed": "{name} 本轮已采过（管 {tube}），已记录；不需要请撤销",
+    "{name}: 1 tube per household, not of this household": "{name}：1户1管，不是本户的人",
+    "synced ": "同步于 ",
+    "Sync: ": "同步：",
+    "The camera permission was refused": "摄像头权限被拒绝",
+    "Another app is using the camera": "摄像头被其他应用占用",
+    "Cannot open the camera": "无法打开摄像头",
+    "not synced yet": "未同步",
+    "{n} scans of another user wait on this phone: they are sent when that user logs in": "本机还有其他用户的 {n} 条待同步，待其登录后上传",
+    "This page cannot use the camera": "此页面不能使用摄像头",
+    "No camera found": "没有找到摄像头",
+    "Offline the search finds names only (e.g. 王 or 王小霞); a room needs the network": "离线时只能按姓名查找（如 王 或 王小霞），按房号查找需联网",
+    ": use a scanner gun or type it in": "：请用扫码枪或手工录入",
+    "waiting": "待同步",
+    "A scanner gun works anywhere on this page: it types the code and Enter.": "扫码枪在本页任何位置都可用：扫码后自动回车即录入。",
+    "Find by room or name, e.g. 2单元501, 1-1-101, 王小霞": "按房号或姓名查找，如 2单元501、1-1-101、王小霞",
+    "Server answers to check": "服务器的提醒和拒绝：请核对",
+}
+
 ZH = {
     "area": "地区",
     "role": "角色",
@@ -742,6 +771,7 @@ def main() -> int:
     po = polib.pofile(str(path))
     missing = []
     ZH.update(ZH_PRIVACY)
+    ZH.update(ZH_SCANNER)
     for entry in po:
         text = ZH.get(entry.msgid)
         if text is None:

@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -8,6 +9,10 @@ from pydantic import BaseModel
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.codes.models import PersonalCode
+from gridroll.lib import address as addresslib
+from gridroll.lib.names import mask_name
+from gridroll.lib.text import halfwidth
+from gridroll.residents.models import Resident, age_of
 from gridroll.sampling.models import POOL_SIZE, Round, Site
 from gridroll.sampling.services import may_scan, record_action, record_actions
 
@@ -121,24 +126,86 @@ def rounds(request: HttpRequest):
 
 @router.get("/sites/{site_id}/roster", summary="The site area's people, masked, for offline checks")
 def roster(request: HttpRequest, site_id: int):
-    """What a scanner needs to show who a code belongs to with no network: code serial → masked name,
-    age, sex. No full names, IDs, phones or addresses leave the server this way."""
+    """What a scanner phone holds to decide with no network (issue 13's data minimum): code serial →
+    masked name, age and sex for the confirmation screen, the resident id for a pick from the roster
+    search, the household id for 1户1管. No names, IDs, phones, and no address in any form (a phone is
+    lost more easily than a server): rooms are looked up online (``lookup`` below)."""
     site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=site_id)
-    codes = PersonalCode.objects.filter(
+    rows = PersonalCode.objects.filter(
         revoked_at__isnull=True, resident__household__building__grid__path__startswith=site.area.path
-    ).select_related("resident__household__building")
+    ).values_list(
+        "serial",
+        "resident_id",
+        "resident__name",
+        "resident__birth_date",
+        "resident__sex",
+        "resident__household_id",
+    )
     return {
         "site": site.id,
         "people": [
             {
-                "serial": c.serial,
-                "short_code": c.short_code,
-                "resident_id": c.resident_id,
-                "masked_name": c.resident.masked_name,
-                "household": c.resident.household.label if c.resident.household else "",
-                "age": c.resident.age,
-                "sex": c.resident.sex,
+                "serial": serial,
+                "resident_id": resident_id,
+                "masked_name": mask_name(name),
+                "age": age_of(birth_date),
+                "sex": sex,
+                "household_id": household_id,
             }
-            for c in codes
+            for serial, resident_id, name, birth_date, sex, household_id in rows
         ],
+    }
+
+
+LOOKUP_LIMIT = 20
+# '2单元501', '2单元 501室', '2-501': an entrance and a room, without the building (the sampler knows it).
+_ENTRANCE_ROOM = re.compile(
+    r"^(?P<e>\d+|[一二两三四五六七八九十]+)\s*(?:单元|-)\s*(?P<r>[A-Za-z]?\d+[A-Za-z]?)\s*[室号户]?$"
+)
+
+
+@router.get("/sites/{site_id}/lookup", summary="Find people of the site's area by room or name (online)")
+def lookup(request: HttpRequest, site_id: int, q: str = ""):
+    """The roster search's address half: the phone holds no addresses, so '2单元501', '1号楼1单元101',
+    '1-1-101' or a full name is looked up here, among the people of the site's area only. Answers what
+    the confirmation needs plus the household's label (the room the sampler typed), never stored."""
+    site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=site_id)
+    query = halfwidth(q)
+    people = Resident.objects.filter(
+        household__building__grid__path__startswith=site.area.path
+    ).select_related("household__building")
+    if len(query) < 2 and not re.search(r"[\u4e00-\u9fff]", query):
+        return {"people": []}
+    tail = _ENTRANCE_ROOM.match(query)
+    try:
+        parsed = None if tail else addresslib.parse(query)
+    except addresslib.AddressError:
+        parsed = None
+    if tail:
+        people = people.filter(
+            household__entrance=addresslib.entrance_key(tail["e"]),
+            household__room=addresslib.room_key(tail["r"]),
+        )
+    elif parsed:
+        people = people.filter(household__building__number=parsed.building, household__room=parsed.room)
+        if parsed.entrance:
+            people = people.filter(household__entrance=parsed.entrance)
+        if parsed.compound:
+            people = people.filter(household__building__compound_key=addresslib.compound_key(parsed.compound))
+    elif query.isdigit():
+        people = people.filter(household__room=addresslib.room_key(query))
+    else:
+        people = people.filter(name__contains=query)
+    return {
+        "people": [
+            {
+                "resident_id": r.pk,
+                "masked_name": r.masked_name,
+                "age": r.age,
+                "sex": r.sex,
+                "household_id": r.household_id,
+                "household": r.household.label if r.household else "",
+            }
+            for r in people.order_by("household_id", "pk")[:LOOKUP_LIMIT]
+        ]
     }

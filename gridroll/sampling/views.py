@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,15 +23,37 @@ from gridroll.accounts.scope import can, get_in_scope
 from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Tube
 from gridroll.sampling.services import BOX_CODE, BoxError, hand_over_box, pack_tube, seal_box
 
-# Bump when scanner files change, so that phones drop their old cached copies.
-SCANNER_VERSION = "2"
-SCANNER_FILES = (
-    "sampling/scanner.js",
-    "core/gridroll.css",
-    "vendor/qr-scanner-1.4.2/qr-scanner.umd.min.js",
-    "vendor/qr-scanner-1.4.2/qr-scanner-worker.min.js",
-    "sampling/icon-192.png",
-)
+# Every file the scanner page loads, precached by its service worker so that the page opens with no
+# network and an empty HTTP cache. The page and the worker both take their URLs from scanner_urls(), so
+# what is cached is exactly what is loaded.
+SCANNER_FILES = {
+    "script": "sampling/scanner.js",
+    "forget": "sampling/forget.js",
+    "css": "core/gridroll.css",
+    # zxing-cpp in WebAssembly behind the BarcodeDetector interface: QR, Code 128 and Code 39
+    # (bench/decode_bench.py measured it; docs/algorithms/scan.md says why it was chosen).
+    "decoder": "vendor/barcode-detector-3.2.2/ponyfill.js",
+    "wasm": "vendor/barcode-detector-3.2.2/zxing_reader.wasm",
+    "icon": "sampling/icon-192.png",
+}
+SCANNER_TEMPLATES = ("sampling/scanner.html", "sampling/sw.js")
+
+
+@functools.cache
+def scanner_version() -> str:
+    """A digest of the scanner's files and templates. Any change to them is a new release: the worker's
+    own text changes with it, the browser installs the new worker, and the worker drops the old cache."""
+    digest = hashlib.sha256()
+    for name in SCANNER_FILES.values():
+        path = finders.find(name)
+        digest.update(Path(str(path)).read_bytes() if path else name.encode())
+    for name in SCANNER_TEMPLATES:
+        digest.update(Path(get_template(name).origin.name).read_bytes())  # type: ignore[attr-defined]
+    return digest.hexdigest()[:12]
+
+
+def scanner_urls() -> dict[str, str]:
+    return {key: f"{static(name)}?v={scanner_version()}" for key, name in SCANNER_FILES.items()}
 
 
 @login_required
@@ -35,18 +63,19 @@ def scanner(request):
         raise Http404
     from gridroll.sampling.scanner_text import scanner_text
 
-    return render(request, "sampling/scanner.html", {"version": SCANNER_VERSION, "text": scanner_text()})
+    context = {"version": scanner_version(), "urls": scanner_urls(), "text": scanner_text()}
+    return render(request, "sampling/scanner.html", context)
 
 
 def service_worker(request):
     """Served under /scan/ so that its scope covers the scanner page."""
     import json
 
-    urls = ["/scan/", *[static(f) for f in SCANNER_FILES]]
+    urls = ["/scan/", *scanner_urls().values()]
     response = render(
         request,
         "sampling/sw.js",
-        {"version": SCANNER_VERSION, "urls": json.dumps(urls)},
+        {"version": scanner_version(), "urls": json.dumps(urls)},
         content_type="application/javascript",
     )
     response["Cache-Control"] = "no-cache"
@@ -64,7 +93,7 @@ def manifest(request):
         "display": "standalone",
         "background_color": "#ffffff",
         "theme_color": "#0b6bcb",
-        "icons": [{"src": static("sampling/icon-192.png"), "sizes": "192x192", "type": "image/png"}],
+        "icons": [{"src": scanner_urls()["icon"], "sizes": "192x192", "type": "image/png"}],
     }
     return HttpResponse(json.dumps(data, ensure_ascii=False), content_type="application/manifest+json")
 

@@ -4,24 +4,41 @@
   "use strict";
 
   const TUBE = /^[A-Z0-9]{8,20}$/;
+  const SEEN_MS = 2500;  // a code still in view: ignored until it has been out of sight this long
+  const GUN_GAP_MS = 50;  // a scanner gun types faster than this between keys; people do not
+  const GUN_MIN = 6;
   const $ = (id) => document.getElementById(id);
   // The page's language: scanner_text.py hands over the table (Chinese when nothing is there).
   const TEXT = (function () { try { return JSON.parse($("scanner-text").textContent); } catch (e) { return {}; } })();
   const tr = (s) => TEXT[s] || s;
+  const fmt = (s, values) => tr(s).replace(/\{(\w+)\}/g, (m, k) => (values[k] == null ? "" : values[k]));
+  const USER = document.body.dataset.user || "";
+  const forgetter = window.gridrollForget;
+
+  // Another user on this phone: forget the previous user's roster, keys and tube (issue 13). Their
+  // queued scans stay, marked with their user, and wait for them.
+  if (localStorage.getItem("gr.user") !== USER) {
+    if (forgetter) forgetter.forgetData();
+    localStorage.setItem("gr.user", USER);
+  }
+  const load = (key, fallback) => { try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; } };
+
   const state = {
-    config: JSON.parse(localStorage.getItem("gr.config") || "null"),
-    tube: JSON.parse(localStorage.getItem("gr.tube") || "null"),
-    sealed: new Set(JSON.parse(localStorage.getItem("gr.sealed") || "[]")),
-    counts: JSON.parse(localStorage.getItem("gr.counts") || '{"day":"","people":0,"tubes":0}'),
-    keys: JSON.parse(localStorage.getItem("gr.keys") || "[]"),
-    revoked: new Set(JSON.parse(localStorage.getItem("gr.revoked") || "[]")),
-    roster: JSON.parse(localStorage.getItem("gr.roster") || "{}"),
+    config: load("gr.config", null),
+    tube: load("gr.tube", null),
+    sealed: new Set(load("gr.sealed", [])),
+    counts: load("gr.counts", { day: "", people: 0, tubes: 0 }),
+    keys: load("gr.keys", []),
+    revoked: new Set(load("gr.revoked", [])),
+    roster: load("gr.roster", {}),
+    sampled: load("gr.sampled", { round: null, keys: {} }),  // person key → tube, this round, this phone
+    answers: load("gr.answers", []),  // the server's warned and refused answers
+    lastSync: load("gr.lastSync", null),
     online: navigator.onLine,
     pending: 0,
-    refused: JSON.parse(localStorage.getItem("gr.refused") || "[]"),
-    lastText: "",
-    lastTime: 0,
+    otherPending: 0,
   };
+  const sightings = new Map();  // text → when the camera last saw it
   const deviceId = localStorage.getItem("gr.device") || (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()));
   localStorage.setItem("gr.device", deviceId);
 
@@ -30,10 +47,14 @@
     localStorage.setItem("gr.tube", JSON.stringify(state.tube));
     localStorage.setItem("gr.sealed", JSON.stringify([...state.sealed].slice(-500)));
     localStorage.setItem("gr.counts", JSON.stringify(state.counts));
-    localStorage.setItem("gr.refused", JSON.stringify(state.refused.slice(-50)));
+    localStorage.setItem("gr.sampled", JSON.stringify(state.sampled));
+    localStorage.setItem("gr.answers", JSON.stringify(state.answers.slice(-50)));
+    localStorage.setItem("gr.lastSync", JSON.stringify(state.lastSync));
   }
 
   // ---------------------------------------------------------------------------------- the queue (IndexedDB)
+  // Each action carries its user: a phone shared by two samplers sends each one's scans under their own
+  // login, and never drops the other's.
   let dbPromise = null;
   function db() {
     if (!dbPromise) {
@@ -54,23 +75,31 @@
       t.onerror = () => reject(t.error);
     }));
   }
-  function enqueue(action) {
-    return tx("readwrite", (s) => s.add(action)).then(refreshPending);
+  const mine = (a) => String(a.user == null ? USER : a.user) === USER;  // queued before users were recorded: ours
+  function enqueue(a) {
+    return tx("readwrite", (s) => s.add(a)).then(refreshPending);
   }
-  function peek(n) {
+  function scanQueue(fn) {
     return db().then((d) => new Promise((resolve) => {
-      const out = [];
       d.transaction("queue").objectStore("queue").openCursor().onsuccess = (e) => {
         const cur = e.target.result;
-        if (cur && out.length < n) { out.push(cur.value); cur.continue(); } else resolve(out);
+        if (cur && fn(cur.value) !== false) cur.continue(); else resolve();
       };
     }));
+  }
+  async function peek(n) {
+    const out = [];
+    await scanQueue((a) => { if (mine(a)) out.push(a); return out.length < n; });
+    return out;
   }
   function drop(seqs) {
     return tx("readwrite", (s) => seqs.forEach((k) => s.delete(k))).then(refreshPending);
   }
-  function refreshPending() {
-    return tx("readonly", (s) => s.count()).then((n) => { state.pending = n; render(); });
+  async function refreshPending() {
+    let own = 0, other = 0;
+    await scanQueue((a) => { if (mine(a)) own += 1; else other += 1; });
+    state.pending = own; state.otherPending = other;
+    render();
   }
 
   // ------------------------------------------------------------------------------------ local checks
@@ -117,13 +146,16 @@
 
   // ---------------------------------------------------------------------------------------- actions
   function today() { return new Date().toISOString().slice(0, 10); }
-  function action(kind, extra) {
+  function action(kind, extra, shown) {
     const c = state.config;
     return Object.assign({
       nonce: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random(),
       device_id: deviceId, device_time: new Date().toISOString(), kind: kind, round_id: c.roundId,
       site_id: c.siteId, station_id: c.stationId, tube: state.tube ? state.tube.barcode : "",
       decided_offline: !state.online,
+      // Kept on the phone only (stripped before upload): whose scan it is, and the masked name to show
+      // beside the server's answer.
+      user: USER, name: shown || "",
     }, extra || {});
   }
   function feedback(kind, text) {
@@ -143,9 +175,13 @@
       g.gain.value = 0.15; o.start(); o.stop(audio.currentTime + 0.12);
     } catch (e) { /* no sound: the colour still tells */ }
   }
-  function countToday(field) {
+  function countToday(field, delta) {
     if (state.counts.day !== today()) state.counts = { day: today(), people: 0, tubes: 0 };
-    state.counts[field] += 1;
+    state.counts[field] = Math.max(0, state.counts[field] + (delta || 1));
+  }
+  function sampledThisRound() {
+    if (state.sampled.round !== state.config.roundId) state.sampled = { round: state.config.roundId, keys: {} };
+    return state.sampled.keys;
   }
 
   async function openTube(barcode) {
@@ -163,22 +199,40 @@
     feedback("ok", tr("已开管 ") + barcode);
   }
 
-  async function addPerson(extra, label) {
+  // who: {key, label, name, household} — key is the same for a person scanned by code or picked by name.
+  async function addPerson(extra, who) {
     const t = state.tube;
-    if (!t || t.status !== "open") return feedback("bad", tr("请先扫管码"));
+    const open = !!t && t.status === "open";
+    const earlier = sampledThisRound()[who.key];
+    if (open && t.people.some((p) => p.key === who.key)) return feedback("warn", who.label + tr(" 已在本管中"));
+    if (!open) {
+      // The last person of a tube that closed itself, seen again: where they are, not an error.
+      if (earlier) return feedback("warn", fmt("{name} 已在管 {tube} 中", { name: who.label, tube: earlier }));
+      return feedback("bad", tr("请先扫管码"));
+    }
     if (t.people.length >= t.capacity) return feedback("bad", tr("此管已满，请封管"));
-    const key = extra.serial ? "s" + extra.serial : extra.resident_id ? "r" + extra.resident_id : "d" + extra.document_number;
-    if (t.people.some((p) => p.key === key)) return feedback("warn", label + tr(" 已在本管中"));
+    if (state.config.poolMode === "household" && !t.single && who.household != null) {
+      const other = t.people.find((p) => p.household != null && p.household !== who.household);
+      if (other) return feedback("bad", fmt("{name}：1户1管，不是本户的人", { name: who.label }));
+    }
     const data = Object.assign({}, extra);
-    delete data.serial;
-    await enqueue(action("add", data));
-    t.people.push({ key: key, label: label });
+    await enqueue(action("add", data, who.name));
+    t.people.push({ key: who.key, label: who.label, household: who.household });
+    sampledThisRound()[who.key] = t.barcode;
     countToday("people");
     if (t.people.length >= t.capacity && (t.single || state.config.poolMode !== "household")) {
       t.status = "sealed"; state.sealed.add(t.barcode);  // the server closes it too
     }
     save(); render();
-    feedback("ok", label + (t.status === "sealed" ? tr(" · 已满，自动封管") : ""));
+    if (earlier && earlier !== t.barcode) {
+      // Decided on the phone, shown at once; the server records it the same way (warned, already_sampled).
+      return feedback("warn", fmt("{name} 本轮已采过（管 {tube}），已记录；不需要请撤销", { name: who.label, tube: earlier }));
+    }
+    feedback("ok", who.label + (t.status === "sealed" ? tr(" · 已满，自动封管") : ""));
+  }
+
+  function describe(p) {
+    return p.masked_name + " " + (p.age == null ? "" : p.age + tr("岁 ")) + (p.sex === "M" ? tr("男") : p.sex === "F" ? tr("女") : "");
   }
 
   async function scanPerson(text) {
@@ -186,8 +240,10 @@
     if (check.status === "forged") return feedback("bad", tr("不是有效的核酸码"));
     if (check.status === "revoked") return feedback("bad", tr("此码已作废，请出示新码或用证件号登记"));
     const p = check.person;
-    const label = p ? p.masked_name + " " + (p.age == null ? "" : p.age + tr("岁 ")) + (p.sex === "M" ? tr("男") : p.sex === "F" ? tr("女") : "") : tr("外区人员（待同步核验）");
-    await addPerson({ code: text.trim(), serial: check.serial }, label);
+    const who = p
+      ? { key: "r" + p.resident_id, label: describe(p), name: p.masked_name, household: p.household_id }
+      : { key: "s" + check.serial, label: tr("外区人员（待同步核验）"), name: "", household: null };
+    await addPerson({ code: text.trim() }, who);
   }
 
   async function seal() {
@@ -205,20 +261,30 @@
     if (!t || t.people.length === 0) return feedback("bad", tr("没有可撤销的人"));
     await enqueue(action("undo"));
     const last = t.people.pop();
+    const sampled = sampledThisRound();
+    if (sampled[last.key] === t.barcode) delete sampled[last.key];
     t.status = "open"; state.sealed.delete(t.barcode);
-    state.counts.people = Math.max(0, state.counts.people - 1);
+    countToday("people", -1);
     save(); render();
     feedback("warn", tr("已撤销 ") + last.label);
   }
 
-  async function handleText(text) {
+  // Every way a code arrives: the camera ("camera"), a scanner gun ("gun") or the keyboard ("typed").
+  async function handleText(text, source) {
     text = (text || "").trim();
-    const now = Date.now();
-    if (!text || (text === state.lastText && now - state.lastTime < 2500)) return;  // the same frame again
-    state.lastText = text; state.lastTime = now;
-    if (text.toUpperCase().startsWith("GR") && text.length > 100) return scanPerson(text);
-    if (TUBE.test(text.toUpperCase())) return openTube(text);
-    feedback("bad", tr("无法识别的二维码"));
+    if (!text) return;
+    if (source === "camera") {
+      // De-duplication by last sighting: a code held in view is read many times a second; it counts
+      // again only after it has been out of sight for SEEN_MS.
+      const now = Date.now(), last = sightings.get(text);
+      sightings.set(text, now);
+      if (last !== undefined && now - last < SEEN_MS) return;
+      if (sightings.size > 200) sightings.forEach((t, k) => { if (now - t > 60000) sightings.delete(k); });
+    }
+    const upper = text.toUpperCase();
+    if (upper.startsWith("GR") && text.length > 100) return scanPerson(text);
+    if (TUBE.test(upper)) return openTube(upper);
+    feedback("bad", tr("无法识别的码"));
   }
 
   // ------------------------------------------------------------------------------------------- sync
@@ -233,6 +299,14 @@
       body: body ? JSON.stringify(body) : undefined,
     });
   }
+  function answer(result, queued) {
+    const person = (result.person && result.person.masked_name) || queued.name || "";
+    const tube = (result.tube && result.tube.barcode) || queued.tube || "";
+    return {
+      nonce: result.nonce, result: result.result, reason: result.reason, name: person, tube: tube,
+      text: TEXT["reason:" + result.reason] || result.message, at: new Date().toISOString(),
+    };
+  }
   let syncing = false;
   async function sync() {
     if (syncing) return;
@@ -242,26 +316,32 @@
       if (batch.length === 0) { return; }
       let response;
       try {
-        response = await api("POST", "/api/sampling/scans/batch", { actions: batch.map(stripSeq) });
+        response = await api("POST", "/api/sampling/scans/batch", { actions: batch.map(stripLocal) });
       } catch (e) { setOnline(false); return; }  // network down: keep everything, try again
       if (response.status >= 500) { setOnline(false); return; }
       if (response.status === 401 || response.status === 403) { setOnline(true, tr("登录已过期，请重新登录后继续同步")); return; }
       setOnline(true);
       if (response.ok) {
+        // Every answer that is not a plain "accepted" reaches the screen and the list, with the name.
         const results = await response.json();
-        results.filter((r) => r.result === "refused").forEach((r) => state.refused.push(r));
-        save();
+        const fresh = [];
+        results.forEach((r, i) => { if (r.result !== "accepted" && !r.duplicate) fresh.push(answer(r, batch[i] || {})); });
+        state.answers.push(...fresh);
+        state.lastSync = new Date().toISOString();
+        if (fresh.length) beep(440);
       } else {
         // A 4xx that retrying cannot change: drop it, but say so.
-        state.refused.push({ nonce: "", reason: "rejected_batch", message: tr("上传被拒绝（") + response.status + ")" });
+        state.answers.push({ nonce: "", result: "refused", reason: "rejected_batch", name: "", tube: "",
+          text: tr("上传被拒绝（") + response.status + ")", at: new Date().toISOString() });
       }
+      save();
       await drop(batch.map((a) => a.seq));
     } finally {
       syncing = false;
       render();
     }
   }
-  function stripSeq(a) { const c = Object.assign({}, a); delete c.seq; return c; }
+  function stripLocal(a) { const c = Object.assign({}, a); delete c.seq; delete c.user; delete c.name; return c; }
   function setOnline(value, note) {
     state.online = value;
     state.note = note || "";
@@ -288,37 +368,49 @@
         }
       }
       setOnline(true);
+      if (state.pending === 0) { state.lastSync = new Date().toISOString(); save(); }
     } catch (e) { setOnline(false); }
     render();
   }
 
   // ------------------------------------------------------------------------------------------ screen
+  function clock(iso) { return new Date(iso).toTimeString().slice(0, 8); }
+  function answerText(a) { return [a.name, a.tube, a.text].filter(Boolean).join(" · "); }
   function render() {
     const c = state.config;
     $("setup").hidden = !!c;
     $("work").hidden = !c;
-    $("status").textContent = (state.online ? tr("在线") : tr("离线")) + tr(" · 待同步 ") + state.pending;
+    $("status").textContent = state.online ? tr("在线") : tr("离线");
     $("status").className = "status " + (state.online ? "online" : "offline");
-    $("note").textContent = state.note || "";
+    $("waiting").textContent = state.pending;
+    $("synced").textContent = state.lastSync ? tr("同步于 ") + clock(state.lastSync) : tr("未同步");
+    $("logout").textContent = tr("退出登录") + (state.pending ? "（" + state.pending + tr(" 条待同步") + "）" : "");
+    $("note").textContent = state.note || (state.otherPending ? fmt("本机还有其他用户的 {n} 条待同步，待其登录后上传", { n: state.otherPending }) : "");
     if (!c) return renderSetup();
     $("where").textContent = c.roundName + " · " + c.siteName + " · " + c.stationName + " · " + c.capacityLabel;
     const t = state.tube;
     $("tube").textContent = t ? t.barcode + (t.status === "sealed" ? tr("（已封管）") : "") : tr("请扫管码");
     $("tubecount").textContent = t ? t.people.length + " / " + t.capacity : "";
     $("people").innerHTML = "";
-    (t ? t.people : []).forEach((p, i) => {
-      const li = document.createElement("li"); li.textContent = (i + 1) + ". " + p.label; $("people").appendChild(li);
+    (t ? t.people : []).forEach((p) => {
+      const li = document.createElement("li"); li.textContent = p.label; $("people").appendChild(li);  // <ol> numbers it
     });
     if (state.counts.day !== today()) state.counts = { day: today(), people: 0, tubes: 0 };
     $("today").textContent = tr("本台今日：") + state.counts.people + tr(" 人，") + state.counts.tubes + tr(" 管");
-    $("refused").innerHTML = "";
-    state.refused.slice(-10).reverse().forEach((r) => {
-      const li = document.createElement("li"); li.textContent = (r.tube && r.tube.barcode ? r.tube.barcode + " " : "") + (TEXT["reason:" + r.reason] || r.message); $("refused").appendChild(li);
+    $("answers").innerHTML = "";
+    state.answers.slice(-2).reverse().forEach((a) => {
+      const div = document.createElement("div");
+      div.className = "answer " + a.result; div.textContent = tr("同步：") + answerText(a); $("answers").appendChild(div);
     });
-    $("refused-box").hidden = state.refused.length === 0;
+    $("answer-list").innerHTML = "";
+    state.answers.slice(-50).reverse().forEach((a) => {
+      const li = document.createElement("li"); li.className = a.result; li.textContent = clock(a.at) + " " + answerText(a); $("answer-list").appendChild(li);
+    });
+    $("answers-box").hidden = state.answers.length === 0;
+    $("roster-hint").textContent = state.online ? "" : tr("离线时只能按姓名查找（如 王 或 王小霞），按房号查找需联网");
   }
   function renderSetup() {
-    const rounds = state.rounds || JSON.parse(localStorage.getItem("gr.rounds") || "[]");
+    const rounds = state.rounds || load("gr.rounds", []);
     const sel = $("pick-site");
     sel.innerHTML = "";
     rounds.forEach((r) => r.sites.forEach((s) => s.stations.concat(s.stations.length ? [] : [{ id: null, name: "—" }]).forEach((st) => {
@@ -332,29 +424,145 @@
     $("setup-empty").hidden = rounds.length > 0;
   }
 
-  // ------------------------------------------------------------------------------------------ camera
-  let scanner = null;
-  function startCamera() {
-    if (scanner) return;
-    scanner = new QrScanner($("video"), (r) => handleText(r.data), {
-      returnDetailedScanResult: true, maxScansPerSecond: 8,
-      // The whole frame, not qr-scanner's central square: a code held close to the lens fills it.
-      calculateScanRegion: (v) => {
-        const scale = Math.min(1, 640 / Math.max(v.videoWidth, v.videoHeight));
-        return { x: 0, y: 0, width: v.videoWidth, height: v.videoHeight,
-          downScaledWidth: Math.round(v.videoWidth * scale), downScaledHeight: Math.round(v.videoHeight * scale) };
-      },
-    });
-    scanner.start().then(() => { $("camera").textContent = tr("关闭摄像头"); }).catch((e) => {
-      scanner = null; feedback("bad", tr("无法打开摄像头：") + e + tr("（局域网访问需 HTTPS）"));
+  // ------------------------------------------------------------------------------ roster search
+  // The phone holds names masked and no addresses: offline it finds people by name (the surname, or the
+  // whole name against the masked one); a room ("2单元501", "1-1-101") is looked up on the server.
+  function nameMatches(masked, q) {
+    if (!/[\u4e00-\u9fff]/.test(q)) return false;
+    if (q === masked) return true;
+    if (q.length === 1) return masked[0] === q;
+    return masked.length === q.length && masked[0] === q[0] && masked[masked.length - 1] === q[q.length - 1];
+  }
+  function showResults(people) {
+    const list = $("roster-results");
+    list.innerHTML = "";
+    people.slice(0, 20).forEach((p) => {
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "secondary";
+      b.textContent = describe(p) + (p.household ? " · " + p.household : "");
+      b.onclick = () => addPerson({ resident_id: p.resident_id },
+        { key: "r" + p.resident_id, label: p.masked_name + tr("（名单）"), name: p.masked_name, household: p.household_id });
+      list.appendChild(b);
     });
   }
+  function searchOffline(q) {
+    showResults(Object.values(state.roster).filter((p) => nameMatches(p.masked_name, q)));
+  }
+  let lookupTimer = null;
+  async function searchOnline(q) {
+    try {
+      const r = await api("GET", "/api/sampling/sites/" + state.config.siteId + "/lookup?q=" + encodeURIComponent(q));
+      if (!r.ok) throw new Error(String(r.status));
+      const data = await r.json();
+      if ($("roster-input").value.trim() === q) showResults(data.people);
+    } catch (e) {
+      setOnline(false);
+      searchOffline(q);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ camera
+  // zxing-cpp (WebAssembly) behind the BarcodeDetector interface: personal codes (QR) and tube labels
+  // (Code 128, Code 39) in one decoder. Its .wasm is one of the files the service worker precaches.
+  let detector = null;
+  function getDetector() {
+    if (!detector) {
+      const lib = window.BarcodeDetectionAPI;
+      const wasm = document.body.dataset.wasm;
+      lib.prepareZXingModule({ overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? wasm : prefix + path) } });
+      detector = new lib.BarcodeDetector({ formats: ["qr_code", "code_128", "code_39"] });
+    }
+    return detector;
+  }
+  let camera = null;
+  const frame = document.createElement("canvas");
+  const frameCtx = frame.getContext("2d", { willReadFrequently: true });
+  async function startCamera() {
+    if (camera) return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return noCamera("insecure");
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "environment", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    } catch (e) { return noCamera(e && e.name); }
+    const video = $("video");
+    video.hidden = false;
+    video.srcObject = stream;
+    video.play().catch(() => {});
+    camera = { stream: stream };
+    $("camera").textContent = tr("关闭摄像头");
+    look();
+  }
+  async function look() {
+    if (!camera) return;
+    const v = $("video");
+    if (v.readyState >= 2 && v.videoWidth) {
+      // At most 960 px on the long side: a code at arm's length still has 3+ px per module.
+      const scale = Math.min(1, 960 / Math.max(v.videoWidth, v.videoHeight));
+      frame.width = Math.round(v.videoWidth * scale); frame.height = Math.round(v.videoHeight * scale);
+      frameCtx.drawImage(v, 0, 0, frame.width, frame.height);
+      try {
+        const codes = await getDetector().detect(frameCtx.getImageData(0, 0, frame.width, frame.height));
+        for (const c of codes) await handleText(c.rawValue, "camera");
+      } catch (e) { if (window.console) console.warn("decoder", e); }
+    }
+    if (camera) setTimeout(look, 100);
+  }
+  function stopCamera() {
+    if (!camera) return;
+    camera.stream.getTracks().forEach((t) => t.stop());
+    camera = null;
+    $("video").srcObject = null;
+    $("camera").textContent = tr("开启摄像头");
+  }
+  function noCamera(name, quiet) {
+    // The camera-less path: say why in the user's language, put the scanner gun and manual entry first.
+    const why = { NotAllowedError: "摄像头权限被拒绝", SecurityError: "摄像头权限被拒绝", NotFoundError: "没有找到摄像头",
+      OverconstrainedError: "没有找到摄像头", NotReadableError: "摄像头被其他应用占用", AbortError: "摄像头被其他应用占用",
+      insecure: "此页面不能使用摄像头", none: "没有找到摄像头" }[name] || "无法打开摄像头";
+    // Only a page that is not a secure context (http:// on a LAN address) needs HTTPS for the camera.
+    const hint = window.isSecureContext ? "" : tr("（局域网访问需 HTTPS）");
+    const text = tr(why) + tr("：请用扫码枪或手工录入") + hint;
+    $("video").hidden = true;
+    $("manual").open = true;
+    if (quiet) { $("last").className = "last warn"; $("last").textContent = text; } else feedback("warn", text);
+  }
   function toggleCamera() {
-    if (scanner) { scanner.stop(); scanner.destroy(); scanner = null; $("camera").textContent = tr("开启摄像头"); }
-    else startCamera();
+    if (camera) stopCamera(); else startCamera();
+  }
+
+  // ------------------------------------------------------------------------------------- scanner gun
+  // A handheld scanner (USB or Bluetooth) is a keyboard that types a code and Enter within milliseconds.
+  // Keys that come faster than GUN_GAP_MS apart and end in Enter are a scan wherever the focus is (the
+  // characters a focused field caught are taken back out of it); slower typing is left alone.
+  const gun = { text: "", last: 0 };
+  function onKey(e) {
+    const now = performance.now();
+    if (e.key === "Enter") {
+      const text = gun.text;
+      const fast = text.length >= GUN_MIN && now - gun.last < GUN_GAP_MS * 4;
+      gun.text = "";
+      if (!fast) return;
+      e.preventDefault(); e.stopPropagation();
+      const el = document.activeElement;
+      if (el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.value.endsWith(text)) {
+        el.value = el.value.slice(0, el.value.length - text.length);
+      }
+      if (state.config) handleText(text, "gun");
+      return;
+    }
+    if (e.key.length !== 1 || e.ctrlKey || e.metaKey || e.altKey) return;
+    gun.text = (now - gun.last < GUN_GAP_MS ? gun.text : "") + e.key;
+    gun.last = now;
   }
 
   // ------------------------------------------------------------------------------------------- wiring
+  async function logout(e) {
+    // Forget the roster, keys and cached files first (issue 13); queued scans stay for this user.
+    e.preventDefault();
+    stopCamera();
+    try { if (forgetter) await forgetter.forget(); } finally { $("logout-form").submit(); }
+  }
   function bind() {
     $("start").onclick = () => {
       const value = $("pick-site").value;
@@ -365,40 +573,41 @@
     $("camera").onclick = toggleCamera;
     $("seal").onclick = seal;
     $("undo").onclick = undo;
-    $("manual-tube").onsubmit = (e) => { e.preventDefault(); openTube($("tube-input").value); $("tube-input").value = ""; };
+    $("logout").onclick = logout;
+    document.addEventListener("keydown", onKey, true);
+    $("manual-tube").onsubmit = (e) => { e.preventDefault(); handleText($("tube-input").value, "typed"); $("tube-input").value = ""; };
     $("manual-doc").onsubmit = (e) => {
       e.preventDefault();
-      const v = $("doc-input").value.trim();
-      if (v) addPerson({ document_number: v }, tr("证件号 ") + v.slice(0, 4) + "****" + v.slice(-4) + tr("（待同步核验）"));
+      const v = $("doc-input").value.trim().toUpperCase();
+      if (v) {
+        addPerson({ document_number: v },
+          { key: "d" + v, label: tr("证件号 ") + v.slice(0, 4) + "****" + v.slice(-4) + tr("（待同步核验）"), name: "", household: null });
+      }
       $("doc-input").value = "";
     };
     $("roster-input").oninput = () => {
       const q = $("roster-input").value.trim();
-      const list = $("roster-results");
-      list.innerHTML = "";
-      if (q.length < 1) return;
-      Object.values(state.roster).filter((p) => (p.household || "").includes(q) || p.masked_name.includes(q)).slice(0, 20)
-        .forEach((p) => {
-          const b = document.createElement("button");
-          b.type = "button"; b.className = "secondary";
-          b.textContent = p.masked_name + " " + (p.age == null ? "" : p.age + tr("岁 ")) + p.household;
-          b.onclick = () => addPerson({ resident_id: p.resident_id }, p.masked_name + tr("（名单）"));
-          list.appendChild(b);
-        });
+      clearTimeout(lookupTimer);
+      $("roster-results").innerHTML = "";
+      if (!q || !state.config) return;
+      if (state.online) lookupTimer = setTimeout(() => searchOnline(q), 250); else searchOffline(q);
     };
     window.addEventListener("online", () => { setOnline(true); sync(); });
     window.addEventListener("offline", () => setOnline(false));
     setInterval(sync, 2000);
     setInterval(() => { if (state.online) refreshData(); }, 60000);
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) noCamera("insecure", true);
+    else navigator.mediaDevices.enumerateDevices().then((ds) => { if (!ds.some((d) => d.kind === "videoinput")) noCamera("none", true); }).catch(() => {});
   }
 
-  window.gridrollScanner = { state: state, handleText: handleText, sync: sync, pending: () => state.pending, startCamera: startCamera };
+  window.gridrollScanner = { state: state, handleText: handleText, sync: sync, pending: () => state.pending, startCamera: startCamera, stopCamera: stopCamera };
 
-  document.addEventListener("DOMContentLoaded", () => {
+  function start() {
     bind();
     render();
     refreshPending();
     refreshData();
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/scan/sw.js", { scope: "/scan/" }).catch(() => {});
-  });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();
