@@ -126,6 +126,7 @@ OBJECTS = {
     "api-1:get_area": (lambda w: {"area_id": w.grid_a.pk}, REGISTRY),
     "api-1:get_resident": (lambda w: {"resident_id": w.resident.pk}, REGISTRY),
     "api-1:roster": (lambda w: {"site_id": w.site.pk}, ("outsider", "far_admin", "lab")),
+    "api-1:lookup": (lambda w: {"site_id": w.site.pk}, ("outsider", "far_admin", "lab")),
     "api-1:get_counts": (lambda w: {"round_id": w.round.pk, "area_id": w.grid_a.pk}, REGISTRY),
 }
 
