@@ -160,15 +160,24 @@ def _other_grids(round_: Round, site: Site, user) -> int:
             .values_list("resident_id", flat=True)
         )
         ids = ids[: int(len(ids) * share)]
+        # They come with their codes (a person may test at any site; typing an id is only for the site's
+        # own area, sampling.services._person).
+        tokens = dict(
+            PersonalCode.objects.filter(resident_id__in=ids, revoked_at__isnull=True).values_list(
+                "resident_id", "token"
+            )
+        )
         for start in range(0, len(ids), 10):
             barcode = f"LC23{grid.pk:03d}{start // 10:05d}"
             base = {"device_id": "demo-phone-2", "round_id": round_.pk, "site_id": site.pk, "tube": barcode}
             when = timezone.now().isoformat()
             actions = [{**base, "nonce": uuid.uuid4().hex, "kind": "open_tube", "device_time": when}]
             actions += [
-                {**base, "nonce": uuid.uuid4().hex, "kind": "add", "resident_id": rid, "device_time": when}
+                {**base, "nonce": uuid.uuid4().hex, "kind": "add", "code": tokens[rid], "device_time": when}
                 for rid in ids[start : start + 10]
             ]
+            if len(actions) < 11:  # a last, partly filled tube is closed by hand (the README: one open tube)
+                actions.append({**base, "nonce": uuid.uuid4().hex, "kind": "seal", "device_time": when})
             record_actions(user, actions)
         n += len(ids)
     return n

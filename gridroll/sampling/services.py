@@ -93,6 +93,14 @@ def _stored(action: ScanAction) -> ActionResult:
     )
 
 
+def _is_id_number(text: str) -> bool:
+    try:
+        idnumber.parse(text)
+    except idnumber.IDNumberError:
+        return False
+    return len(text) == 18
+
+
 # How far a device clock may run ahead of the server, or outside the round's window, before its scans are
 # flagged for review (issue 13: a device time of 2030 was taken as it came).
 CLOCK_SKEW = datetime.timedelta(minutes=10)
@@ -640,7 +648,9 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
         round_ = b.rounds.get(data.get("round_id"))
         if round_ is None or round_.status != Round.Status.OPEN:
             raise ActionError("round_not_open")
-        if not TUBE_BARCODE.match(barcode):
+        if not TUBE_BARCODE.match(barcode) or _is_id_number(barcode):
+            # An 18-digit ID card number fits the tube pattern: a scanner gun that read an ID card must
+            # not open (and so close the tube in use) a "tube" named after a person.
             raise ActionError("bad_tube_barcode")
         if kind == ScanAction.Kind.OPEN_TUBE:
             tube = _open_tube(b, round_, site, barcode, data, device_time)

@@ -321,6 +321,12 @@ def test_a_scanner_gun_types_a_tube_and_a_person_with_no_field_focused_on_a_phon
     # Slow typing in a field stays typing.
     page.keyboard.type("王", delay=120)
     assert page.input_value("#roster-input") == "王"
+    # An ID card read by the gun is a person (by document number), never a tube: an 18-digit number fits
+    # the tube pattern, and it used to open a "tube" and close the one in use (found by an independent run).
+    page.fill("#roster-input", "")
+    page.keyboard.type(people[5].document_number, delay=10)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('#tubecount').textContent === '3 / 10'")
     # The tube's list is numbered once, by the list itself.
     assert page.eval_on_selector_all("#people li", "els => els.map(e => e.textContent)")[0].startswith("居")
 
@@ -328,7 +334,8 @@ def test_a_scanner_gun_types_a_tube_and_a_person_with_no_field_focused_on_a_phon
     page.wait_for_function("document.querySelector('#answers').textContent.includes('本轮已采过样')")
     assert "居***号 · TUBE000300 · 此人本轮已采过样（已记录）" in page.inner_text("#answers")
     assert ScanAction.objects.filter(result="warned", reason="already_sampled", device_id__gt="").count() == 1
-    assert Tube.objects.get(barcode="TUBE000300").size == 2
+    assert Tube.objects.get(barcode="TUBE000300").size == 3
+    assert not Tube.objects.filter(barcode=people[5].document_number).exists()
 
     # The status bar on a 360 px screen: every part inside the screen, on its own, readable.
     page.evaluate("window.scrollTo(0, 0)")

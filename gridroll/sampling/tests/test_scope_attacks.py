@@ -91,3 +91,13 @@ def test_another_user_replaying_a_samplers_nonce_gets_nothing_of_theirs(tree, sa
     assert ScanAction.objects.filter(nonce=action["nonce"]).count() == 2
     # …and the sampler's own re-upload is still recognised.
     assert record_action(sampler, action).duplicate is True
+
+
+def test_an_id_number_is_never_opened_as_a_tube(tree, sampler, act, people):
+    record_action(sampler, act("open_tube"))
+    record_action(sampler, act("add", code=people[0].codes.get().token))
+    result = record_action(sampler, act("open_tube", tube=people[1].document_number))
+    assert (result.result, result.reason) == ("refused", "bad_tube_barcode")
+    from gridroll.sampling.models import Tube
+
+    assert Tube.objects.get(barcode="TUBE000001").status == "open"  # the tube in use stays open

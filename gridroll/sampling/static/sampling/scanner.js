@@ -269,6 +269,23 @@
     feedback("warn", tr("已撤销 ") + last.label);
   }
 
+  // The check of a resident ID number (GB 11643: 17 digits, a check character, a real birth date); the
+  // server checks again (gridroll/lib/idnumber.py).
+  function isIdNumber(text) {
+    if (!/^[0-9]{17}[0-9X]$/.test(text)) return false;
+    const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum = 0;
+    for (let i = 0; i < 17; i++) sum += weights[i] * Number(text[i]);
+    if ("10X98765432"[sum % 11] !== text[17]) return false;
+    const y = Number(text.slice(6, 10)), m = Number(text.slice(10, 12)), d = Number(text.slice(12, 14));
+    const born = new Date(y, m - 1, d);
+    return y >= 1890 && born.getMonth() === m - 1 && born.getDate() === d && born <= new Date();
+  }
+  function addByDocument(v) {
+    return addPerson({ document_number: v },
+      { key: "d" + v, label: tr("证件号 ") + v.slice(0, 4) + "****" + v.slice(-4) + tr("（待同步核验）"), name: "", household: null });
+  }
+
   // Every way a code arrives: the camera ("camera"), a scanner gun ("gun") or the keyboard ("typed").
   async function handleText(text, source) {
     text = (text || "").trim();
@@ -283,6 +300,9 @@
     }
     const upper = text.toUpperCase();
     if (upper.startsWith("GR") && text.length > 100) return scanPerson(text);
+    // An ID card's number read by a gun (or typed) is a person, never a tube: an 18-digit number also
+    // fits the tube pattern, and opening it as a tube would close the tube in use.
+    if (isIdNumber(upper)) return addByDocument(upper);
     if (TUBE.test(upper)) return openTube(upper);
     feedback("bad", tr("无法识别的码"));
   }
@@ -292,12 +312,20 @@
     const m = document.cookie.match(/csrftoken=([^;]+)/);
     return m ? m[1] : "";
   }
-  async function api(method, url, body) {
-    return fetch(url, {
-      method: method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: body ? JSON.stringify(body) : undefined,
-    });
+  // A server that accepts the connection but never answers (a frozen process, a dead link behind a
+  // proxy) must not leave the page saying "online" with the queue stuck: give up after timeoutMs.
+  async function api(method, url, body, timeoutMs) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs || 15000);
+    try {
+      return await fetch(url, {
+        method: method, credentials: "same-origin", signal: abort.signal,
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
   function answer(result, queued) {
     const person = (result.person && result.person.masked_name) || queued.name || "";
@@ -316,7 +344,7 @@
       if (batch.length === 0) { return; }
       let response;
       try {
-        response = await api("POST", "/api/sampling/scans/batch", { actions: batch.map(stripLocal) });
+        response = await api("POST", "/api/sampling/scans/batch", { actions: batch.map(stripLocal) }, 10000);
       } catch (e) { setOnline(false); return; }  // network down: keep everything, try again
       if (response.status >= 500) { setOnline(false); return; }
       if (response.status === 401 || response.status === 403) { setOnline(true, tr("登录已过期，请重新登录后继续同步")); return; }
@@ -579,10 +607,7 @@
     $("manual-doc").onsubmit = (e) => {
       e.preventDefault();
       const v = $("doc-input").value.trim().toUpperCase();
-      if (v) {
-        addPerson({ document_number: v },
-          { key: "d" + v, label: tr("证件号 ") + v.slice(0, 4) + "****" + v.slice(-4) + tr("（待同步核验）"), name: "", household: null });
-      }
+      if (v) addByDocument(v);
       $("doc-input").value = "";
     };
     $("roster-input").oninput = () => {

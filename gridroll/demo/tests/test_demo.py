@@ -1,0 +1,45 @@
+"""The demo tells its stories (README): built once, then checked as a visitor would see it."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from gridroll.codes.models import ResidentAccess
+from gridroll.labs.models import RetestTask
+from gridroll.residents.models import Resident
+from gridroll.sampling.models import ScanAction, Site, Tube
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_demo", verbosity=0)
+        yield
+        call_command("flush", "--noinput", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_the_demo_site_has_one_open_tube_and_one_scan_to_review(demo):
+    site = Site.objects.get(name="盛世佳苑北门采样点")
+    assert Tube.objects.filter(site=site, status="open").count() == 1
+    refused = ScanAction.objects.filter(site=site, result="refused")
+    assert [(a.reason, a.decided_offline) for a in refused] == [("tube_full", True)]
+    assert not ScanAction.objects.filter(reason="person_unknown").exists()
+
+
+@pytest.mark.django_db
+def test_the_family_page_and_the_pending_claims(demo, client):
+    page = client.get("/me/demo-wang-lijuan-family/").content.decode()
+    assert page.count("<svg") == 3  # 王丽娟, her son and her father-in-law, confirmed by their grid worker
+    client.force_login(User.objects.get(username="niushu"))
+    pending = client.get("/codes/pending/")
+    assert [r.name for r in pending.context["pending"]] == ["孙晓雨"]
+    assert len(pending.context["links"]) == 1 and not ResidentAccess.objects.get(
+        pk=pending.context["links"][0].pk
+    ).is_confirmed
+    assert not Resident.objects.filter(is_pending=True, entries__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_the_retest_list_is_there(demo):
+    assert RetestTask.objects.filter(kind="retest").count() == 10
