@@ -702,6 +702,17 @@ def _fill(world, rows, header, lines, rng, people, kind, *, id_missing, phone_mi
                 errs.append("name_missing" if not name else "name_masked")
             idc, id_kind = _id(p.document_number, rng, errs, id_missing)
             ph, phone_kind = _phone(p, family, rng, errs, phone_missing)
+            if kind == "phone_location" and name_kind == "none" and phone_kind == "family":
+                # A location list finds a phone: a line without a name is the phone's holder, whose name
+                # the carrier knows. (Corrected after the first run: nameless lines labelled as a child
+                # carrying a parent's phone were a truth no list could carry, and the issue's own floor
+                # had precision 1.0 on the real list.)
+                holder = next((m for m in family if m.phone == ph), None)
+                if holder is not None:
+                    p = holder
+                    phone_kind = "own"
+                    errs.append("phone_holder")
+                    idc, id_kind = _id(p.document_number, rng, errs, id_missing)
             addr, precision, at = _address(p, world, rng, errs, vague)
             if not (idc or ph or addr):
                 addr = f"{p.compound}{p.building}号楼{p.room}"
