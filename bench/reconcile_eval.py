@@ -182,7 +182,16 @@ def main() -> None:
     parser.add_argument("--seeds", default="901,902,903")
     parser.add_argument("--generators", default=",".join(GENERATORS))
     parser.add_argument("--misses", type=int, default=0, help="print the N commonest kinds of miss")
+    parser.add_argument(
+        "--weights", action="store_true", help="print the starting and the estimated weights of each list"
+    )
     args = parser.parse_args()
+    if args.weights:
+        lines, residents = (int(n) for n in args.sizes.split(",")[0].split(":"))
+        seed = int(args.seeds.split(",")[0])
+        for generator in args.generators.split(","):
+            weights_table(make_case(generator, residents, lines, seed))
+        return
     for size in args.sizes.split(","):
         lines, residents = (int(n) for n in size.split(":"))
         for generator in args.generators.split(","):
@@ -205,6 +214,23 @@ def main() -> None:
                 )
             for kind, count in misses.most_common(args.misses):
                 print(f"{count:6d}  {kind}")
+
+
+def weights_table(case: Case) -> None:
+    """Markdown: each level's weight log2(m/u) as trained and as estimated on this list, with m and u."""
+    import math
+
+    learned: dict = {}
+    match_lines(case.lines, case.residents, learned=learned)
+    start, used = learned["start"], learned["used"]
+    print(f"\n{case.name}: {len(case.lines)} lines, {len(case.residents)} residents\n")
+    print("| comparison | level | trained m / u | weight | estimated m / u | weight |")
+    print("|---|---|---|---|---|---|")
+    for name, levels in used.items():
+        for label, (m, u) in levels.items():
+            m0, u0 = start.get(name, {}).get(label, (None, None))
+            before = f"{m0:.3g} / {u0:.2g} | {math.log2(m0 / u0):+.1f}" if m0 else "– | –"
+            print(f"| {name} | {label} | {before} | {m:.3g} / {u:.2g} | {math.log2(m / u):+.1f} |")
 
 
 def _round(d: dict) -> dict:

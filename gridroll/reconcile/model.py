@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,6 +303,7 @@ EM_MIN_LINES = 300
 # about nine tenths of the say, with 300 about a third.
 PRIOR_LINES = 600
 EM_MAX_PAIRS = 2e6
+EM_SAMPLE_LINES = 10_000
 U_MAX_PAIRS = 1e6
 
 
@@ -314,7 +316,14 @@ def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float, le
     left = db_api.register(_table_for(db_api, feed), dataset_display_name="a_feed")
     right = db_api.register(_table_for(db_api, registry), dataset_display_name="b_registry")
     if len(feed) >= EM_MIN_LINES:
-        params = estimate(db_api, left, right, prior, params, len(feed), learned)
+        sample = left
+        if len(feed) > EM_SAMPLE_LINES:
+            # Ten thousand lines hold thousands of matches of every common kind: enough to estimate m,
+            # and EM over a hundred thousand lines against a million residents would cost more than the
+            # matching itself.
+            rows = random.Random(0).sample(feed, EM_SAMPLE_LINES)
+            sample = db_api.register(_table_for(db_api, rows), dataset_display_name="a_feed_sample")
+        params = estimate(db_api, sample, right, prior, params, len(feed), learned)
     linker = Linker([left, right], settings(prior, params, dialect), log_level=logging.WARNING)
     scored = linker.inference.predict(threshold_match_weight=min_weight, warning_mode="never")
     columns = ["unique_id_l", "unique_id_r", "source_dataset_l", "match_weight", "match_probability"] + [
@@ -353,7 +362,9 @@ def estimate(db_api, left, right, prior: float, start: dict, lines: int, learned
             if u1 is not None and m0 is not None:
                 u1 = max((u1 - prior * m0) / (1 - prior), U_FLOOR)
             if label == "exact" and name in exact:
-                u1 = exact[name]
+                # A phone is also agreed by the family member whose phone the line gives, which the
+                # registry's own pairs cannot show (each has their own): the larger of the two for it.
+                u1 = exact[name] if name != "phone" or u1 is None else max(exact[name], u1)
             u = u1 if u1 is not None else u0
             if m0 is not None and u is not None:
                 with_u[name][label] = [m0, u]
@@ -377,8 +388,16 @@ def estimate(db_api, left, right, prior: float, start: dict, lines: int, learned
             u = u0
             if m is None or u is None:
                 continue
-            out[name][label] = [max(float(m), M_FLOOR), max(float(u), U_FLOOR)]
+            out[name][label] = [max(float(m), M_FLOOR), max(float(u), U_MIN)]
         _normalise(out[name])
+    for name, label in VAGUE_LEVELS:
+        # A vaguer address (a building, a compound) is never evidence against: m at least u.
+        if label in out[name] and out[name][label][0] < out[name][label][1]:
+            m, u = out[name][label]
+            # The difference comes out of the comparison's largest level, so that m still sums to one.
+            largest = max(out[name].values(), key=lambda v: v[0])
+            largest[0] -= u - m
+            out[name][label] = [u, u]
     if learned is not None:
         learned.update(
             {"start": start, "sampled_u": sampled, "estimated": found, "used": out, "weight": weight}
@@ -387,7 +406,9 @@ def estimate(db_api, left, right, prior: float, start: dict, lines: int, learned
 
 
 M_FLOOR = 1e-4
-U_FLOOR = 1e-7
+VAGUE_LEVELS = (("address", "building"), ("address", "compound"))
+U_FLOOR = 1e-7  # what a million sampled pairs can resolve
+U_MIN = 1e-13  # below a counted u (1/N² for a million residents is 1e-12)
 # The registry column each exact level compares, and the list's column that must be present for the level
 # to be possible (a masked name or phone can agree only at its masked level).
 _EXACT_COLUMNS = {"name": "name", "id": "id_full", "phone": "phone"}
