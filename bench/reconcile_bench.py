@@ -5,9 +5,10 @@
 
 Two parts, each for every size (feed lines : residents), medians over ``--rounds``:
 
-- engine: the matcher alone (features, the splink/DuckDB model, the decision per line) on a registry and a
-  feed made by gridroll.reconcile.synth with seeds it was never trained on; precision and recall of the
-  automatic matches, and how often the truth is among the top three candidates of the rest.
+- engine: the matcher alone (features, EM, the splink/DuckDB model, the decision per line) on lists from
+  gridroll.reconcile.synth and from bench/feedgen2.py (a generator sharing nothing with it), with seeds
+  never used for training: precision, recall over identifiable lines, the truth among the top three of
+  the rest, blocking recall, and the floor of an exact-unique-phone lookup (bench/reconcile_eval.py).
 - end to end: ``manage.py reconcile FEED --area … --out RESULT.xlsx`` on a district written to the database
   by generate_district.py (a different generator: other compounds, ID sequence numbers and households);
   the feed is made from the database's residents with the same error model. Reading the file, reading
@@ -55,19 +56,16 @@ def label(lines: int, residents: int) -> str:
 
 
 def engine(lines: int, residents: int, rounds: int) -> None:
-    registry = synth.make_registry(residents, seed=101)
-    feed = synth.make_feed(registry, lines, seed=102)
-    times, score = [], None
-    for _ in range(rounds):
-        score, _misses = synth.evaluate(registry, feed)
-        times.append(score.seconds)
-    assert score is not None
-    name = f"reconcile.engine.{label(lines, residents)}"
-    emit(f"{name}.seconds", statistics.median(times), "s", rounds)
-    emit(f"{name}.precision", score.precision, "ratio")
-    emit(f"{name}.recall", score.recall, "ratio")
-    emit(f"{name}.top3", score.top3, "ratio")
-    emit(f"{name}.outsiders_matched", score.outsiders_auto, "lines")
+    """The matcher on both generators' lists (bench/reconcile_eval.py), with the exact-unique-phone floor."""
+    from bench import reconcile_eval
+
+    for generator in reconcile_eval.GENERATORS:
+        case = reconcile_eval.make_case(generator, residents, lines, 941)
+        runs = [reconcile_eval.score(case) for _ in range(rounds)]
+        name = f"reconcile.engine.{generator}.{label(lines, residents)}"
+        emit(f"{name}.seconds", statistics.median(r["seconds"] for r in runs), "s", rounds)
+        for key in ("precision", "recall", "top3", "blocking", "floor_precision", "floor_recall"):
+            emit(f"{name}.{key}", runs[-1][key], "ratio")
 
 
 def _feed_file(feed: list, path: Path) -> None:

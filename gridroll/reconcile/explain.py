@@ -30,6 +30,10 @@ def name_reason(level: str, written: str, registered: str) -> str:
         if len(written) > len(registered):
             return f"姓名“{written}”比登记“{registered}”多一个字"
         return f"姓名“{written}”与登记“{registered}”差一个字"
+    if level == "masked":
+        return f"姓名（打码“{written}”）可见的字和字数相符"
+    if level == "masked_surname":
+        return f"姓名（打码“{written}”）仅姓氏相符"
     if level == "different":
         return f"姓名不同（登记为“{mask_name(registered)}”）"
     return ""
@@ -45,7 +49,9 @@ def id_reason(level: str, feat: FeedFeatures, registered: str) -> str:
             why = "号码有误"
         place = f"第{where}位" if where else "一位"
         return f"身份证号{why}，与登记仅{place}不同，应为录入错误"
-    if level == "masked":
+    if level == "two_digits":
+        return "身份证号与登记有两位不同（可能是两位数字颠倒）"
+    if level in ("masked", "masked_parts"):
         return "身份证号（打码）可见的前后几位相符"
     if level == "same_birth":
         return f"身份证号不同，但出生日期相符（登记为{idnumber.mask(registered)}）"
@@ -64,6 +70,10 @@ def phone_reason(level: str, feat: FeedFeatures, r: ResidentRow, family: list[Re
     if level == "one_digit":
         where = _first_difference(feat.phone, r.phone)
         return f"手机号与登记仅第{where}位不同" if where else "手机号与登记仅一位不同"
+    if level == "masked":
+        return "手机号（打码）可见的前三位和后四位相符"
+    if level == "two_digits":
+        return "手机号与登记有两位不同"
     if level == "different":
         return "手机号不同"
     return ""
@@ -81,9 +91,13 @@ def address_reason(level: str, feat: FeedFeatures, r: ResidentRow) -> str:
             parts.append(f"房号{a.room}→{r.room}")
         return "；".join(parts) or "住址相近"
     if level == "building":
-        return f"同一楼栋，房号{a.room}→{r.room}" if a.room else "同一楼栋"
+        return "名单只写到楼栋，楼栋相符"
+    if level == "building_other_room":
+        return f"同一楼栋，房号{a.room}→{r.room}"
     if level == "compound":
-        return "同一小区，楼号或房号不同"
+        return "名单只写到小区，小区相符"
+    if level == "compound_other_building":
+        return f"同一小区，楼号{a.building}→{r.building}"
     if level == "different":
         return "住址不同"
     return ""

@@ -26,6 +26,8 @@ COLUMNS = (
     "name_sorted",
     "name_short1",
     "name_short2",
+    "name_first",
+    "name_pattern",
     "id_full",
     "id_head4",
     "id_region",
@@ -33,9 +35,14 @@ COLUMNS = (
     "id_last4",
     "id_first14",
     "id_tail12",
+    "id_pattern",
     "phone",
+    "phone3",
     "phone7",
     "phone4",
+    "phone_tail8",
+    "phone_pattern",
+    "phone_unique",
     "phone_household",
     "compound",
     "building",
@@ -46,6 +53,25 @@ COLUMNS = (
 )
 
 _MASK_CHARS = re.compile(r"[*＊xX?？•·]")
+# What a list uses to hide part of a name or a phone: 张*伟, 张**, 138****4296, 138xxxx4296.
+_NAME_MASK = re.compile(r"[*＊×?？•]")
+_PHONE_MASKED = re.compile(r"^(?P<head>1\d{2,6})[*＊xX×?？•]{2,8}(?P<tail>\d{2,4})$")
+# Letters a scan or a typist puts for digits in a number (OCR confusions): 138O1234567, 41010519B8....
+_OCR_DIGITS = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "B": "8", "S": "5", "Z": "2"}
+)
+_VAGUE_SUFFIX = re.compile(r"(附近|周边|一带|旁边|左右)+$")
+
+
+def deocr(text: str) -> str:
+    """A number cell with letters that stand for digits read as digits; other text is left alone."""
+    if sum(ch.isdigit() for ch in text) < 6:
+        return text
+    head, last = text[:-1], text[-1:]
+    # The last character of an ID may be a real X; a lowercase x there is the same X.
+    return head.translate(_OCR_DIGITS) + (last.upper() if last in "xX" else last.translate(_OCR_DIGITS))
+
+
 _DIGITS = re.compile(r"\d+")
 _BUILDING_ONLY = re.compile(r"(?P<b>\d+|[零〇一二两三四五六七八九十百]+)\s*(?:号楼|栋|幢|座|#|号院)")
 
@@ -62,15 +88,16 @@ class IDParts:
     last4: str | None = None
     masked: bool = False
     problem: str = ""  # why a full number is not valid: bad_check_digit, bad_birth_date, ...
+    pattern: str | None = None  # a masked number as a LIKE pattern: 410105________1234
 
     @property
     def present(self) -> bool:
-        return bool(self.full or self.head4 or self.last4)
+        return bool(self.full or self.head4 or self.last4 or self.pattern)
 
 
 def id_parts(raw: str) -> IDParts:
     """'371502********1234', '37150219900101123X', a 15-digit number or a mistyped one."""
-    text = idnumber.normalise(raw or "")
+    text = idnumber.normalise(deocr(halfwidth(raw or "")).replace(" ", ""))
     if not text:
         return IDParts()
     if _MASK_CHARS.search(text[:-1]) and len(text) in (15, 18):
@@ -79,7 +106,17 @@ def id_parts(raw: str) -> IDParts:
         birth = text[6:14] if len(text) == 18 and text[6:14].isdigit() else None
         last4 = text[-4:] if re.fullmatch(r"\d{3}[\dX]", text[-4:]) else None
         head4 = text[:4] if text[:4].isdigit() else None
-        return IDParts(head4=head4, region=region, birth=birth, last4=last4, masked=True)
+        pattern = _MASK_CHARS.sub("_", text[:-1]) + text[-1] if len(text) == 18 else None
+        visible = sum(ch != "_" for ch in pattern or "")
+        return IDParts(
+            head4=head4,
+            region=region,
+            birth=birth,
+            last4=last4,
+            masked=True,
+            # Fewer than six visible characters say next to nothing (a whole registry fits them).
+            pattern=pattern if visible >= 6 else None,
+        )
     if re.fullmatch(r"\d{15}", text):
         text = idnumber.upgrade_15(text)
     if not re.fullmatch(r"\d{17}[\dX]", text):
@@ -105,11 +142,34 @@ def id_parts(raw: str) -> IDParts:
 
 def phone_digits(raw: str) -> str:
     """The phone as digits; a number phonelib refuses (one digit short, a typo) still counts as digits."""
+    raw = deocr(halfwidth(str(raw or "")))
+    if masked_phone(raw):
+        return ""  # 138****4296 is not the number 1384296
     try:
-        return phonelib.normalise(raw or "")
+        return phonelib.normalise(raw)
     except phonelib.PhoneError:
-        digits = "".join(_DIGITS.findall(halfwidth(str(raw))))
+        digits = "".join(_DIGITS.findall(raw))
+        if len(digits) == 13 and digits.startswith("86"):
+            digits = digits[2:]
         return digits if 7 <= len(digits) <= 12 else ""
+
+
+@dataclass(frozen=True)
+class MaskedPhone:
+    """138****4296: the visible head and tail, and the number as a LIKE pattern."""
+
+    head: str
+    tail: str
+    pattern: str
+
+
+def masked_phone(raw: str) -> MaskedPhone | None:
+    text = re.sub(r"[\s\-]", "", halfwidth(str(raw or "")))
+    text = re.sub(r"^(\+?86)(?=1)", "", text)
+    found = _PHONE_MASKED.match(text)
+    if not found or len(text) != 11:
+        return None
+    return MaskedPhone(found["head"], found["tail"], re.sub(r"[^\d]", "_", text))
 
 
 @dataclass(frozen=True)
@@ -154,7 +214,8 @@ class AddressReader:
         return found[0] if found else None
 
     def read(self, raw: str) -> AddressParts:
-        text = halfwidth(raw or "")
+        # '38号楼附近', '金桥花园周边': a place near, not a flat.
+        text = _VAGUE_SUFFIX.sub("", halfwidth(raw or "")).strip()
         if not text:
             return AddressParts()
         try:
@@ -186,8 +247,30 @@ def name_keys(name: str) -> tuple[str | None, ...]:
     return (name, *names.keys(name), names.chars_sorted(name))
 
 
+def name_pattern(raw: str) -> str | None:
+    """A masked name as a LIKE pattern: '张*伟' → '张_伟', '张**' → '张__', '*伟' → '_伟'; None when the
+    name is not masked. The pattern keeps the visible characters and the length."""
+    text = halfwidth(raw or "").replace(" ", "")
+    if not _NAME_MASK.search(text):
+        return None
+    text = _NAME_MASK.sub("_", names.clean(_NAME_MASK.sub("#", text)).replace("#", "_"))
+    if not text.replace("_", "") or len(text) < 2:
+        return None
+    return text
+
+
 def name_columns(name: str) -> dict[str, str | None]:
-    return dict(zip(NAME_COLUMNS, name_keys(name), strict=True))
+    pattern = name_pattern(name)
+    if pattern is not None:
+        # Only the visible characters and the length are known: none of the sound or shape keys.
+        out: dict[str, str | None] = dict.fromkeys(NAME_COLUMNS)
+        out["name_pattern"] = pattern
+        out["name_first"] = pattern[0] if pattern[0] != "_" else None
+        return out
+    out = dict(zip(NAME_COLUMNS, name_keys(name), strict=True))
+    out["name_pattern"] = None
+    out["name_first"] = out["name"][0] if out["name"] else None
+    return out
 
 
 def id_columns(parts: IDParts) -> dict[str, str | None]:
@@ -200,13 +283,34 @@ def id_columns(parts: IDParts) -> dict[str, str | None]:
         "id_last4": parts.last4,
         "id_first14": full[:14] if full else None,
         "id_tail12": full[6:] if full else None,
+        "id_pattern": parts.pattern,
     }
 
 
-def phone_columns(phone: str) -> dict[str, str | None]:
-    if not phone:
-        return {"phone": None, "phone7": None, "phone4": None}
-    return {"phone": phone, "phone7": phone[:7], "phone4": phone[-4:]}
+def phone_columns(phone: str, masked: MaskedPhone | None = None) -> dict[str, str | None]:
+    if phone:
+        return {
+            "phone": phone,
+            "phone3": phone[:3],
+            "phone7": phone[:7],
+            "phone4": phone[-4:],
+            "phone_tail8": phone[-8:],
+            "phone_pattern": None,
+            "phone_unique": phone,
+        }
+    if masked:
+        return {
+            "phone": None,
+            "phone3": masked.head[:3],
+            "phone7": masked.head[:7] if len(masked.head) >= 7 else None,
+            "phone4": masked.tail[-4:] if len(masked.tail) >= 4 else None,
+            "phone_tail8": None,
+            "phone_pattern": masked.pattern,
+            "phone_unique": None,
+        }
+    return dict.fromkeys(
+        ("phone", "phone3", "phone7", "phone4", "phone_tail8", "phone_pattern", "phone_unique")
+    )
 
 
 @dataclass
@@ -229,8 +333,9 @@ class ResidentRow:
     sex: str = ""
 
 
-def resident_record(r: ResidentRow) -> tuple:
-    """One resident's columns, in the order of COLUMNS (a tuple: a million of them are made per run)."""
+def resident_record(r: ResidentRow, phone_shared: bool = False) -> tuple:
+    """One resident's columns, in the order of COLUMNS (a tuple: a million of them are made per run).
+    ``phone_shared``: another resident has the same phone (a family's phone)."""
     name, sound, fuzzy, shape, sorted_ = name_keys(r.name)
     # The name as a list writes it with a character dropped: 韩馨怡 → 韩怡 or 韩馨.
     short1, short2 = (name[0] + name[2:], name[:-1]) if name and len(name) >= 3 else (None, None)
@@ -247,6 +352,8 @@ def resident_record(r: ResidentRow) -> tuple:
         sorted_,
         short1,
         short2,
+        name[0] if name else None,
+        None,
         doc or None,
         doc[:4] or None,
         doc[:6] or None,
@@ -254,9 +361,14 @@ def resident_record(r: ResidentRow) -> tuple:
         doc[-4:] or None,
         doc[:14] or None,
         doc[6:] or None,
+        None,
         phone,
+        phone[:3] if phone else None,
         phone[:7] if phone else None,
         phone[-4:] if phone else None,
+        phone[-8:] if phone else None,
+        None,
+        None if phone_shared else phone,
         r.household_id,
         r.compound or None,
         building,
@@ -303,7 +415,8 @@ def feed_features(
     parts = id_parts(line.id_number)
     rec.update(id_columns(parts))
     phone = phone_digits(line.phone)
-    rec.update(phone_columns(phone))
+    masked = None if phone else masked_phone(line.phone)
+    rec.update(phone_columns(phone, masked))
     rec["phone_household"] = households_by_phone.get(phone) if phone else None
     addr = reader.read(line.address)
     rec["compound"] = addr.compound
@@ -313,5 +426,5 @@ def feed_features(
     rec["building_id"] = (
         building_ids.get((addr.compound, addr.building)) if addr.compound and addr.building else None
     )
-    rec["sparse"] = not (parts.present or phone or addr.building)
+    rec["sparse"] = not (parts.present or phone or masked or addr.building)
     return FeedFeatures(record=rec, id=parts, phone=phone, address=addr)

@@ -3,14 +3,21 @@
 A line is matched automatically only when the model is sure (match probability ≥ ``AUTO_PROBABILITY``),
 the runner-up is far behind (``MARGIN`` bits of match weight: a household's two 张伟 send the line to
 review), and the name or the ID number agrees (a new tenant with a neighbour's phone and the same room is
-not the neighbour). Otherwise the line goes to review with its best candidates, or, when no candidate is
-plausible, counts as not in the registry.
+not the neighbour).
+
+Lists keyed by phone (落位名单) often have no name, or a masked one, and no ID: for them the phone decides
+(``phone_path``). A phone that exactly one resident of the registry has matches that resident unless the
+line contradicts them (another name, another ID); a phone of one household matches the one member whose
+name fits; a phone one digit off matches when it is the only such candidate and the name fits. Otherwise
+the line goes to review with its best candidates, or, when no candidate is plausible, counts as not in the
+registry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
 from dataclasses import dataclass, field
 
 from gridroll.reconcile import model
@@ -27,8 +34,19 @@ from gridroll.reconcile.features import (
 AUTO_PROBABILITY = 0.95
 MARGIN = 6.0  # bits: the runner-up is at least 64 times less likely
 REVIEW_PROBABILITY = 0.05
-NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound"}
-ID_AGREES = {"exact", "one_digit", "masked"}
+NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound", "masked"}
+ID_AGREES = {"exact", "one_digit", "two_digits", "masked", "masked_parts"}
+# A name one character off (a dropped character) does not contradict a phone only that person has.
+NAME_NOT_AGAINST = NAME_AGREES | {"null", "one_char", "masked_surname"}
+
+
+@dataclass
+class PhoneOwners:
+    """Who has each phone in the registry: the residents, and how many households they make."""
+
+    residents: dict[str, list[int]]
+    households: dict[str, set[int]]
+    phoneless: set[int]  # members of those households without a phone of their own (they may carry it)
 
 
 @dataclass
@@ -78,11 +96,62 @@ def prepare(
     for key in ambiguous:
         del building_ids[key]
     feats = {line.line: feed_features(line, reader, households_by_phone, building_ids) for line in lines}
-    registry = [resident_record(r) for r in residents]
+    shared = {phone for phone, n in Counter(r.phone for r in residents if r.phone).items() if n > 1}
+    registry = [resident_record(r, r.phone in shared) for r in residents]
     return [as_row(f.record) for f in feats.values()], registry, feats
 
 
-def decide(line: int, scored: list[model.Candidate]) -> LineMatch:
+def phone_owners(residents: list[ResidentRow], phones: set[str]) -> PhoneOwners:
+    """The owners of the phones the list names (only those: a million residents' phones are not needed)."""
+    owners: dict[str, list[int]] = {}
+    households: dict[str, set[int]] = {}
+    for r in residents:
+        if r.phone in phones:
+            owners.setdefault(r.phone, []).append(r.id)
+            households.setdefault(r.phone, set()).add(r.household_id if r.household_id is not None else -r.id)
+    named = set().union(*households.values()) if households else set()
+    phoneless = {r.id for r in residents if not r.phone and r.household_id in named}
+    return PhoneOwners(owners, households, phoneless)
+
+
+# The name levels from the strongest; a candidate is as good as another when its level is not later.
+NAME_RANK = {label: i for i, (label, _sql) in enumerate(model.NAME_LEVELS[1:])}
+
+
+def phone_path(scored: list[model.Candidate], phone: str, owners: PhoneOwners | None) -> bool:
+    """Does the phone settle the line on its top candidate? See the module's docstring."""
+    if not scored or owners is None:
+        return False
+    top = scored[0]
+    lv = top.levels
+    if lv["id"] == "different" or lv["name"] not in NAME_NOT_AGAINST:
+        return False
+    if lv["address"] == "different" and lv["name"] not in NAME_AGREES:
+        return False
+    rank = NAME_RANK.get(lv["name"], len(NAME_RANK))
+    # Who else could be carrying this phone: a resident who has it too, or a member of the household
+    # without a phone of their own (白** with 白娜娟's phone, whose daughter 白悦梓 has none).
+    carriers = [
+        c
+        for c in scored[1:]
+        if c.levels["phone"] in ("exact", "one_digit")
+        or (c.levels["phone"] == "household" and c.resident_id in owners.phoneless)
+    ]
+    if lv["name"] != "null" and any(NAME_RANK.get(c.levels["name"], 99) <= rank for c in carriers):
+        return False
+    if lv["phone"] in ("exact", "household") and phone:
+        if owners.residents.get(phone, []) == [top.resident_id]:
+            return True
+        # One household's phone: the name decides among its members (no other fits as well, above).
+        return len(owners.households.get(phone, ())) == 1 and lv["name"] in NAME_AGREES
+    if lv["phone"] == "one_digit" and lv["name"] in NAME_AGREES:
+        return not any(c.levels["phone"] in ("exact", "one_digit") for c in scored[1:])
+    return False
+
+
+def decide(
+    line: int, scored: list[model.Candidate], phone: str = "", owners: PhoneOwners | None = None
+) -> LineMatch:
     if not scored:
         return LineMatch(line, None, False, 0.0)
     top = scored[0]
@@ -92,7 +161,7 @@ def decide(line: int, scored: list[model.Candidate]) -> LineMatch:
         top.probability >= AUTO_PROBABILITY
         and (runner_up is None or top.weight - runner_up >= MARGIN)
         and evidence
-    )
+    ) or phone_path(scored, phone, owners)
     return LineMatch(
         line,
         top.resident_id if automatic else None,
@@ -104,15 +173,23 @@ def decide(line: int, scored: list[model.Candidate]) -> LineMatch:
 
 
 def match_lines(
-    lines: list[FeedInput], residents: list[ResidentRow], *, db_api=None, params: dict | None = None
+    lines: list[FeedInput],
+    residents: list[ResidentRow],
+    *,
+    db_api=None,
+    params: dict | None = None,
+    learned: dict | None = None,
 ) -> dict[int, LineMatch]:
-    """One LineMatch per feed line (keyed by its line number)."""
+    """One LineMatch per feed line (keyed by its line number). ``learned`` receives the parameters the
+    model estimated on this list (see ``model.estimate``)."""
     with no_gc():
         feed_rows, registry_rows, feats = prepare(lines, residents)
-        predictions = model.predict(feed_rows, registry_rows, db_api=db_api, params=params)
+        owners = phone_owners(residents, {f.phone for f in feats.values() if f.phone})
+        predictions = model.predict(feed_rows, registry_rows, db_api=db_api, params=params, learned=learned)
     out = {}
     for line in lines:
-        match = decide(line.line, predictions.get(line.line, []))
-        match.features = feats[line.line]
+        feat = feats[line.line]
+        match = decide(line.line, predictions.get(line.line, []), feat.phone, owners)
+        match.features = feat
         out[line.line] = match
     return out

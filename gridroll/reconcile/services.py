@@ -33,6 +33,22 @@ FIELDS = {
     "note": "note",
 }
 ADDRESS_PARTS = ("compound", "building", "entrance", "room")
+# Headers that lists to check use and a registry table does not: a phone-location list's 落位地址 is the
+# address the phone was found at.
+FEED_HEADERS = {
+    "落位地址": "address",
+    "落位位置": "address",
+    "所在地址": "address",
+    "居住地": "address",
+    "现居地": "address",
+    "手机": "phone",
+    "号码": "phone",
+    "手机号码": "phone",
+    "电话号码": "phone",
+    "人员姓名": "name",
+    "姓名(脱敏)": "name",
+    "证件号": "id_number",
+}
 TESTED_STATES = {"sampled", "negative", "pool_positive", "positive", "invalid"}
 STATE_WORDS = {
     "sampled": "已采样，结果待出",
@@ -66,7 +82,10 @@ def read_feed(data: bytes, filename: str) -> ReadFeed:
         mapping: dict[str, int] = {}
         for position, cell in enumerate(cells):
             key = cols.match_header(cell) if cell else None
-            if key in FIELDS and FIELDS[key] not in mapping:
+            feed_key = FEED_HEADERS.get(cell.replace(" ", "")) if cell else None
+            if feed_key and not key and feed_key not in mapping:
+                mapping[feed_key] = position
+            elif key in FIELDS and FIELDS[key] not in mapping:
                 mapping[FIELDS[key]] = position
             elif key in ADDRESS_PARTS and key not in mapping:
                 mapping[key] = position
