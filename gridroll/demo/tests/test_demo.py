@@ -34,9 +34,10 @@ def test_the_family_page_and_the_pending_claims(demo, client):
     client.force_login(User.objects.get(username="niushu"))
     pending = client.get("/codes/pending/")
     assert [r.name for r in pending.context["pending"]] == ["孙晓雨"]
-    assert len(pending.context["links"]) == 1 and not ResidentAccess.objects.get(
-        pk=pending.context["links"][0].pk
-    ).is_confirmed
+    assert (
+        len(pending.context["links"]) == 1
+        and not ResidentAccess.objects.get(pk=pending.context["links"][0].pk).is_confirmed
+    )
     assert not Resident.objects.filter(is_pending=True, entries__isnull=False).exists()
 
 
