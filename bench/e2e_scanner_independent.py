@@ -404,7 +404,7 @@ def run(only):
     P_done = done  # already sampled in this round by the demo: the server warns, the phone cannot know
     forged = forge(P[4]["token"])
     assert forged != P[4]["token"] and len(forged) == len(P[4]["token"])
-    cam_people = P[:11] + [P_done]  # 12 people: 10 into T1, 2 into T2
+    cam_people = [*P[:11], P_done]  # 12 people: 10 into T1, 2 into T2
     (WORK / "people.json").write_text(
         json.dumps(
             {"tubes": [T1, T2, T3, T4, T5], "people": people, "done": P_done}, ensure_ascii=False, indent=1
