@@ -30,6 +30,8 @@ MISSING = 987_654_321
 # Routes that name no object: public pages, lists scoped by their own tests, the API's own pages.
 NO_OBJECT = {
     "core:home",
+    "core:healthz",
+    "core:readyz",
     "residents:search",
     "residents:import",
     "residents:template",
