@@ -29,7 +29,9 @@ try:
 except ImportError:  # the project venv has no requests: borrow the base interpreter's (same Python)
     import sysconfig
 
-    sys.path.append(os.environ.get("ATK_EXTRA_SITE", sysconfig.get_paths(vars={"base": sys.base_prefix})["purelib"]))
+    sys.path.append(
+        os.environ.get("ATK_EXTRA_SITE", sysconfig.get_paths(vars={"base": sys.base_prefix})["purelib"])
+    )
     import requests
 
 BASE = os.environ.get("ATK_BASE", "http://127.0.0.1:8040")
@@ -126,7 +128,9 @@ def last_sms_to(phone: str) -> str | None:
 def me_post(s: requests.Session, secret: str, data: dict) -> requests.Response:
     url = f"{BASE}/me/{secret}/"
     token = csrf_of(s, url)
-    return s.post(f"{BASE}/me/{secret}/verify/", data={"csrfmiddlewaretoken": token, **data}, headers={"Referer": url})
+    return s.post(
+        f"{BASE}/me/{secret}/verify/", data={"csrfmiddlewaretoken": token, **data}, headers={"Referer": url}
+    )
 
 
 def shows_person(html: str, r: Resident) -> list[str]:
@@ -166,7 +170,9 @@ def fresh_id(year: int, sex: str) -> str:
 
     n = int(RUN)
     for k in range(100):
-        number = idnumber.make("371502", datetime.date(year, 1 + n % 12, 1 + (n + k) % 28), (n + k) % 100, sex)
+        number = idnumber.make(
+            "371502", datetime.date(year, 1 + n % 12, 1 + (n + k) % 28), (n + k) % 100, sex
+        )
         if not Resident.objects.filter(document_number=number).exists():
             return number
     raise RuntimeError("no fresh ID")
@@ -231,7 +237,12 @@ def a2_id_recovery_via_registration(used: set) -> None:
         tries += 1
         person = {**ident(v), "document_number": cand, "birth_date": ""}
         r, _ = register(person, None, site_token=site, phone="13911110002")
-        if "Waiting for confirmation" in r.text or "核实身份之前" in r.text or "等待" in r.text and "pending-claim" in r.text:
+        if (
+            "Waiting for confirmation" in r.text
+            or "核实身份之前" in r.text
+            or ("等待" in r.text
+            and "pending-claim" in r.text)
+        ):
             found = cand
             break
     probes_counted = tries - 1  # wrong candidates are 'created', not counted against probing
@@ -340,8 +351,11 @@ def a6_otp_attempts_race(used: set) -> None:
     [t.join() for t in threads]
     attempts = PhoneChallenge.objects.filter(access__resident=v).order_by("-created_at").first().attempts
     me_post(s, secret, {"code": right})
-    confirmed = ResidentAccess.objects.get(token_hash=__import__(
-        "gridroll.codes.models", fromlist=["hash_access_token"]).hash_access_token(secret)).is_confirmed
+    confirmed = ResidentAccess.objects.get(
+        token_hash=__import__("gridroll.codes.models", fromlist=["hash_access_token"]).hash_access_token(
+            secret
+        )
+    ).is_confirmed
     check(
         "A6 no more than 5 tries per one-time code, even concurrently",
         not confirmed,
@@ -366,9 +380,12 @@ def a7_housemate_sees_adult_housemate(used: set) -> None:
         .order_by("household")
         .first()
     )
-    a, b = Resident.objects.filter(
-        household_id=hh["household"], document_type="id_card", is_pending=False
-    ).exclude(phone="").select_related("household__building__grid").order_by("id")[:2]
+    a, b = (
+        Resident.objects.filter(household_id=hh["household"], document_type="id_card", is_pending=False)
+        .exclude(phone="")
+        .select_related("household__building__grid")
+        .order_by("id")[:2]
+    )
     used.update({a.pk, b.pk})
     # a proves himself with his own phone (legitimately)
     r, s = register(ident(a), a.household, phone=a.phone)
@@ -408,7 +425,7 @@ def a8_squat_unregistered_person() -> None:
     person = {"name": "测试甲" + RUN[-2:], "document_number": victim_id}
     attacker_phone, victim_phone = "13933330000", "13944440000"
     hh = Household.objects.filter(building__grid_id=4).select_related("building__grid").order_by("id")[5]
-    r1, s1 = register(person, hh, phone=attacker_phone)
+    _r1, _s1 = register(person, hh, phone=attacker_phone)
     r2, s2 = register(person, hh, phone=victim_phone)
     sec2 = secret_of(r2)
     me_post(s2, sec2, {})
@@ -434,10 +451,18 @@ def a9_infant(used: set) -> None:
     secret = secret_of(r)
     url = f"{BASE}/me/{secret}/add/"
     token = csrf_of(s, url)
-    r2 = s.post(
+    s.post(
         url,
-        data={"csrfmiddlewaretoken": token, "name": inf.name, "document_type": "none", "document_number": "",
-              "birth_date": inf.birth_date.isoformat(), "relation": "子女", "lives_with_me": "on", "consent": "on"},
+        data={
+            "csrfmiddlewaretoken": token,
+            "name": inf.name,
+            "document_type": "none",
+            "document_number": "",
+            "birth_date": inf.birth_date.isoformat(),
+            "relation": "子女",
+            "lives_with_me": "on",
+            "consent": "on",
+        },
         headers={"Referer": url},
     )
     from gridroll.residents.models import Guardianship
@@ -462,14 +487,21 @@ def a10_sampler(used: set) -> None:
     for sid in range(1, 7):
         r = s.get(f"{BASE}/api/sampling/sites/{sid}/roster")
         out.append((sid, r.status_code, len(r.content)))
-    check("A10a roster of sites outside the sampler's scope is 404", all(c in (200, 404) for _, c, _ in out), f"{out}; sites scannable: {sorted(sites)}")
+    check(
+        "A10a roster of sites outside the sampler's scope is 404",
+        all(c in (200, 404) for _, c, _ in out),
+        f"{out}; sites scannable: {sorted(sites)}",
+    )
     sid = sorted(sites)[0] if sites else None
     if sid is None:
         return
     roster = s.get(f"{BASE}/api/sampling/sites/{sid}/roster").json()["people"]
-    one = Resident.objects.select_related("household__building").filter(
-        pk__in=[p["resident_id"] for p in roster], is_pending=False
-    ).order_by("id").first()
+    one = (
+        Resident.objects.select_related("household__building")
+        .filter(pk__in=[p["resident_id"] for p in roster], is_pending=False)
+        .order_by("id")
+        .first()
+    )
     # name lookup -> household label (address) of a named person
     js = s.get(f"{BASE}/api/sampling/sites/{sid}/lookup", params={"q": one.name}).json()
     hit = [p for p in js["people"] if p["resident_id"] == one.pk]
@@ -480,21 +512,63 @@ def a10_sampler(used: set) -> None:
     )
     # surname sweep: 20 people with addresses per surname query; roster + room sweep maps every id to a flat
     js = s.get(f"{BASE}/api/sampling/sites/{sid}/lookup", params={"q": one.name[0]}).json()
-    check("A10c lookup by one surname character is refused", not js["people"], f"'{one.name[0]}' -> {len(js['people'])} people with flats")
+    check(
+        "A10c lookup by one surname character is refused",
+        not js["people"],
+        f"'{one.name[0]}' -> {len(js['people'])} people with flats",
+    )
     # outsiders by id / document number
-    outsider = Resident.objects.exclude(household__building__grid__path__startswith=Site_path(sid)).filter(document_type="id_card").order_by("id").first()
+    outsider = (
+        Resident.objects.exclude(household__building__grid__path__startswith=Site_path(sid))
+        .filter(document_type="id_card")
+        .order_by("id")
+        .first()
+    )
     rd = rounds[0]["id"]
     tube = f"ATK{RUN}01"
-    base = dict(device_id="atk", device_time=time.strftime("%Y-%m-%dT%H:%M:%S+08:00"), round_id=rd, site_id=sid)
-    s.post(f"{BASE}/api/sampling/scans", json={**base, "nonce": f"atk{RUN}o", "kind": "open_tube", "tube": tube}, headers=h)
+    base = dict(
+        device_id="atk", device_time=time.strftime("%Y-%m-%dT%H:%M:%S+08:00"), round_id=rd, site_id=sid
+    )
+    s.post(
+        f"{BASE}/api/sampling/scans",
+        json={**base, "nonce": f"atk{RUN}o", "kind": "open_tube", "tube": tube},
+        headers=h,
+    )
     ans = []
-    for k, v in (("resident_id", outsider.pk), ("document_number", outsider.document_number), ("resident_id", 10**8)):
-        r = s.post(f"{BASE}/api/sampling/scans", json={**base, "nonce": f"atk{RUN}{k}{v}", "kind": "add", "tube": tube, k: v}, headers=h)
+    for k, v in (
+        ("resident_id", outsider.pk),
+        ("document_number", outsider.document_number),
+        ("resident_id", 10**8),
+    ):
+        r = s.post(
+            f"{BASE}/api/sampling/scans",
+            json={**base, "nonce": f"atk{RUN}{k}{v}", "kind": "add", "tube": tube, k: v},
+            headers=h,
+        )
         ans.append(r.json())
-    same = ans[0]["reason"] == ans[1]["reason"] == ans[2]["reason"] and not ans[0]["person"] and not ans[1]["person"]
-    check("A10d outsiders by id/ID number answer like unknown people", same, str([(a["result"], a["reason"], a["person"]) for a in ans]))
+    same = (
+        ans[0]["reason"] == ans[1]["reason"] == ans[2]["reason"]
+        and not ans[0]["person"]
+        and not ans[1]["person"]
+    )
+    check(
+        "A10d outsiders by id/ID number answer like unknown people",
+        same,
+        str([(a["result"], a["reason"], a["person"]) for a in ans]),
+    )
     # far-future device time
-    r = s.post(f"{BASE}/api/sampling/scans", json={**base, "device_time": "2099-01-01T00:00:00+08:00", "nonce": f"atk{RUN}fut", "kind": "add", "tube": tube, "resident_id": one.pk}, headers=h)
+    r = s.post(
+        f"{BASE}/api/sampling/scans",
+        json={
+            **base,
+            "device_time": "2099-01-01T00:00:00+08:00",
+            "nonce": f"atk{RUN}fut",
+            "kind": "add",
+            "tube": tube,
+            "resident_id": one.pk,
+        },
+        headers=h,
+    )
     from gridroll.sampling.models import ScanAction
 
     sa = ScanAction.objects.filter(nonce=f"atk{RUN}fut", user__username="sampler").first()
@@ -506,8 +580,16 @@ def a10_sampler(used: set) -> None:
     )
     # replay another user's nonce: niushu replays sampler's nonce
     n = login("niushu")
-    r = n.post(f"{BASE}/api/sampling/scans", json={**base, "nonce": f"atk{RUN}fut", "kind": "add", "tube": tube, "resident_id": one.pk}, headers=api_headers(n))
-    check("A10f another user's nonce replay gets nothing of theirs", one.masked_name not in r.text or r.status_code >= 400, f"{r.status_code} {r.text[:160]}")
+    r = n.post(
+        f"{BASE}/api/sampling/scans",
+        json={**base, "nonce": f"atk{RUN}fut", "kind": "add", "tube": tube, "resident_id": one.pk},
+        headers=api_headers(n),
+    )
+    check(
+        "A10f another user's nonce replay gets nothing of theirs",
+        one.masked_name not in r.text or r.status_code >= 400,
+        f"{r.status_code} {r.text[:160]}",
+    )
 
 
 def Site_path(sid):
@@ -534,7 +616,8 @@ def a11_idor(used: set) -> None:
     api = n.get(f"{BASE}/api/residents/{inside.pk}")
     check(
         "A11b staff pages and API with personal data are no-store",
-        "no-store" in r.headers.get("Cache-Control", "") and "no-store" in api.headers.get("Cache-Control", ""),
+        "no-store" in r.headers.get("Cache-Control", "")
+        and "no-store" in api.headers.get("Cache-Control", ""),
         f"/residents/{inside.pk}/ Cache-Control={r.headers.get('Cache-Control')!r}; "
         f"/api/residents/{inside.pk} Cache-Control={api.headers.get('Cache-Control')!r}",
     )
@@ -546,17 +629,30 @@ def a12_xss_and_redirects() -> None:
     r, _ = register({"name": payload, "document_number": fresh_id(1991, "M")}, hh, phone="13966660000")
     n = login("niushu")
     page = n.get(f"{BASE}/codes/pending/").text
-    check("A12a a hostile name is escaped on the staff pending list", payload not in page, f"registered: {r.status_code} {r.url[-30:]}")
+    check(
+        "A12a a hostile name is escaped on the staff pending list",
+        payload not in page,
+        f"registered: {r.status_code} {r.url[-30:]}",
+    )
     s = requests.Session()
     r = s.get(f"{BASE}/accounts/login/?next=//evil.example/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', r.text).group(1)
     r = s.post(
         f"{BASE}/accounts/login/?next=//evil.example/",
-        data={"username": "niushu", "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "//evil.example/"},
+        data={
+            "username": "niushu",
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": token,
+            "next": "//evil.example/",
+        },
         headers={"Referer": BASE + "/accounts/login/"},
         allow_redirects=False,
     )
-    check("A12b login next= is not an open redirect", "evil.example" not in r.headers.get("Location", ""), r.headers.get("Location", ""))
+    check(
+        "A12b login next= is not an open redirect",
+        "evil.example" not in r.headers.get("Location", ""),
+        r.headers.get("Location", ""),
+    )
 
 
 def main() -> None:
@@ -582,7 +678,9 @@ def main() -> None:
     print("\nSummary:")
     for status, name, _detail in RESULTS:
         print(f"  {status}  {name}")
-    print(f"FAIL: {sum(1 for s, *_ in RESULTS if s == 'FAIL')}  HOLD: {sum(1 for s, *_ in RESULTS if s == 'HOLD')}")
+    print(
+        f"FAIL: {sum(1 for s, *_ in RESULTS if s == 'FAIL')}  HOLD: {sum(1 for s, *_ in RESULTS if s == 'HOLD')}"
+    )
 
 
 if __name__ == "__main__":

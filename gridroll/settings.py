@@ -139,6 +139,6 @@ SMS_BACKEND = os.environ.get("GRIDROLL_SMS_BACKEND", "gridroll.core.sms.ConsoleB
 PHONE_CHALLENGE_MINUTES = 10
 PHONE_CHALLENGE_ATTEMPTS = 5
 # API lists are paged; a page holds at most this many rows (a larger limit is refused), and a read of
-# more than API_BULK_AUDIT_ROWS people at once is audited (issue 13).
+# more than API_BULK_AUDIT_ROWS people within an hour (counted per user in the shared cache) is audited.
 NINJA_PAGINATION_MAX_LIMIT = 200
 API_BULK_AUDIT_ROWS = 50

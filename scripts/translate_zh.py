@@ -59,6 +59,7 @@ ZH_PRIVACY = {
     "confirmed": "已核实",
     "claim to confirm": "认领待核实",
     "End this link": "停用此链接",
+    "If the registry holds a phone number for this person, a code was sent to it: type it below. If none arrives, your grid worker will confirm.": "如果信息库中有此人的手机号，验证码已发送到该手机：请在下面输入。如果收不到，网格员会联系核实。",
     "Full name": "姓名",
     "Shown masked. Leave it to keep the number; type the whole new number to change it.": "已隐去部分号码。保持不变即保留原号码；如需修改，请输入完整的新号码。",
     "Taken from the ID number.": "由身份证号码得出。",

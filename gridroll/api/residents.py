@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -49,19 +50,28 @@ class ResidentOut(Schema):
 
 
 class AuditedPagination(LimitOffsetPagination):
-    """Pages of at most NINJA_PAGINATION_MAX_LIMIT rows; a page of more than API_BULK_AUDIT_ROWS people is
-    recorded in the audit log (who read how many, with what query)."""
+    """Pages of at most NINJA_PAGINATION_MAX_LIMIT rows; once a user has read more than API_BULK_AUDIT_ROWS
+    people within an hour, every further page is recorded in the audit log (who, how many, what query)."""
 
     def paginate_queryset(self, queryset, pagination, request, **params):
         page = super().paginate_queryset(queryset, pagination, request, **params)
         items = list(page[self.items_attribute])
         page[self.items_attribute] = items
-        if len(items) > settings.API_BULK_AUDIT_ROWS:
+        # Counted per user over an hour in the shared cache, so that paging in small pages is no way
+        # around it: every page after the threshold is recorded.
+        key = f"api-bulk:{request.user.pk}"
+        cache.add(key, 0, 3600)
+        try:
+            total = cache.incr(key, len(items))
+        except ValueError:
+            cache.set(key, len(items), 3600)
+            total = len(items)
+        if items and total > settings.API_BULK_AUDIT_ROWS:
             AuditRecord.objects.create(
                 actor=request.user,
                 action="resident.bulk_read",
                 target_type="api",
-                changes={"rows": len(items), "offset": pagination.offset},
+                changes={"rows": len(items), "offset": pagination.offset, "rows_this_hour": total},
                 reason=request.get_full_path()[:200],
             )
         return page

@@ -172,10 +172,13 @@ def lookup(request: HttpRequest, site_id: int, q: str = ""):
     site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=site_id)
     query = halfwidth(q)
     people = Resident.objects.filter(
-        household__building__grid__path__startswith=site.area.path
+        household__building__grid__path__startswith=site.area.path,
+        status__in=["present", "away"],
+        rejected_at__isnull=True,
     ).select_related("household__building")
     if len(query) < 2 and not re.search(r"[\u4e00-\u9fff]", query):
         return {"people": []}
+    by_name = False
     tail = _ENTRANCE_ROOM.match(query)
     try:
         parsed = None if tail else addresslib.parse(query)
@@ -195,7 +198,10 @@ def lookup(request: HttpRequest, site_id: int, q: str = ""):
     elif query.isdigit():
         people = people.filter(household__room=addresslib.room_key(query))
     else:
+        # A name finds people (masked), never where they live: a sampler's account is no way from a name
+        # to an address (the room is answered only to someone who typed it).
         people = people.filter(name__contains=query)
+        by_name = True
     return {
         "people": [
             {
@@ -204,7 +210,7 @@ def lookup(request: HttpRequest, site_id: int, q: str = ""):
                 "age": r.age,
                 "sex": r.sex,
                 "household_id": r.household_id,
-                "household": r.household.label if r.household else "",
+                "household": "" if by_name or not r.household else r.household.label,
             }
             for r in people.order_by("household_id", "pk")[:LOOKUP_LIMIT]
         ]

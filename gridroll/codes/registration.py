@@ -24,17 +24,20 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from gridroll.areas.models import Household
+from gridroll.audit.models import AuditRecord
 from gridroll.audit.services import record
 from gridroll.codes.models import PersonalCode, PhoneChallenge, ResidentAccess, hash_access_token
 from gridroll.codes.services import issue_code, resident_area_path
 from gridroll.core.sms import send_sms
+from gridroll.lib.names import mask_name
 from gridroll.residents.models import Guardianship, Resident
 
 CONSENT_AGE = 14
+ADULT_AGE = 18
 
 
 class RegistrationError(Exception):
@@ -72,6 +75,45 @@ def _find(values: dict, household: Household | None) -> Resident | None:
     return None
 
 
+# How many registrations under one name with different document numbers (new records or claims) an hour
+# may bring, from anywhere: guessing a neighbour's full ID from its masked form (the answer tells a claim
+# from a new record) needs several tries under the same name (issue 13, found by an attacker).
+NAME_PROBE_LIMIT = 3
+
+
+def check_name_probing(values: dict) -> None:
+    """Refuse (``name_probe``, audited) a registration under a name already registered with other numbers
+    NAME_PROBE_LIMIT times within the hour. Pages call it before ``register_self`` (outside its
+    transaction, so that the audit record stays); ``register_self`` checks again."""
+    number = values.get("document_number") or ""
+    if not number:
+        return
+    since = timezone.now() - datetime.timedelta(hours=1)
+    new_records = (
+        Resident.objects.filter(name=values["name"], is_pending=True, created_at__gte=since)
+        .exclude(document_number=number)
+        .count()
+    )
+    claims = (
+        ResidentAccess.objects.filter(
+            resident__name=values["name"], is_confirmed=False, created_at__gte=since
+        )
+        .exclude(resident__document_number=number)
+        .count()
+    )
+    if new_records + claims >= NAME_PROBE_LIMIT:
+        AuditRecord.objects.create(
+            action="registration.name_probe",
+            target_type="residents.resident",
+            reason=mask_name(values["name"]),
+        )
+        raise RegistrationError(
+            "name_probe",
+            "此姓名近一小时内已多次以不同证件号码登记。为防止冒用，请到采样点或社区由工作人员为您登记。",
+            "document_number",
+        )
+
+
 def _new_access(resident: Resident, *, confirmed: bool, site=None, claim_phone: str = "") -> str:
     secret = ResidentAccess.new_secret()
     ResidentAccess.objects.create(
@@ -98,6 +140,7 @@ def register_self(
         raise RegistrationError("consent_required", "请阅读并同意个人信息使用说明", "consent")
     if household is None and site is None:
         raise RegistrationError("missing_address", "请选择现居住的楼栋和房号", "building")
+    check_name_probing(values)
     existing = _find(values, household)
     if existing is not None:
         existing = Resident.objects.select_for_update().get(pk=existing.pk)
@@ -170,13 +213,21 @@ def add_dependent(
             raise RegistrationError(
                 "already_your_dependent", f"{existing.masked_name} 已在您的被监护人中", "name"
             )
-        # Only someone whose own identity is confirmed, and whom the registry (not a self-registration)
-        # places in the same household, is trusted with a housemate without a check.
+        # Only a child of the household, added by an adult whose own identity is confirmed and whom the
+        # registry (not a self-registration) places in the same household, is held without a check. An
+        # adult housemate (a lodger, a flatmate) is a claim like any other: knowing their name and ID
+        # number must not show their results to whoever shares the flat.
+        dependent_age = _age(existing.birth_date)
+        guardian_age = _age(guardian.birth_date)
         confirmed = (
             access.is_confirmed
             and not guardian.is_pending
             and guardian.household_id is not None
             and existing.household_id == guardian.household_id
+            and dependent_age is not None
+            and dependent_age < CONSENT_AGE
+            and guardian_age is not None
+            and guardian_age >= ADULT_AGE
         )
         Guardianship.objects.create(
             dependent=existing,
@@ -381,13 +432,20 @@ CHALLENGES_PER_HOUR = 3
 @transaction.atomic
 def send_phone_challenge(access: ResidentAccess, link: Guardianship | None = None) -> str:
     """Send a one-time code to the phone on file for the claimed person (the link's own person, or the
-    dependent of ``link``). Returns ``sent``; fails with ``no_phone`` or ``too_many``. The claimant is
-    never told the number."""
+    dependent of ``link``). Returns ``sent`` — also when nothing could be sent, so that the answer does
+    not tell whether the person has a phone on file (the claim then waits for the grid worker, audited).
+    Fails with ``too_many``: at most CHALLENGES_PER_HOUR codes an hour per claimed *person*, whatever the
+    number of links claiming them (each registration makes a link of its own).
+
+    A record that is itself an unconfirmed self-registration has no trustworthy phone on file (whoever
+    registered first typed it): its claims are confirmed by the grid worker only."""
     person = link.dependent if link is not None else access.resident
-    if not person.phone:
-        raise RegistrationError("no_phone", "信息库中没有此人的手机号，请联系网格员核实。")
     hour_ago = timezone.now() - datetime.timedelta(hours=1)
-    if PhoneChallenge.objects.filter(access=access, created_at__gte=hour_ago).count() >= CHALLENGES_PER_HOUR:
+    sent = PhoneChallenge.objects.filter(created_at__gte=hour_ago).filter(
+        models.Q(guardianship__dependent=person)
+        | models.Q(guardianship__isnull=True, access__resident=person)
+    )
+    if sent.count() >= CHALLENGES_PER_HOUR:
         raise RegistrationError("too_many", "验证码发送次数过多，请一小时后再试，或联系网格员。")
     code = f"{secrets.randbelow(10**6):06d}"
     PhoneChallenge.objects.create(
@@ -396,16 +454,18 @@ def send_phone_challenge(access: ResidentAccess, link: Guardianship | None = Non
         code_hash=_code_hash(access, code),
         expires_at=timezone.now() + datetime.timedelta(minutes=settings.PHONE_CHALLENGE_MINUTES),
     )
-    send_sms(
-        person.phone,
-        f"【gridroll】您的核实验证码为 {code}，{settings.PHONE_CHALLENGE_MINUTES} 分钟内有效。"
-        f"有人正在申请查看 {person.masked_name} 的核酸码和检测结果；如非本人或家人操作，请勿告知他人。",
-    )
+    trusted = bool(person.phone) and not person.is_pending
+    if trusted:
+        send_sms(
+            person.phone,
+            f"【gridroll】您的核实验证码为 {code}，{settings.PHONE_CHALLENGE_MINUTES} 分钟内有效。"
+            f"有人正在申请查看 {person.masked_name} 的核酸码和检测结果；如非本人或家人操作，请勿告知他人。",
+        )
     record(
         None,
-        "resident.challenge_sent",
+        "resident.challenge_sent" if trusted else "resident.challenge_not_sent",
         person,
-        reason="验证码发送到登记手机号",
+        reason="验证码发送到登记手机号" if trusted else "无可信的登记手机号：等待网格员核实",
         area_path=resident_area_path(person),
     )
     return "sent"

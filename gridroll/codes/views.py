@@ -87,6 +87,7 @@ def _register(request, community: Area, site: Site | None):
         if form.is_valid():
             values = {**form.identity(), "phone": form.cleaned_data["phone"]}
             try:
+                registration.check_name_probing(values)
                 result = registration.register_self(values, household, site=site, consent=True)
             except registration.RegistrationError as exc:
                 if exc.code in PROBE_ANSWERS:
@@ -202,7 +203,13 @@ def me_verify(request, secret: str):
             messages.success(request, _("Confirmed. The codes and results now show on this page."))
         else:
             registration.send_phone_challenge(access, link)
-            messages.info(request, _("A code was sent to the phone on file. Type it below."))
+            messages.info(
+                request,
+                _(
+                    "If the registry holds a phone number for this person, a code was sent to it: type it "
+                    "below. If none arrives, your grid worker will confirm."
+                ),
+            )
     except registration.RegistrationError as exc:
         messages.error(request, exc.message)
     return redirect("codes:me", secret=secret)

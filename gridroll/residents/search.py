@@ -38,7 +38,13 @@ def search_residents(user, query: str):
         return qs.none()
     digits = idnumber.normalise(query)
     if re.fullmatch(r"\d{4,}[\dX]?", digits):
-        by_phone_or_room = Q(phone=digits) | Q(phone__endswith=digits) | Q(household__room=digits)
+        # Phones follow the same rule as IDs: above the community a phone is masked to its last four
+        # digits, so matching more of it than that is only for those who may see it in full (issue 13:
+        # a district account recovered a phone digit by digit from the suffix search).
+        by_phone = Q(phone=digits) | Q(phone__endswith=digits)
+        if len(digits) > SHOWN_DIGITS:
+            by_phone &= Q(pk__in=Resident.objects.restrict(user, Action.CALL_RESIDENTS).values("pk"))
+        by_phone_or_room = by_phone | Q(household__room=digits)
         if len(digits) <= SHOWN_DIGITS:
             return qs.filter(by_phone_or_room | Q(document_number__endswith=digits))
         revealable = Resident.objects.restrict(user, Action.REVEAL_ID).values("pk")
