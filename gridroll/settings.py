@@ -114,9 +114,46 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
-# Uploaded registry tables can be large (100,000 rows is ~8 MB as .xlsx).
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+MB = 1024 * 1024
+# Uploaded tables: one bounded reader for every upload and command (gridroll/core/tables.py). A page
+# upload gets the "web" limits; management commands the "command" ones. Defaults in docs/deployment.md.
+TABLE_LIMITS = {
+    "web": {
+        # 100,000 registry rows are ~10 MB as .xlsx; larger files go through the command line.
+        "MAX_BYTES": env_int("GRIDROLL_UPLOAD_MAX_BYTES", 20 * MB),
+        "MAX_ROWS": env_int("GRIDROLL_UPLOAD_MAX_ROWS", 50_000),
+        "MAX_COLUMNS": env_int("GRIDROLL_UPLOAD_MAX_COLUMNS", 100),
+        "MAX_UNZIPPED": env_int("GRIDROLL_UPLOAD_MAX_UNZIPPED", 400 * MB),
+    },
+    "command": {
+        "MAX_BYTES": env_int("GRIDROLL_COMMAND_MAX_BYTES", 1024 * MB),
+        "MAX_ROWS": env_int("GRIDROLL_COMMAND_MAX_ROWS", 2_000_000),
+        "MAX_COLUMNS": env_int("GRIDROLL_COMMAND_MAX_COLUMNS", 200),
+        "MAX_UNZIPPED": env_int("GRIDROLL_COMMAND_MAX_UNZIPPED", 8192 * MB),
+    },
+}
+# A zipped workbook's part that inflates more than this many times is a zip bomb (Apache POI's rule).
+TABLE_MAX_ZIP_RATIO = env_int("GRIDROLL_TABLE_MAX_ZIP_RATIO", 100)
+# Workbooks are parsed in a forked child with this much more address space and this much CPU time.
+TABLE_PARSE_MEMORY = env_int("GRIDROLL_TABLE_PARSE_MEMORY", 2048 * MB)
+TABLE_PARSE_SECONDS = env_int("GRIDROLL_TABLE_PARSE_SECONDS", 300)
+TABLE_PARSE_IN_CHILD = True
+# The request body apart from files (the JSON API's 20,000 result rows fit); files are capped by
+# CappedUploadHandler above and spooled to disk past FILE_UPLOAD_MAX_MEMORY_SIZE.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GRIDROLL_DATA_UPLOAD_MAX_BYTES", 10 * MB)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * MB
+FILE_UPLOAD_HANDLERS = [
+    "gridroll.core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Behind a reverse proxy that sets X-Forwarded-For (docs/deployment.md), the client address is read
 # from it; otherwise it could be forged and is ignored.

@@ -18,7 +18,9 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area
 from gridroll.audit.services import record
+from gridroll.core import tables
 from gridroll.core.http import download
+from gridroll.core.uploads import refused_upload
 from gridroll.lib import idnumber
 from gridroll.reconcile import services
 from gridroll.reconcile.models import OPEN_CONCLUSIONS, WORK_ORDER, Conclusion, Decision, Feed, FeedLine
@@ -63,8 +65,8 @@ def feeds(request):
     """The lists sent to check, newest first, with what is still open in the user's areas."""
     if not can(request.user, Action.VIEW_REGISTRY):
         raise Http404
-    error = None
-    if request.method == "POST":
+    error = refused_upload(request)
+    if request.method == "POST" and error is None:
         upload = request.FILES.get("file")
         area = _upload_areas(request.user).filter(pk=request.POST.get("area") or 0).first()
         round_ = Round.objects.filter(pk=request.POST.get("round") or 0).first()
@@ -75,7 +77,7 @@ def feeds(request):
                 feed = services.create_feed(
                     request.user,
                     area,
-                    upload.read(),
+                    upload,
                     upload.name,
                     round_=round_,
                     name=request.POST.get("name", "").strip()[:200],
@@ -117,6 +119,8 @@ def feeds(request):
             "upload_areas": upload_areas,
             "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:10],
             "error": error,
+            "limits": tables.limits("web"),
+            "max_lines": PAGE_MAX_LINES,
         },
     )
 
