@@ -598,7 +598,7 @@ def issue_rows(upload: ResultUpload, codes: Sequence[str] | None = None) -> Iter
 
 
 def write_issues(upload: ResultUpload, out, filename: str) -> int:
-    from gridroll.residents.exporting import write_csv, write_xlsx
+    from gridroll.core.exports import write_csv, write_xlsx
 
     rows = issue_rows(upload)
     if filename.lower().endswith(".csv"):

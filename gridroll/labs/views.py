@@ -273,7 +273,7 @@ def retests(request):
         area = get_in_scope(Area.objects.all(), request.user, pk=request.GET["area"])
     tasks = retest_rows(request.user, round_, area)
     if request.GET.get("format") == "xlsx":
-        from gridroll.residents.exporting import write_xlsx
+        from gridroll.core.exports import write_xlsx
 
         out = io.BytesIO()
         write_xlsx(

@@ -656,7 +656,7 @@ def result_rows(feed: Feed, lines, *, masked: bool, documents: dict | None = Non
 
 
 def write_result(feed: Feed, out, *, masked: bool, lines=None) -> int:
-    from gridroll.residents.exporting import write_xlsx
+    from gridroll.core.exports import write_xlsx
 
     documents = None
     if lines is None and getattr(feed, "_lines", None) is not None and feed.lines.count() == len(feed._lines):

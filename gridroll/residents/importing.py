@@ -34,10 +34,10 @@ from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Table, TableError, 
 from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
-from gridroll.lib.text import cell_text, halfwidth
+from gridroll.lib.text import cell_text, halfwidth, starts_like_formula
 from gridroll.residents import columns as cols
 from gridroll.residents.models import ImportBatch, ImportReject, Resident
-from gridroll.residents.services import EDITABLE_FIELDS
+from gridroll.residents.services import EDITABLE_FIELDS, FORMULA_NAME_MESSAGE
 
 # Fields compared to decide updated vs unchanged: what staff may edit, and where the person lives.
 RESIDENT_FIELDS = (*EDITABLE_FIELDS, "household_id")
@@ -197,6 +197,8 @@ def validate_row(row: Row, present: set[str]) -> None:
         raise RowError("missing_name", col["name"].header, "姓名为空")
     if len(name) > 50:
         raise RowError("bad_value", col["name"].header, "姓名过长")
+    if starts_like_formula(name):
+        raise RowError("formula_name", col["name"].header, FORMULA_NAME_MESSAGE)
     values["name"] = name
 
     # Document.

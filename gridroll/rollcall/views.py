@@ -390,7 +390,7 @@ def sheet_table(entries) -> list[list]:
 
 
 def write_sheet_xlsx(user, round_: Round, area: Area, out) -> int:
-    from gridroll.residents.exporting import write_xlsx
+    from gridroll.core.exports import write_xlsx
 
     return write_xlsx(
         sheet_table(sheet_rows(user, round_, area)), out, title="核酸检测点名表", header=SHEET_HEADER
@@ -405,7 +405,7 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
     if fmt == "xlsx":
         import io
 
-        from gridroll.residents.exporting import write_xlsx
+        from gridroll.core.exports import write_xlsx
 
         out = io.BytesIO()
         write_xlsx(sheet_table(entries), out, title="核酸检测点名表", header=SHEET_HEADER)
