@@ -22,11 +22,49 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DEBUG", True)
-# The default key is for the demo only; deployment.md says to set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "gridroll-insecure-demo-key-change-me")
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# GRIDROLL_DEMO=1 (set by `make demo`, `make test` and CI) allows the demo's conveniences: DEBUG on by
+# default, a built-in SECRET_KEY, plain http. Without it gridroll is in production and refuses to start
+# with any of them (fail closed; docs/deployment.md).
+DEMO = env_bool("GRIDROLL_DEMO", False)
+DEMO_SECRET_KEY = "gridroll-insecure-demo-key-change-me"
+
+DEBUG = env_bool("DEBUG", DEMO)
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY if DEMO else "")
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEMO else "").split(",")
+    if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+
+def production_problems() -> list[str]:
+    """What makes these settings unfit for production (empty when fit, or in the demo)."""
+    if DEMO:
+        return []
+    problems = []
+    if DEBUG:
+        problems.append("DEBUG is on (set DEBUG=0)")
+    if not SECRET_KEY or SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 50:
+        problems.append("SECRET_KEY is missing, the demo's, or shorter than 50 characters")
+    if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+        problems.append("ALLOWED_HOSTS is empty or '*' (name the site's host names)")
+    return problems
+
+
+if production_problems():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "gridroll refuses to start in production with: "
+        + "; ".join(production_problems())
+        + ". For the demo or tests set GRIDROLL_DEMO=1 (docs/deployment.md)."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,6 +91,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "gridroll.core.middleware.SecurityHeadersMiddleware",
     "gridroll.core.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,11 +155,6 @@ STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = VAR_DIR / "media"
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
 MB = 1024 * 1024
 # Uploaded tables: one bounded reader for every upload and command (gridroll/core/tables.py). A page
 # upload gets the "web" limits; management commands the "command" ones. Defaults in docs/deployment.md.
@@ -159,13 +193,44 @@ FILE_UPLOAD_HANDLERS = [
 # from it; otherwise it could be forged and is ignored.
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
 
+# HTTPS: nginx terminates TLS and says so in X-Forwarded-Proto (docs/deployment.md), so that links
+# printed on posters and cards are https:// and the cookies below are sent over TLS only.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEMO)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEMO else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEMO)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
+# An intranet host name cannot be on the browsers' HSTS preload list: preloading is left to the operator.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy sent on every page (gridroll.core.middleware.SecurityHeadersMiddleware): scripts
+# only from our own static files (no inline script, no inline handlers); inline style attributes remain.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; worker-src 'self' blob:; manifest-src 'self'; font-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
+# No private link secrets, search terms, ID or phone numbers in log lines (gridroll/core/logs.py); the
+# gunicorn access log is configured alike in deploy/gunicorn.conf.py.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"scrub": {"()": "gridroll.core.logs.ScrubFilter"}},
+    "formatters": {"server": {"format": "[{server_time}] {message}", "style": "{"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["scrub"]},
+        "server": {"class": "logging.StreamHandler", "filters": ["scrub"], "formatter": "server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

@@ -22,3 +22,28 @@ class ChosenLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not send: a Content-Security-Policy that the pages satisfy
+    (scripts from our static files only), a Permissions-Policy (the camera for the scanner page, nothing
+    else), and ``Cache-Control: no-store`` on every answer that did not choose its own caching — pages,
+    exports and API answers carry personal data, and a shared intranet PC or a proxy must not keep them.
+    Static files are served by nginx with their own headers (docs/deployment.md).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(self.static_prefix):
+            return response
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        elif "no-store" not in response.headers["Cache-Control"]:
+            response.headers["Cache-Control"] += ", no-store"
+        return response

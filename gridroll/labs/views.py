@@ -17,7 +17,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope, path_filter
 from gridroll.areas.models import Area
 from gridroll.core import tables
-from gridroll.core.http import download
+from gridroll.core.http import download, param_int
 from gridroll.core.uploads import refused_upload
 from gridroll.labs.models import ResultIssue, ResultUpload, RetestTask
 from gridroll.labs.services import (
@@ -267,7 +267,7 @@ RETEST_HEADER = [
 def retests(request):
     if not can(request.user, Action.VIEW_REGISTRY):
         raise Http404
-    round_ = Round.objects.filter(pk=request.GET.get("round") or 0).first()
+    round_ = Round.objects.filter(pk=param_int(request, "round") or 0).first()
     area = None
     if request.GET.get("area"):
         area = get_in_scope(Area.objects.all(), request.user, pk=request.GET["area"])

@@ -19,7 +19,7 @@ from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area
 from gridroll.audit.services import record
 from gridroll.core import tables
-from gridroll.core.http import download
+from gridroll.core.http import download, param_int, safe_next
 from gridroll.core.uploads import refused_upload
 from gridroll.lib import idnumber
 from gridroll.reconcile import services
@@ -68,8 +68,8 @@ def feeds(request):
     error = refused_upload(request)
     if request.method == "POST" and error is None:
         upload = request.FILES.get("file")
-        area = _upload_areas(request.user).filter(pk=request.POST.get("area") or 0).first()
-        round_ = Round.objects.filter(pk=request.POST.get("round") or 0).first()
+        area = _upload_areas(request.user).filter(pk=param_int(request, "area", "POST") or 0).first()
+        round_ = Round.objects.filter(pk=param_int(request, "round", "POST") or 0).first()
         if upload is None or area is None:
             error = _("Choose the file and the area the list is about.")
         else:
@@ -234,7 +234,7 @@ def _line(user, pk: int) -> FeedLine:
 
 
 def _back(request, line: FeedLine):
-    return redirect(request.POST.get("next") or reverse("reconcile:worklist", args=[line.feed_id]))
+    return redirect(safe_next(request, reverse("reconcile:worklist", args=[line.feed_id])))
 
 
 @login_required
@@ -244,7 +244,7 @@ def decide(request, pk: int):
     decision = request.POST.get("decision", "")
     resident = None
     if decision in (Decision.CONFIRMED, Decision.PICKED):
-        wanted = int(request.POST.get("resident") or 0)
+        wanted = param_int(request, "resident", "POST") or 0
         if wanted not in [c["id"] for c in line.candidates] and wanted != line.resident_id:
             raise Http404
         resident = get_in_scope(Resident.objects.all(), request.user, Action.EDIT_REGISTRY, pk=wanted)

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,7 +26,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope
 from gridroll.areas.models import Area, Building
 from gridroll.areas.views import crumbs
-from gridroll.core.http import download
+from gridroll.core.http import download, safe_next
 from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
 from gridroll.lib.phone import mask as mask_phone
@@ -323,7 +324,7 @@ def exempt(request, pk: int):
             request,
             _("Say why in the note.") if str(exc) == "note_required" else _("Choose a reason."),
         )
-    return redirect(request.POST.get("next") or "rollcall:start")
+    return redirect(safe_next(request, reverse("rollcall:start")))
 
 
 # ------------------------------------------------------------------------------------- the check sheet
