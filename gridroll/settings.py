@@ -4,6 +4,7 @@ With nothing set, gridroll runs on a SQLite file under ``var/`` so that a newcom
 code, install it and run it. Production sets ``DATABASE_URL=postgres://…`` (see docs/deployment.md).
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Failed logins counted in the database, so every worker sees them (accounts/tests/test_logins.py).
+    "axes",
     # With "ninja" installed the API docs page uses ninja's bundled Swagger, not a CDN.
     "ninja",
     "gridroll.core",
@@ -96,8 +99,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gridroll.accounts.middleware.SessionTimeoutMiddleware",
+    "gridroll.core.throttle.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gridroll.urls"
@@ -136,9 +142,62 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache all workers share, for the registration throttle (gridroll/core/throttle.py): Redis when
+# REDIS_URL is set (production: redis://127.0.0.1:6379/1), else a table in the database (created by
+# `migrate`). The demo and tests, one process each, use memory unless GRIDROLL_SHARED_CACHE=db.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
+elif DEMO and os.environ.get("GRIDROLL_SHARED_CACHE") != "db":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "gridroll_cache"}
+    }
+THROTTLE_CACHE = "default"
+REGISTRATION_THROTTLE = {
+    "DEVICE_LIMIT": env_int("GRIDROLL_REGISTER_DEVICE_LIMIT", 20),
+    "CLIENT_LIMIT": env_int("GRIDROLL_REGISTER_CLIENT_LIMIT", 200),
+    "WINDOW": env_int("GRIDROLL_REGISTER_WINDOW_SECONDS", 600),
+}
+
+# Staff passwords: Django's validators (no 12345678, no "password", nothing like the username).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("GRIDROLL_PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login lockout (django-axes, counted in the database: shared by all workers, kept across restarts):
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address pause that pair for
+# AXES_COOLOFF_TIME. Other people on the same Wi-Fi keep logging in; an administrator lifts a pause with
+# `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env_int("GRIDROLL_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("GRIDROLL_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gridroll.accounts.lockout.locked_out"
+AXES_CLIENT_IP_CALLABLE = "gridroll.core.throttle.client_ip"
+AXES_VERBOSE = False
+# Sessions: staff are signed out after SESSION_IDLE_TIMEOUT seconds without a request and
+# SESSION_ABSOLUTE_TIMEOUT after logging in (a working day on a grid worker's phone); administrators
+# (superusers) sooner. gridroll/accounts/middleware.py.
+SESSION_IDLE_TIMEOUT = env_int("GRIDROLL_SESSION_IDLE_SECONDS", 4 * 3600)
+SESSION_ABSOLUTE_TIMEOUT = env_int("GRIDROLL_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+ADMIN_SESSION_IDLE_TIMEOUT = env_int("GRIDROLL_ADMIN_SESSION_IDLE_SECONDS", 30 * 60)
+ADMIN_SESSION_ABSOLUTE_TIMEOUT = env_int("GRIDROLL_ADMIN_SESSION_ABSOLUTE_SECONDS", 8 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
