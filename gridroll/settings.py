@@ -142,6 +142,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Retention (PIPL art. 47): days each kind of personal data is kept before `manage.py purge` deletes or
+# anonymises it (gridroll/core/retention.py; docs/deployment.md). Run the purge daily.
+RETENTION_DAYS = {
+    "scan_logs": env_int("GRIDROLL_RETAIN_SCAN_LOGS_DAYS", 30),
+    "samples": env_int("GRIDROLL_RETAIN_SAMPLES_DAYS", 90),  # after a round is closed and over
+    "visitors": env_int("GRIDROLL_RETAIN_VISITORS_DAYS", 28),
+    "pending": env_int("GRIDROLL_RETAIN_PENDING_DAYS", 30),
+    "uploaded_files": env_int("GRIDROLL_RETAIN_UPLOADS_DAYS", 7),
+    "feeds": env_int("GRIDROLL_RETAIN_FEEDS_DAYS", 60),
+    # The Cybersecurity Law asks for at least six months of logs; three years by default.
+    "audit": env_int("GRIDROLL_RETAIN_AUDIT_DAYS", 3 * 365),
+}
+
 # The cache all workers share, for the registration throttle (gridroll/core/throttle.py): Redis when
 # REDIS_URL is set (production: redis://127.0.0.1:6379/1), else a table in the database (created by
 # `migrate`). The demo and tests, one process each, use memory unless GRIDROLL_SHARED_CACHE=db.
