@@ -293,3 +293,16 @@ def test_gunicorn_access_log_has_no_secrets_or_id_numbers(tmp_path):
     assert "/residents/" in text and "/me/…/" in text and "/register/s/…/" in text
     for secret in ("37150219660912986X", "Zx9SecretLinkToken0123456789", "SiteToken987654", "13812345678"):
         assert secret not in text, text
+
+
+def test_error_pages_are_gridrolls_own_and_say_nothing_internal(sub_admin, login, rf):
+    from django.views.defaults import server_error
+
+    client = login(sub_admin)
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404 and "找不到页面" in page.content.decode()
+    page = client.get("/retests/?round=abc")
+    assert page.status_code == 400 and "请求有误" in page.content.decode()
+    assert "Traceback" not in page.content.decode() and "sqlite" not in page.content.decode()
+    page = server_error(rf.get("/"))
+    assert page.status_code == 500 and "服务器出错" in page.content.decode()
