@@ -677,6 +677,13 @@ ZH = {
     "Matched again against the registry as it is now; decisions were kept.": "已按当前登记册重新比对，已有的核实结果保留。",
     "List deleted.": "名单已删除。",
     "Up to 20,000 lines here; longer lists with the command manage.py reconcile.": "网页一次最多核查 20000 行；更长的名单请用命令 manage.py reconcile。",
+    # issue 14: upload limits, login lockout
+    "Up to %(mb)s and %(rows)s rows through this page. A larger file is imported on the server with the command line: python manage.py import_residents FILE (docs/import.md). The uploaded file is deleted once it is imported.": "网页上传上限：%(mb)s、%(rows)s 行。更大的文件请由管理员在服务器上用命令行导入：python manage.py import_residents 文件名（见 docs/import.md）。上传的文件导入后即删除。",
+    "Up to %(mb)s and %(rows)s rows through this page; a larger file goes through the command line on the server: python manage.py import_results FILE.": "网页上传上限：%(mb)s、%(rows)s 行；更大的文件请在服务器上用命令行导入：python manage.py import_results 文件名。",
+    "Up to %(mb)s and %(rows)s lines through this page; a longer list is checked on the server with the command line: python manage.py reconcile FILE --out RESULT.xlsx.": "网页上传上限：%(mb)s、%(rows)s 行；更长的名单请在服务器上用命令行核查：python manage.py reconcile 文件名 --out 结果.xlsx。",
+    "Too many failed logins": "登录失败次数过多",
+    "Logging in with this username from this device is paused for %(minutes)s minute after too many wrong passwords.": "密码错误次数过多，此用户名在本设备上的登录已暂停 %(minutes)s 分钟。",
+    "If you forgot your password, ask your administrator to reset it; they can also lift the pause at once.": "如忘记密码，请联系管理员重置；管理员也可立即解除暂停。",
 }
 
 
