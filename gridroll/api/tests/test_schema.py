@@ -45,31 +45,36 @@ def sessions(tree, roll, people, site):
     return out
 
 
+def examples_of(operation, sessions):
+    """A hypothesis test of one operation: each generated request sent once per role."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def each_example(case):
+        for role, session in sessions.items():
+            response = case.call(
+                cookies={"sessionid": session, "csrftoken": CSRF},
+                headers={"X-CSRFToken": CSRF},
+            )
+            SEEN.setdefault(operation.label, Counter())[response.status_code] += 1
+            try:
+                case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+            except Exception as exc:
+                raise AssertionError(f"{operation.label} as {role}: {exc}") from exc
+
+    return each_example
+
+
 def test_the_api_answers_within_its_schema(api_schema, sessions):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
-
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def each_example(case, operation=operation):
-            for role, session in sessions.items():
-                response = case.call(
-                    cookies={"sessionid": session, "csrftoken": CSRF},
-                    headers={"X-CSRFToken": CSRF},
-                )
-                SEEN.setdefault(operation.label, Counter())[response.status_code] += 1
-                try:
-                    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
-                except Exception as exc:
-                    raise AssertionError(f"{operation.label} as {role}: {exc}") from exc
-
-        each_example()
+        examples_of(operation, sessions)()
     # The examples reached the endpoints as logged-in users: some answers are successes, not only 401/403.
     assert sum(c[200] for c in SEEN.values()) > 0, SEEN
