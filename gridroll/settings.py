@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "gridroll.accounts.middleware.SessionTimeoutMiddleware",
+    "gridroll.accounts.totp.TOTPMiddleware",
     "gridroll.core.throttle.DeviceCookieMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -211,6 +212,9 @@ SESSION_ABSOLUTE_TIMEOUT = env_int("GRIDROLL_SESSION_ABSOLUTE_SECONDS", 12 * 360
 ADMIN_SESSION_IDLE_TIMEOUT = env_int("GRIDROLL_ADMIN_SESSION_IDLE_SECONDS", 30 * 60)
 ADMIN_SESSION_ABSOLUTE_TIMEOUT = env_int("GRIDROLL_ADMIN_SESSION_ABSOLUTE_SECONDS", 8 * 3600)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+# A second factor (an authenticator app, accounts/totp.py) is optional for everyone; with
+# GRIDROLL_TOTP_REQUIRED=1 superusers must enrol one before they can do anything else.
+TOTP_REQUIRED_FOR_SUPERUSERS = env_bool("GRIDROLL_TOTP_REQUIRED", False)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -684,6 +684,18 @@ ZH = {
     "Too many failed logins": "登录失败次数过多",
     "Logging in with this username from this device is paused for %(minutes)s minute after too many wrong passwords.": "密码错误次数过多，此用户名在本设备上的登录已暂停 %(minutes)s 分钟。",
     "If you forgot your password, ask your administrator to reset it; they can also lift the pause at once.": "如忘记密码，请联系管理员重置；管理员也可立即解除暂停。",
+    "Code from your authenticator app": "身份验证器中的验证码",
+    "Six-digit code": "六位验证码",
+    "Continue": "继续",
+    "Authenticator app": "身份验证器",
+    "Set since %(when)s: logging in asks for its code after the password.": "自 %(when)s 起启用：登录时输入密码后还需输入其验证码。",
+    "Remove the authenticator app": "停用身份验证器",
+    "Scan this with an authenticator app, then enter the code it shows.": "请用身份验证器应用扫描此码，然后输入它显示的验证码。",
+    "Too many wrong codes: log in again.": "验证码错误次数过多，请重新登录。",
+    "That code is not right (or was already used). Enter the code your app shows now.": "验证码不对（或已用过）。请输入应用当前显示的验证码。",
+    "The authenticator app is removed.": "已停用身份验证器。",
+    "The authenticator app is set: logging in now asks for its code.": "已启用身份验证器：今后登录需输入其验证码。",
+    "That code is not right. Enter the code your app shows now.": "验证码不对。请输入应用当前显示的验证码。",
 }
 
 
