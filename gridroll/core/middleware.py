@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.utils import translation
 
 
@@ -37,7 +38,11 @@ class SecurityHeadersMiddleware:
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
     def __call__(self, request):
-        response = self.get_response(request)
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            # PostgreSQL refuses NUL in text: a query parameter carrying one would be a 500 further on.
+            response = HttpResponseBadRequest("NUL in the request")
+        else:
+            response = self.get_response(request)
         if request.path.startswith(self.static_prefix):
             return response
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)

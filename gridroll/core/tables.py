@@ -92,7 +92,7 @@ def limits(where: str = "web") -> Limits:
     )
 
 
-def _mb(n: int) -> str:
+def megabytes(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
@@ -103,7 +103,8 @@ def _hint(lim: Limits) -> str:
 
 
 def too_large(size: int, lim: Limits) -> TableError:
-    return TableError("file_too_large", f"文件大小 {_mb(size)}，超过上限 {_mb(lim.max_bytes)}{_hint(lim)}")
+    cap = megabytes(lim.max_bytes)
+    return TableError("file_too_large", f"文件大小 {megabytes(size)}，超过上限 {cap}{_hint(lim)}")
 
 
 # --------------------------------------------------------------------------------------------- opening
@@ -244,7 +245,8 @@ def check_zip(handle: IO[bytes], lim: Limits) -> None:
     if total > lim.max_unzipped:
         raise TableError(
             "zip_bomb",
-            f"文件解压后共 {_mb(total)}，超过上限 {_mb(lim.max_unzipped)}，已拒绝读取{_hint(lim)}",
+            f"文件解压后共 {megabytes(total)}，"
+            f"超过上限 {megabytes(lim.max_unzipped)}，已拒绝读取{_hint(lim)}",
         )
 
 

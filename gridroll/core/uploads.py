@@ -43,9 +43,9 @@ def refused_upload(request) -> str | None:
     name = getattr(request, "refused_upload", None)
     if name is None:
         return None
-    from gridroll.core.tables import _mb
+    from gridroll.core.tables import megabytes
 
     return (
-        f"文件“{name}”超过网页上传上限 {_mb(web_cap())}，未保存。"
+        f"文件“{name}”超过网页上传上限 {megabytes(web_cap())}，未保存。"
         "请把表格分成几份上传，或由管理员在服务器上用命令行导入（见 docs/import.md）。"
     )

@@ -30,7 +30,7 @@ from gridroll.accounts.scope import allowed_paths
 from gridroll.areas.models import Area, Building, Household, Level
 from gridroll.audit.models import AuditRecord
 from gridroll.core.bulk import insert_rows
-from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Table, TableError, read_rows
+from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Table, TableError
 from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
@@ -82,11 +82,6 @@ class RowError(Exception):
 
 
 # --------------------------------------------------------------------------------------------- reading
-
-
-def read_table(source: str | Path | bytes, filename: str = "", lim: Limits | None = None) -> list[list[Any]]:
-    """All rows of the first sheet (.xlsx/.xls/.ods) or of a CSV file, within the reader's limits."""
-    return read_rows(source, filename or str(source), lim)
 
 
 def match_header(row: list[Any]) -> dict[int, str] | None:
