@@ -188,6 +188,23 @@ def test_no_page_answers_500_to_garbage_parameters(
     assert failures == []
 
 
+def test_an_api_number_too_large_for_the_database_is_a_400(sampler, site, round_, login):
+    # Found by the schema test: round_id 2**70 reached a raw query (OverflowError / out of range).
+    client = login(sampler)
+    body = {
+        "nonce": "n-big",
+        "device_id": "phone-1",
+        "device_time": "2026-11-30T08:00:00+08:00",
+        "kind": "open_tube",
+        "round_id": 2**70,
+        "site_id": site.pk,
+        "station_id": site.stations.first().pk,
+        "tube": "TUBE000001",
+    }
+    response = client.post("/api/sampling/scans", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+
+
 def test_retests_with_a_round_that_is_not_a_number_is_a_400(sub_admin, login):
     assert login(sub_admin).get("/retests/?round=abc").status_code == 400
 
