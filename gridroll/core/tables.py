@@ -226,7 +226,7 @@ def check_zip(handle: IO[bytes], lim: Limits) -> None:
     try:
         with zipfile.ZipFile(handle) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except Exception as exc:  # zipfile raises many kinds on a damaged file (found by fuzzing)
         raise TableError("unreadable_file", f"无法读取文件（不是有效的 Excel 文件）：{exc}") from None
     finally:
         handle.seek(0)

@@ -256,3 +256,13 @@ def test_reconcile_command_refuses_over_its_own_caps(tree, tmp_path):
     with small_limits(MAX_ROWS=100), pytest.raises(CommandError, match="上限"):
         call_command("reconcile", str(path), "--area", "测试区", "--out", str(tmp_path / "out.xlsx"))
     assert not Feed.objects.exists()
+
+
+def test_a_workbook_claiming_a_zip_version_nobody_reads_is_refused():
+    # Found by fuzzing: zipfile raised NotImplementedError ("zip file version 6.4"), a 500.
+    data = bytearray(xlsx_bytes([["姓名"]]))
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 6] = 64
+    with pytest.raises(TableError) as exc:
+        read_rows(bytes(data), "x.xlsx")
+    assert exc.value.code == "unreadable_file"
