@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# The demo's settings (DEBUG, a built-in key, plain http) for everything run from here; production
+# refuses them (docs/deployment.md).
+export GRIDROLL_DEMO ?= 1
 
 .PHONY: demo serve test test-postgres lint format check-migrations bench messages clean help
 

@@ -240,8 +240,7 @@ def a2_id_recovery_via_registration(used: set) -> None:
         if (
             "Waiting for confirmation" in r.text
             or "核实身份之前" in r.text
-            or ("等待" in r.text
-            and "pending-claim" in r.text)
+            or ("等待" in r.text and "pending-claim" in r.text)
         ):
             found = cand
             break

@@ -3,6 +3,10 @@
 Run by bench/run.py against one database (DATABASE_URL). Prints one JSON object per line:
 floors (reading the file with python-calamine; a bare bulk insert of the same rows) and the real import
 (first import: all created; second: all unchanged), interleaved A B A B for ``--rounds`` rounds.
+
+The bounded reader (gridroll/core/tables.py: caps, zip-bomb check, parsing in a capped child) is
+measured against the reader it replaced, kept here only for that comparison (``OldTable``): the same
+import with the old reader swapped in, in the same run, alternating which goes first.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from django.db import connection, transaction  # noqa: E402
 
 from gridroll.areas.models import Area, Building, Household, Level  # noqa: E402
 from gridroll.audit.models import AuditRecord  # noqa: E402
+from gridroll.core import tables  # noqa: E402
 from gridroll.demo.people import PeopleFactory  # noqa: E402
 from gridroll.residents import columns as cols  # noqa: E402
+from gridroll.residents import importing  # noqa: E402
 from gridroll.residents.exporting import write_xlsx  # noqa: E402
-from gridroll.residents.importing import ResidentImporter, read_table  # noqa: E402
+from gridroll.residents.importing import ResidentImporter  # noqa: E402
 from gridroll.residents.models import Resident  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -100,9 +106,48 @@ def clear() -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
-def floor_read(path: Path) -> float:
+class OldTable:
+    """The reader before issue 14, for comparison only: the whole first sheet read in this process by
+    calamine into a list (no caps, the declared grid trusted), with the same interface as tables.Table."""
+
+    def __init__(self, source, filename: str = "", lim=None) -> None:
+        import io
+
+        from python_calamine import load_workbook
+
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        sheet = load_workbook(io.BytesIO(data)).get_sheet_by_index(0)
+        self.all = [list(r) for r in sheet.to_python(skip_empty_area=False)]
+        self.start = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def header(self, match, search_rows: int = 10):
+        for index, row in enumerate(self.all[:search_rows]):
+            found = match(row)
+            if found is not None:
+                self.start = index + 1
+                return found
+        return None
+
+    def rows(self):
+        yield from enumerate(self.all[self.start :], start=self.start + 1)
+
+
+def read_table(path: Path) -> list:
+    return tables.read_rows(path, lim=tables.limits("command"))
+
+
+def floor_read(path: Path, reader=None) -> float:
     started = time.perf_counter()
-    rows = read_table(path)
+    if reader is OldTable:
+        rows = OldTable(path).all
+    else:
+        rows = read_table(path)
     elapsed = time.perf_counter() - started
     assert len(rows) > 1
     return elapsed
@@ -127,10 +172,14 @@ def floor_insert(path: Path) -> float:
     return elapsed
 
 
-def real_import(path: Path, expect: str) -> tuple[float, dict]:
-    started = time.perf_counter()
-    batch = ResidentImporter().run(path)
-    elapsed = time.perf_counter() - started
+def real_import(path: Path, expect: str, reader=None) -> tuple[float, dict]:
+    importing.Table = reader or tables.Table
+    try:
+        started = time.perf_counter()
+        batch = ResidentImporter().run(path, limits=tables.limits("command"))
+        elapsed = time.perf_counter() - started
+    finally:
+        importing.Table = tables.Table
     counts = {k: getattr(batch, k) for k in ("total", "created", "updated", "unchanged", "rejected")}
     # Correctness after the load: every row accounted for, no duplicate person.
     assert counts["total"] == counts[expect] + counts["rejected"], counts
@@ -146,13 +195,23 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     path = make_file(args.rows)
     make_areas()
-    times: dict[str, list[float]] = {"read": [], "insert": [], "import": [], "reimport": []}
+    times: dict[str, list[float]] = {
+        "read": [],
+        "read_old": [],
+        "insert": [],
+        "import": [],
+        "import_old": [],
+        "reimport": [],
+    }
     counts = {}
-    for _ in range(args.rounds):
-        clear()
-        times["read"].append(floor_read(path))
-        elapsed, counts = real_import(path, "created")
-        times["import"].append(elapsed)
+    for round_no in range(args.rounds):
+        # Old and new readers alternate which goes first, so drift favours neither.
+        order = [("import", None), ("import_old", OldTable)]
+        for name, reader in order if round_no % 2 == 0 else order[::-1]:
+            clear()
+            times["read_old" if reader else "read"].append(floor_read(path, reader))
+            elapsed, counts = real_import(path, "created", reader)
+            times[name].append(elapsed)
         times["insert"].append(floor_insert(path))
         elapsed, _ = real_import(path, "unchanged")
         times["reimport"].append(elapsed)
@@ -170,6 +229,18 @@ def main() -> None:
                 }
             )
         )
+    ratios = [new / old for new, old in zip(times["import"], times["import_old"], strict=True)]
+    print(
+        json.dumps(
+            {
+                "name": f"import.{vendor}.bounded_over_old_reader",
+                "value": round(statistics.median(ratios), 3),
+                "unit": "ratio",
+                "runs": [round(r, 3) for r in ratios],
+                "rows": args.rows,
+            }
+        )
+    )
     print(
         json.dumps(
             {

@@ -46,7 +46,9 @@ def fresh_sqlite(name: str) -> str:
 
 
 def run_script(script: str, database_url: str, extra: list[str]) -> list[dict]:
+    # The demo's settings (no production SECRET_KEY or ALLOWED_HOSTS here); DEBUG off for speed.
     env = dict(os.environ, DATABASE_URL=database_url, DEBUG="0")
+    env.setdefault("GRIDROLL_DEMO", "1")
     print(f"-- {script} on {database_url.split('://')[0]}", file=sys.stderr, flush=True)
     out = subprocess.run(
         [sys.executable, str(HERE / script), *extra], env=env, check=True, capture_output=True, text=True

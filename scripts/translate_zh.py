@@ -764,6 +764,25 @@ ZH = {
     "Matched again against the registry as it is now; decisions were kept.": "已按当前登记册重新比对，已有的核实结果保留。",
     "List deleted.": "名单已删除。",
     "Up to 20,000 lines here; longer lists with the command manage.py reconcile.": "网页一次最多核查 20000 行；更长的名单请用命令 manage.py reconcile。",
+    # issue 14: upload limits, login lockout
+    "Up to %(mb)s and %(rows)s rows through this page. A larger file is imported on the server with the command line: python manage.py import_residents FILE (docs/import.md). The uploaded file is deleted once it is imported.": "网页上传上限：%(mb)s、%(rows)s 行。更大的文件请由管理员在服务器上用命令行导入：python manage.py import_residents 文件名（见 docs/import.md）。上传的文件导入后即删除。",
+    "Up to %(mb)s and %(rows)s rows through this page; a larger file goes through the command line on the server: python manage.py import_results FILE.": "网页上传上限：%(mb)s、%(rows)s 行；更大的文件请在服务器上用命令行导入：python manage.py import_results 文件名。",
+    "Up to %(mb)s and %(rows)s lines through this page; a longer list is checked on the server with the command line: python manage.py reconcile FILE --out RESULT.xlsx.": "网页上传上限：%(mb)s、%(rows)s 行；更长的名单请在服务器上用命令行核查：python manage.py reconcile 文件名 --out 结果.xlsx。",
+    "Too many failed logins": "登录失败次数过多",
+    "Logging in with this username from this device is paused for %(minutes)s minute after too many wrong passwords.": "密码错误次数过多，此用户名在本设备上的登录已暂停 %(minutes)s 分钟。",
+    "If you forgot your password, ask your administrator to reset it; they can also lift the pause at once.": "如忘记密码，请联系管理员重置；管理员也可立即解除暂停。",
+    "Code from your authenticator app": "身份验证器中的验证码",
+    "Six-digit code": "六位验证码",
+    "Continue": "继续",
+    "Authenticator app": "身份验证器",
+    "Set since %(when)s: logging in asks for its code after the password.": "自 %(when)s 起启用：登录时输入密码后还需输入其验证码。",
+    "Remove the authenticator app": "停用身份验证器",
+    "Scan this with an authenticator app, then enter the code it shows.": "请用身份验证器应用扫描此码，然后输入它显示的验证码。",
+    "Too many wrong codes: log in again.": "验证码错误次数过多，请重新登录。",
+    "That code is not right (or was already used). Enter the code your app shows now.": "验证码不对（或已用过）。请输入应用当前显示的验证码。",
+    "The authenticator app is removed.": "已停用身份验证器。",
+    "The authenticator app is set: logging in now asks for its code.": "已启用身份验证器：今后登录需输入其验证码。",
+    "That code is not right. Enter the code your app shows now.": "验证码不对。请输入应用当前显示的验证码。",
 }
 
 

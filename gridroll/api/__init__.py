@@ -7,6 +7,7 @@ import json
 import os
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
@@ -22,6 +23,24 @@ class ChineseJSONRenderer(JSONRenderer):
 
 
 api = NinjaAPI(title="gridroll API", version="1", renderer=ChineseJSONRenderer(), auth=django_auth)
+
+
+def _out_of_range(exc: BaseException) -> bool:
+    """A number from the request too large for the database (SQLite: OverflowError; PostgreSQL: a
+    DataError caused by NumericValueOutOfRange), e.g. ``round_id: 2**70``: the client's error, not ours."""
+    if isinstance(exc, OverflowError):
+        return True
+    cause = exc.__cause__
+    return isinstance(exc, DataError) and type(cause).__name__ == "NumericValueOutOfRange"
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _number_out_of_range(request: HttpRequest, exc: Exception):
+    if not _out_of_range(exc):
+        raise exc
+    return api.create_response(request, {"detail": "number out of range"}, status=400)
+
 
 from gridroll.api import areas, codes, labs, residents, scans  # noqa: E402
 

@@ -4,9 +4,10 @@ from django.utils.translation import gettext_lazy as _
 from gridroll.areas.models import Building, Household
 from gridroll.lib import address as addresslib
 from gridroll.lib import phone as phonelib
-from gridroll.lib.text import halfwidth
+from gridroll.lib.text import halfwidth, starts_like_formula
 from gridroll.residents.forms import clean_identity
 from gridroll.residents.models import DocumentType, Sex
+from gridroll.residents.services import FORMULA_NAME_MESSAGE
 
 CONSENT_TEXT = _(
     "I agree that the information above is used only to organise nucleic-acid testing and to tell me and "
@@ -31,6 +32,9 @@ class IdentityForm(forms.Form):
 
     def clean_name(self):
         name = halfwidth(self.cleaned_data["name"])
+        if starts_like_formula(name):
+            # It would be a live formula in every export that lists the person (issue 14).
+            raise forms.ValidationError(FORMULA_NAME_MESSAGE)
         return name.replace(" ", "") if any("\u4e00" <= c <= "\u9fff" for c in name) else name
 
     def clean(self):

@@ -7,7 +7,6 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +21,7 @@ from gridroll.codes import registration, services
 from gridroll.codes.forms import DependentForm, RegisterForm, RevokeForm
 from gridroll.codes.models import ResidentAccess
 from gridroll.codes.qr import qr_svg
+from gridroll.core import throttle
 from gridroll.residents.models import Guardianship, Resident
 from gridroll.sampling.models import Site
 
@@ -38,32 +38,20 @@ def _community_of(area: Area) -> Area | None:
 # ------------------------------------------------------------------------------------------- public
 
 # Registration answers "already registered" and "registered under another name", which would let a
-# script test ID numbers against the registry. Only those answers are counted, per client address, so
-# that a queue of people registering over one site's Wi-Fi is never slowed down.
-PROBE_LIMIT = 20
-PROBE_WINDOW = 600  # seconds
-PROBE_ANSWERS = {"duplicate_id"}
-
-
-def _client(request) -> str:
-    if settings.USE_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR", "")
+# script test ID numbers against the registry. Only those answers are counted, per device and per client
+# address, in the cache all workers share (gridroll/core/throttle.py): a queue of people registering
+# over one site's Wi-Fi is never slowed down. (A claim on a registered person is no refusal: registering
+# under one name with many numbers is stopped apart, registration.check_name_probing.)
+PROBE_LIMIT = settings.REGISTRATION_THROTTLE["DEVICE_LIMIT"]
+PROBE_ANSWERS = {"duplicate_id", "name_probe"}
 
 
 def _probing(request) -> bool:
-    return (cache.get(f"register-probes:{_client(request)}") or 0) >= PROBE_LIMIT
+    return throttle.is_blocked("register", request)
 
 
 def _count_probe(request) -> None:
-    key = f"register-probes:{_client(request)}"
-    cache.add(key, 0, PROBE_WINDOW)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, PROBE_WINDOW)
+    throttle.count("register", request)
 
 
 def register_start(request):

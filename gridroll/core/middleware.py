@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.utils import translation
 
 
@@ -21,4 +22,33 @@ class ChosenLanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not send: a Content-Security-Policy that the pages satisfy
+    (scripts from our static files only), a Permissions-Policy (the camera for the scanner page, nothing
+    else), and ``Cache-Control: no-store`` on every answer that did not choose its own caching — pages,
+    exports and API answers carry personal data, and a shared intranet PC or a proxy must not keep them.
+    Static files are served by nginx with their own headers (docs/deployment.md).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            # PostgreSQL refuses NUL in text: a query parameter carrying one would be a 500 further on.
+            response = HttpResponseBadRequest("NUL in the request")
+        else:
+            response = self.get_response(request)
+        if request.path.startswith(self.static_prefix):
+            return response
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        elif "no-store" not in response.headers["Cache-Control"]:
+            response.headers["Cache-Control"] += ", no-store"
         return response

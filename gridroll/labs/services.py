@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from gridroll.audit.services import record
 from gridroll.core.bulk import placeholders
+from gridroll.core.tables import Limits, Source, Table, TableError
 from gridroll.labs.models import BoxReceipt, Result, ResultIssue, ResultUpload, RetestTask
 from gridroll.lib.text import cell_text, halfwidth
 from gridroll.rollcall import services as rollcall
@@ -145,35 +146,39 @@ FILE_MESSAGES = {
 }
 
 
-class FileError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+# A file-level problem: the bounded reader's error (gridroll/core/tables.py).
+FileError = TableError
 
 
 def header_key(cell: Any) -> str | None:
     return _HEADER_KEYS.get(cell_text(cell).lower().replace(" ", "").replace("_", ""))
 
 
-def rows_from_table(table: list[list[Any]]) -> tuple[list[dict], int]:
+def match_header(row: list[Any]) -> dict[int, str] | None:
+    """The row's columns (position → tube, result, …) if it is the header row, else None."""
+    mapping = {i: key for i, c in enumerate(row) if (key := header_key(c))}
+    if len(mapping) < 2:
+        return None
+    if not {"tube", "result"} <= set(mapping.values()):
+        raise FileError("missing_column", FILE_MESSAGES["missing_column"])
+    return mapping
+
+
+def read_results(source: Source, filename: str, lim: Limits | None = None) -> tuple[list[dict], int]:
     """Rows as dicts keyed by column (tube, result, …) with their spreadsheet row numbers; blank rows
-    are counted, not returned."""
-    for index, row in enumerate(table[:10]):
-        mapping = {i: header_key(c) for i, c in enumerate(row) if header_key(c)}
-        if len(mapping) < 2:
-            continue
-        if not {"tube", "result"} <= set(mapping.values()):
-            raise FileError("missing_column", FILE_MESSAGES["missing_column"])
+    are counted, not returned. Raises FileError (unreadable, over a limit, no header)."""
+    with Table(source, filename, lim) as table:
+        mapping = table.header(match_header)
+        if mapping is None:
+            raise FileError("no_header", FILE_MESSAGES["no_header"])
         rows, blank = [], 0
-        for number, cells in enumerate(table[index + 1 :], start=index + 2):
+        for number, cells in table.rows():
             values = {key: cells[i] if i < len(cells) else None for i, key in mapping.items()}
             if all(cell_text(v) == "" for v in values.values()):
                 blank += 1
                 continue
             rows.append({"_row": number, **values})
         return rows, blank
-    raise FileError("no_header", FILE_MESSAGES["no_header"])
 
 
 def parse_result(text: Any) -> str | None:
@@ -210,23 +215,27 @@ class _Decided:
 
 
 def import_results(
-    source: bytes | str,
+    source: Source,
     filename: str,
     user=None,
     lab: str = "",
     upload: ResultUpload | None = None,
+    limits: Limits | None = None,
 ) -> ResultUpload:
-    """Read a results file and apply it. File-level problems are stored on the upload (``error``)."""
-    from gridroll.residents.importing import FileError as TableError
-    from gridroll.residents.importing import read_table
+    """Read a results file and apply it.
 
-    upload = upload or ResultUpload.objects.create(user=user, lab=lab, filename=filename)
+    A file that cannot be read, or is over a limit, stores nothing: the upload comes back unsaved
+    (``pk`` None) with ``error`` saying why. ``limits``: the web's by default.
+    """
     try:
-        rows, blank = rows_from_table(read_table(source, filename))
-    except (FileError, TableError) as exc:
-        upload.error = exc.message
-        upload.save(update_fields=["error"])
-        return upload
+        rows, blank = read_results(source, filename, limits)
+    except FileError as exc:
+        failed = upload or ResultUpload(user=user, lab=lab, filename=filename)
+        failed.error = exc.message
+        if failed.pk is not None:
+            failed.save(update_fields=["error"])
+        return failed
+    upload = upload or ResultUpload.objects.create(user=user, lab=lab, filename=filename)
     upload.blank_rows = blank
     return apply_results(upload, rows)
 
@@ -589,7 +598,7 @@ def issue_rows(upload: ResultUpload, codes: Sequence[str] | None = None) -> Iter
 
 
 def write_issues(upload: ResultUpload, out, filename: str) -> int:
-    from gridroll.residents.exporting import write_csv, write_xlsx
+    from gridroll.core.exports import write_csv, write_xlsx
 
     rows = issue_rows(upload)
     if filename.lower().endswith(".csv"):

@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope, path_filter
 from gridroll.areas.models import Area
-from gridroll.core.http import download
+from gridroll.core import tables
+from gridroll.core.http import download, param_int
+from gridroll.core.uploads import refused_upload
 from gridroll.labs.models import ResultIssue, ResultUpload, RetestTask
 from gridroll.labs.services import (
     ReceiveError,
@@ -45,9 +47,17 @@ def _uploads(user):
 @login_required
 def lab_home(request):
     _lab_only(request.user)
+    refused = refused_upload(request)
+    if refused:
+        messages.error(request, refused)
+        return redirect("labs:home")
     if request.method == "POST" and request.FILES.get("file"):
         f = request.FILES["file"]
-        upload = import_results(f.read(), f.name, user=request.user, lab=request.POST.get("lab", "").strip())
+        upload = import_results(f, f.name, user=request.user, lab=request.POST.get("lab", "").strip())
+        if upload.pk is None:
+            # Unreadable or over a limit: nothing was stored.
+            messages.error(request, upload.error)
+            return redirect("labs:home")
         return redirect("labs:upload", pk=upload.pk)
     if request.method == "POST" and request.POST.get("box"):
         code = request.POST["box"].strip().upper()
@@ -71,6 +81,7 @@ def lab_home(request):
             "incoming": boxes.filter(status=Box.Status.HANDED_OVER).select_related("site")[:50],
             "received": boxes.filter(status=Box.Status.RECEIVED).select_related("site")[:20],
             "conflicts": conflicts,
+            "limits": tables.limits("web"),
         },
     )
 
@@ -256,13 +267,13 @@ RETEST_HEADER = [
 def retests(request):
     if not can(request.user, Action.VIEW_REGISTRY):
         raise Http404
-    round_ = Round.objects.filter(pk=request.GET.get("round") or 0).first()
+    round_ = Round.objects.filter(pk=param_int(request, "round") or 0).first()
     area = None
     if request.GET.get("area"):
         area = get_in_scope(Area.objects.all(), request.user, pk=request.GET["area"])
     tasks = retest_rows(request.user, round_, area)
     if request.GET.get("format") == "xlsx":
-        from gridroll.residents.exporting import write_xlsx
+        from gridroll.core.exports import write_xlsx
 
         out = io.BytesIO()
         write_xlsx(

@@ -24,6 +24,23 @@ CHINESE_DIGITS = {
 CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
+# What a spreadsheet may take for the start of a formula (OWASP, "CSV injection"), full-width forms
+# included: a cell of user text starting so is written as text (gridroll/core/exports.py), and a name
+# starting so is refused where it is typed or imported.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def starts_like_formula(value: str) -> bool:
+    """True when ``value`` starts as a formula would: ``=HYPERLINK(…)``, ``+1+1``, ``@SUM(…)``, a tab.
+
+    A lone ``-`` or ``+`` and plain numbers (``-5``, ``+8613812345678``) are not: nothing can hide in them.
+    """
+    if not value or not value.startswith(FORMULA_PREFIXES):
+        return False
+    return value not in ("-", "+") and not _PLAIN_NUMBER.fullmatch(value)
+
+
 def halfwidth(value: str) -> str:
     """Full-width digits, letters and spaces to ASCII (NFKC), trimmed; inner runs of spaces to one."""
     # Fast path: an import calls this for every cell, and most cells need nothing.

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from gridroll.areas.models import Area, Household
 from gridroll.audit.services import record
+from gridroll.core import tables
+from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Source, Table
 from gridroll.lib import idnumber, names
 from gridroll.lib import phone as phonelib
 from gridroll.lib.text import cell_text
@@ -21,10 +23,9 @@ from gridroll.reconcile.features import FeedInput, ResidentRow
 from gridroll.reconcile.matching import REVIEW_PROBABILITY, LineMatch, match_lines
 from gridroll.reconcile.models import Conclusion, Decision, Feed, FeedLine
 from gridroll.residents import columns as cols
-from gridroll.residents.importing import FileError, read_table
+from gridroll.residents.importing import FileError
 from gridroll.residents.models import Resident, ResidentStatus
 
-HEADER_SEARCH_ROWS = 10
 FIELDS = {
     "name": "name",
     "document_number": "id_number",
@@ -70,43 +71,56 @@ class ReadFeed:
     blank_rows: int
 
 
-def read_feed(data: bytes, filename: str) -> ReadFeed:
+def _match_feed_header(row: list[Any]) -> tuple[list[str], dict[str, int]] | None:
+    """The header's cells and the columns it names, if ``row`` is the header: a name, an ID number or a
+    phone column (with at least a name, or an ID number or phone)."""
+    cells = [cell_text(c) for c in row]
+    mapping: dict[str, int] = {}
+    for position, cell in enumerate(cells):
+        key = cols.match_header(cell) if cell else None
+        # Headers of feeds only (a phone-location list's 落位地址 …), which the registry does not use.
+        feed_key = FEED_HEADERS.get(cell.replace(" ", "")) if cell else None
+        if feed_key and not key and feed_key not in mapping:
+            mapping[feed_key] = position
+        elif key in FIELDS and FIELDS[key] not in mapping:
+            mapping[FIELDS[key]] = position
+        elif key in ADDRESS_PARTS and key not in mapping:
+            mapping[key] = position
+    if "name" not in mapping and not ({"id_number", "phone"} & mapping.keys()):
+        return None
+    if not ({"name", "id_number", "phone"} & mapping.keys()):
+        return None
+    return cells, mapping
+
+
+def read_feed(data: Source, filename: str, lim: Limits | None = None) -> ReadFeed:
     """Find the header (name plus at least one of ID, phone, address) and keep every row's cells as text.
 
     ID numbers and phones that Excel stored as numbers come back as text; an ID that lost digits to a
-    float stays as it was (the line is then matched without it and says so).
+    float stays as it was (the line is then matched without it and says so). ``lim``: the bounded
+    reader's limits (the web's by default).
     """
-    rows = read_table(data, filename)
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        cells = [cell_text(c) for c in row]
-        mapping: dict[str, int] = {}
-        for position, cell in enumerate(cells):
-            key = cols.match_header(cell) if cell else None
-            feed_key = FEED_HEADERS.get(cell.replace(" ", "")) if cell else None
-            if feed_key and not key and feed_key not in mapping:
-                mapping[feed_key] = position
-            elif key in FIELDS and FIELDS[key] not in mapping:
-                mapping[FIELDS[key]] = position
-            elif key in ADDRESS_PARTS and key not in mapping:
-                mapping[key] = position
-        if "name" not in mapping and not ({"id_number", "phone"} & mapping.keys()):
-            continue
-        if not ({"name", "id_number", "phone"} & mapping.keys()):
-            continue
-        width = max(len(r) for r in rows)
-        columns = [cells[i] if i < len(cells) else "" for i in range(width)]
+    with Table(data, filename, lim) as table:
+        found = table.header(_match_feed_header, HEADER_SEARCH_ROWS)
+        if found is None:
+            raise FileError(
+                "no_header",
+                f"前{HEADER_SEARCH_ROWS}行中找不到表头：需要“姓名”列，以及“身份证号”“手机号”“地址”中的至少一列",
+            )
+        header, mapping = found
         out, blank = [], 0
-        for number, raw in enumerate(rows[index + 1 :], start=index + 2):
-            texts = [cell_text(c) for c in raw] + [""] * (width - len(raw))
+        width = len(header)
+        for number, raw in table.rows():
+            texts = [cell_text(c) for c in raw]
             if not any(texts):
                 blank += 1
                 continue
+            width = max(width, len(texts))
             out.append((number, texts))
-        return ReadFeed(columns, mapping, out, blank)
-    raise FileError(
-        "no_header",
-        f"前{HEADER_SEARCH_ROWS}行中找不到表头：需要“姓名”列，以及“身份证号”“手机号”“地址”中的至少一列",
-    )
+    for _number, texts in out:
+        texts.extend([""] * (width - len(texts)))
+    columns = header + [""] * (width - len(header))
+    return ReadFeed(columns, mapping, out, blank)
 
 
 def _cell(cells: list[str], mapping: dict[str, int], key: str) -> str:
@@ -174,16 +188,28 @@ def create_feed(
     source: str = "",
     db_api=None,
     max_lines: int | None = None,
+    limits: Limits | None = None,
 ) -> Feed:
-    """Read, match and store a feed. Raises FileError when the file cannot be read at all, or has more
-    than ``max_lines`` lines (the page's limit: a web request should not run for minutes)."""
-    read = read_feed(data, filename)
+    """Read, match and store a feed. Raises FileError when the file cannot be read at all, is over the
+    reader's ``limits`` (the web's by default), or has more than ``max_lines`` lines (the page's limit: a
+    web request should not run for minutes)."""
+    lim = limits or tables.limits("web")
+    page_cap = max_lines is not None and max_lines < lim.max_rows
+    if page_cap:
+        # Stop reading as soon as the page's limit is passed.
+        lim = tables.with_rows(lim, max_lines)
+    too_many = FileError(
+        "too_many_lines",
+        f"名单超过 {max_lines} 行的网页上限：请分成几份，或在服务器上用命令 python manage.py reconcile 核查",
+    )
+    try:
+        read = read_feed(data, filename, lim)
+    except FileError as exc:
+        if exc.code == "too_many_rows" and page_cap:
+            raise too_many from None
+        raise
     if max_lines is not None and len(read.rows) > max_lines:
-        raise FileError(
-            "too_many_lines",
-            f"名单有 {len(read.rows)} 行，网页一次最多核查 {max_lines} 行：请分成几份，"
-            "或在服务器上用命令 python manage.py reconcile 核查",
-        )
+        raise too_many
     feed = Feed(
         name=name or filename,
         filename=filename,
@@ -650,7 +676,7 @@ def result_rows(feed: Feed, lines, *, masked: bool, documents: dict | None = Non
 
 
 def write_result(feed: Feed, out, *, masked: bool, lines=None) -> int:
-    from gridroll.residents.exporting import write_xlsx
+    from gridroll.core.exports import write_xlsx
 
     documents = None
     if lines is None and getattr(feed, "_lines", None) is not None and feed.lines.count() == len(feed._lines):

@@ -18,7 +18,9 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area
 from gridroll.audit.services import record
-from gridroll.core.http import download
+from gridroll.core import tables
+from gridroll.core.http import download, param_int, safe_next
+from gridroll.core.uploads import refused_upload
 from gridroll.lib import idnumber
 from gridroll.reconcile import services
 from gridroll.reconcile.models import OPEN_CONCLUSIONS, WORK_ORDER, Conclusion, Decision, Feed, FeedLine
@@ -63,11 +65,11 @@ def feeds(request):
     """The lists sent to check, newest first, with what is still open in the user's areas."""
     if not can(request.user, Action.VIEW_REGISTRY):
         raise Http404
-    error = None
-    if request.method == "POST":
+    error = refused_upload(request)
+    if request.method == "POST" and error is None:
         upload = request.FILES.get("file")
-        area = _upload_areas(request.user).filter(pk=request.POST.get("area") or 0).first()
-        round_ = Round.objects.filter(pk=request.POST.get("round") or 0).first()
+        area = _upload_areas(request.user).filter(pk=param_int(request, "area", "POST") or 0).first()
+        round_ = Round.objects.filter(pk=param_int(request, "round", "POST") or 0).first()
         if upload is None or area is None:
             error = _("Choose the file and the area the list is about.")
         else:
@@ -75,7 +77,7 @@ def feeds(request):
                 feed = services.create_feed(
                     request.user,
                     area,
-                    upload.read(),
+                    upload,
                     upload.name,
                     round_=round_,
                     name=request.POST.get("name", "").strip()[:200],
@@ -117,6 +119,8 @@ def feeds(request):
             "upload_areas": upload_areas,
             "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:10],
             "error": error,
+            "limits": tables.limits("web"),
+            "max_lines": PAGE_MAX_LINES,
         },
     )
 
@@ -232,7 +236,7 @@ def _line(user, pk: int) -> FeedLine:
 
 
 def _back(request, line: FeedLine):
-    return redirect(request.POST.get("next") or reverse("reconcile:worklist", args=[line.feed_id]))
+    return redirect(safe_next(request, reverse("reconcile:worklist", args=[line.feed_id])))
 
 
 @login_required
@@ -242,7 +246,7 @@ def decide(request, pk: int):
     decision = request.POST.get("decision", "")
     resident = None
     if decision in (Decision.CONFIRMED, Decision.PICKED):
-        wanted = int(request.POST.get("resident") or 0)
+        wanted = param_int(request, "resident", "POST") or 0
         if wanted not in [c["id"] for c in line.candidates] and wanted != line.resident_id:
             raise Http404
         resident = get_in_scope(Resident.objects.all(), request.user, Action.EDIT_REGISTRY, pk=wanted)

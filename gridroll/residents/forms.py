@@ -5,9 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
-from gridroll.lib.text import halfwidth
+from gridroll.lib.text import halfwidth, starts_like_formula
 from gridroll.residents.models import DocumentType, Resident, ResidentStatus
-from gridroll.residents.services import EDITABLE_FIELDS
+from gridroll.residents.services import EDITABLE_FIELDS, FORMULA_NAME_MESSAGE
 
 
 class ResidentForm(forms.ModelForm):
@@ -49,6 +49,8 @@ class ResidentForm(forms.ModelForm):
         name = halfwidth(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError(_("Name is required."))
+        if starts_like_formula(name):
+            raise forms.ValidationError(FORMULA_NAME_MESSAGE)
         return name
 
     def clean_phone(self):

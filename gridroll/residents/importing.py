@@ -14,15 +14,13 @@ The rules (docs/import.md has them for users):
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,16 +30,15 @@ from gridroll.accounts.scope import allowed_paths
 from gridroll.areas.models import Area, Building, Household, Level
 from gridroll.audit.models import AuditRecord
 from gridroll.core.bulk import insert_rows
+from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Table, TableError
 from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
-from gridroll.lib.text import cell_text, halfwidth
+from gridroll.lib.text import cell_text, halfwidth, starts_like_formula
 from gridroll.residents import columns as cols
 from gridroll.residents.models import ImportBatch, ImportReject, Resident
-from gridroll.residents.services import EDITABLE_FIELDS
+from gridroll.residents.services import EDITABLE_FIELDS, FORMULA_NAME_MESSAGE
 
-# How many rows of a sheet may sit above the header row (a title like 盛世佳苑小区居民信息表).
-HEADER_SEARCH_ROWS = 10
 # Fields compared to decide updated vs unchanged: what staff may edit, and where the person lives.
 RESIDENT_FIELDS = (*EDITABLE_FIELDS, "household_id")
 # Which file columns feed which resident fields (a field is only touched when its column is present).
@@ -72,13 +69,8 @@ SLOT_LEVELS = {
 SLOT_LABELS = {"district": "区", "subdistrict": "街道/镇", "community": "社区/村", "grid": "网格"}
 
 
-class FileError(Exception):
-    """The file as a whole cannot be read (not a row problem). ``code`` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+# A file-level problem (unreadable, over a limit, unknown header): the bounded reader's error.
+FileError = TableError
 
 
 class RowError(Exception):
@@ -92,69 +84,51 @@ class RowError(Exception):
 # --------------------------------------------------------------------------------------------- reading
 
 
-def read_table(source: str | Path | bytes, filename: str = "") -> list[list[Any]]:
-    """All rows of the first sheet (.xlsx/.xls/.ods) or of a CSV file (UTF-8, or GB18030 as Excel saves)."""
-    name = (filename or str(source)).lower()
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if name.endswith(".csv") or name.endswith(".txt"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise FileError("unreadable_file", "无法识别文件编码，请另存为 UTF-8 CSV 或 .xlsx")
-        return [row for row in csv.reader(io.StringIO(text))]
-    if not name.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
-        raise FileError("unsupported_file", "只支持 .xlsx、.xls、.ods 和 .csv 文件")
-    from python_calamine import CalamineError, load_workbook
+def match_header(row: list[Any]) -> dict[int, str] | None:
+    """The row's cells as column keys if it is the header row; None if it is not (a title, a blank row).
 
-    try:
-        book = load_workbook(io.BytesIO(data))
-        sheet = book.get_sheet_by_index(0)
-        # calamine returns numbers as floats: ID and phone columns are turned back into text later.
-        return [list(r) for r in sheet.to_python(skip_empty_area=False)]
-    except (CalamineError, ValueError, OSError) as exc:
-        raise FileError("unreadable_file", f"无法读取文件：{exc}") from exc
-
-
-def find_header(rows: list[list[Any]]) -> tuple[int, dict[int, str]]:
-    """Locate the header row and map its cells to column keys; raise FileError on an unknown header."""
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        cells = [cell_text(c) for c in row]
-        matched = [cols.match_header(c) for c in cells if c]
-        if sum(1 for m in matched if m) < 2:
+    Raises FileError for a header that cannot be used (unknown or repeated columns, a required one missing).
+    """
+    cells = [cell_text(c) for c in row]
+    matched = [cols.match_header(c) for c in cells if c]
+    if sum(1 for m in matched if m) < 2:
+        return None
+    mapping: dict[int, str] = {}
+    unknown = []
+    for position, cell in enumerate(cells):
+        if not cell:
             continue
-        mapping: dict[int, str] = {}
-        unknown = []
-        for position, cell in enumerate(cells):
-            if not cell:
-                continue
-            key = cols.match_header(cell)
-            if key is None:
-                unknown.append(cell)
-            elif key:
-                if key in mapping.values():
-                    raise FileError("duplicate_header", f"表头“{cell}”重复（同一列出现了两次）")
-                mapping[position] = key
-        if unknown:
-            raise FileError(
-                "unknown_header",
-                f"无法识别的表头：{'、'.join(unknown)}。可用的表头：{cols.expected_headers()}",
-            )
-        keys = set(mapping.values())
-        if "name" not in keys:
-            raise FileError("missing_column", "缺少“姓名”列")
-        if "document_number" not in keys:
-            # Without it a registered person could not be told from a new one: we would duplicate people.
-            raise FileError("missing_column", "缺少“证件号码”列（无证件的人留空，并在证件类型填“无”）")
-        if not ({"building", "room"} <= keys or "address" in keys):
-            raise FileError("missing_column", "缺少住址：需要“楼栋”和“房号”列，或一个“地址”列")
-        return index, mapping
-    raise FileError(
-        "no_header", f"前{HEADER_SEARCH_ROWS}行中找不到表头。可用的表头：{cols.expected_headers()}"
-    )
+        key = cols.match_header(cell)
+        if key is None:
+            unknown.append(cell)
+        elif key:
+            if key in mapping.values():
+                raise FileError("duplicate_header", f"表头“{cell}”重复（同一列出现了两次）")
+            mapping[position] = key
+    if unknown:
+        raise FileError(
+            "unknown_header",
+            f"无法识别的表头：{'、'.join(unknown)}。可用的表头：{cols.expected_headers()}",
+        )
+    keys = set(mapping.values())
+    if "name" not in keys:
+        raise FileError("missing_column", "缺少“姓名”列")
+    if "document_number" not in keys:
+        # Without it a registered person could not be told from a new one: we would duplicate people.
+        raise FileError("missing_column", "缺少“证件号码”列（无证件的人留空，并在证件类型填“无”）")
+    if not ({"building", "room"} <= keys or "address" in keys):
+        raise FileError("missing_column", "缺少住址：需要“楼栋”和“房号”列，或一个“地址”列")
+    return mapping
+
+
+def find_header(table: Table) -> dict[int, str]:
+    """Locate the header row of ``table`` and map its cells to column keys; raise FileError if none."""
+    mapping = table.header(match_header, HEADER_SEARCH_ROWS)
+    if mapping is None:
+        raise FileError(
+            "no_header", f"前{HEADER_SEARCH_ROWS}行中找不到表头。可用的表头：{cols.expected_headers()}"
+        )
+    return mapping
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -218,6 +192,8 @@ def validate_row(row: Row, present: set[str]) -> None:
         raise RowError("missing_name", col["name"].header, "姓名为空")
     if len(name) > 50:
         raise RowError("bad_value", col["name"].header, "姓名过长")
+    if starts_like_formula(name):
+        raise RowError("formula_name", col["name"].header, FORMULA_NAME_MESSAGE)
     values["name"] = name
 
     # Document.
@@ -436,30 +412,33 @@ class ResidentImporter:
 
     def run(
         self,
-        source: str | Path | bytes,
+        source: str | Path | bytes | IO[bytes],
         filename: str = "",
         dry_run: bool = False,
         batch: ImportBatch | None = None,
+        limits: Limits | None = None,
     ) -> ImportBatch:
         """Read, validate and (unless ``dry_run``) apply a table; return the batch with its counts.
 
-        A file-level problem (unreadable, unknown header) raises FileError and changes nothing.
+        ``limits``: the reader's caps (the web's by default; commands pass ``tables.limits("command")``).
+        A file-level problem (unreadable, over a limit, unknown header) raises FileError and changes
+        nothing.
         """
         filename = filename or Path(str(source)).name
-        rows = read_table(source, filename)
-        header_index, mapping = find_header(rows)
-        self.present = set(mapping.values())
-        self.has_address_column = "address" in self.present
         summary = Summary()
         parsed: list[Row] = []
-        for offset, cells in enumerate(rows[header_index + 1 :], start=header_index + 2):
-            raw = {key: cells[pos] if pos < len(cells) else None for pos, key in mapping.items()}
-            text = {key: cell_text(v) for key, v in raw.items()}
-            if not any(text.values()):
-                summary.blank_rows += 1
-                continue
-            summary.total += 1
-            parsed.append(Row(number=offset, raw=raw, text=text))
+        with Table(source, filename, limits) as table:
+            mapping = find_header(table)
+            self.present = set(mapping.values())
+            self.has_address_column = "address" in self.present
+            for offset, cells in table.rows():
+                raw = {key: cells[pos] if pos < len(cells) else None for pos, key in mapping.items()}
+                text = {key: cell_text(v) for key, v in raw.items()}
+                if not any(text.values()):
+                    summary.blank_rows += 1
+                    continue
+                summary.total += 1
+                parsed.append(Row(number=offset, raw=raw, text=text))
 
         with transaction.atomic():
             self._apply(parsed, summary, filename)

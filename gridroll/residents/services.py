@@ -11,6 +11,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
 from gridroll.areas.models import Household
 from gridroll.audit.services import diff, record
+from gridroll.lib.text import starts_like_formula
 from gridroll.residents.models import Resident, ResidentStatus
 
 
@@ -54,6 +55,15 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+# Said the same wherever a name is typed or imported.
+FORMULA_NAME_MESSAGE = "姓名不能以 = + - @ 或制表符开头（表格软件会把它当作公式执行），请核对后重新填写"
+
+
+def _check_name(name: str) -> None:
+    if starts_like_formula(name):
+        raise ResidentError("formula_name", FORMULA_NAME_MESSAGE)
+
+
 def _check(user, action: str, path: str) -> None:
     if not can(user, action, path):
         raise ResidentError("forbidden", "无权进行此操作")
@@ -74,6 +84,8 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
     changed = diff(before, after)
     if not changed:
         return {}
+    if "name" in changed:
+        _check_name(after["name"])
     if after["document_number"] and (
         Resident.objects.filter(
             document_type=after["document_type"], document_number=after["document_number"]
@@ -134,6 +146,7 @@ def create_resident(user, household: Household, values: dict, reason: str) -> Re
     reason = _require_reason(reason)
     path = household.building.grid.path
     _check(user, Action.EDIT_REGISTRY, path)
+    _check_name(values.get("name", ""))
     if (
         values.get("document_number")
         and Resident.objects.filter(

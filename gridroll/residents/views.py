@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +19,8 @@ from gridroll.areas.models import Building, Household
 from gridroll.areas.views import crumbs
 from gridroll.audit.models import AuditRecord
 from gridroll.codes.forms import RevokeForm
+from gridroll.core import tables
+from gridroll.core.uploads import refused_upload
 from gridroll.lib import address as addresslib
 from gridroll.residents import services
 from gridroll.residents.exporting import template_workbook, write_csv, write_xlsx
@@ -216,24 +217,34 @@ def import_upload(request):
     if not can(request.user, Action.IMPORT):
         raise Http404
     form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    refused = refused_upload(request)
+    if refused:
+        form.is_valid()
+        form.errors["file"] = form.error_class([refused])
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        data = upload.read()
         batch = ImportBatch(
             user=request.user, filename=upload.name, create_areas=form.cleaned_data["create_areas"]
         )
-        batch.file.save(upload.name, ContentFile(data), save=False)
         try:
             ResidentImporter(request.user, batch.create_areas).run(
-                data, upload.name, dry_run=True, batch=batch
+                upload, upload.name, dry_run=True, batch=batch
             )
         except FileError as exc:
-            batch.file.delete(save=False)
+            # Refused before anything was stored: no batch, no file on disk.
             form.add_error("file", exc.message)
         else:
+            # Kept for "apply" and deleted once applied; a preview never applied is purged after
+            # RETENTION["uploaded_files"] (manage.py purge).
+            upload.seek(0)
+            batch.file.save(upload.name, upload, save=True)
             return redirect("residents:import_batch", pk=batch.pk)
     batches = ImportBatch.objects.filter(user=request.user)[:10]
-    return render(request, "residents/import_upload.html", {"form": form, "batches": batches})
+    return render(
+        request,
+        "residents/import_upload.html",
+        {"form": form, "batches": batches, "limits": tables.limits("web")},
+    )
 
 
 def _own_batch(request, pk: int) -> ImportBatch:
@@ -271,14 +282,18 @@ def import_apply(request, pk: int):
     if batch.state != ImportBatch.State.PREVIEW or not batch.file:
         messages.error(request, _("This import has already been applied."))
         return redirect("residents:import_batch", pk=batch.pk)
-    with batch.file.open("rb") as handle:
-        data = handle.read()
     try:
-        ResidentImporter(request.user, batch.create_areas).run(data, batch.filename, batch=batch)
+        with batch.file.open("rb") as handle:
+            ResidentImporter(request.user, batch.create_areas).run(handle, batch.filename, batch=batch)
     except FileError as exc:
+        batch.state, batch.error = ImportBatch.State.FAILED, exc.message
+        batch.save(update_fields=["state", "error"])
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Import applied."))
+    finally:
+        # The uploaded table holds personal data: once applied (or failed) it is not kept.
+        batch.file.delete(save=True)
     return redirect("residents:import_batch", pk=batch.pk)
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,7 +26,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, get_in_scope
 from gridroll.areas.models import Area, Building
 from gridroll.areas.views import crumbs
-from gridroll.core.http import download
+from gridroll.core.http import download, safe_next
 from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
 from gridroll.lib.phone import mask as mask_phone
@@ -333,7 +334,7 @@ def exempt(request, pk: int):
             request,
             _("Say why in the note.") if str(exc) == "note_required" else _("Choose a reason."),
         )
-    return redirect(request.POST.get("next") or "rollcall:start")
+    return redirect(safe_next(request, reverse("rollcall:start")))
 
 
 # ------------------------------------------------------------------------------------- the check sheet
@@ -400,7 +401,7 @@ def sheet_table(entries) -> list[list]:
 
 
 def write_sheet_xlsx(user, round_: Round, area: Area, out) -> int:
-    from gridroll.residents.exporting import write_xlsx
+    from gridroll.core.exports import write_xlsx
 
     return write_xlsx(
         sheet_table(sheet_rows(user, round_, area)), out, title="核酸检测点名表", header=SHEET_HEADER
@@ -415,7 +416,7 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
     if fmt == "xlsx":
         import io
 
-        from gridroll.residents.exporting import write_xlsx
+        from gridroll.core.exports import write_xlsx
 
         out = io.BytesIO()
         write_xlsx(sheet_table(entries), out, title="核酸检测点名表", header=SHEET_HEADER)

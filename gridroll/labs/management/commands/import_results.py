@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gridroll.core import tables
 from gridroll.labs.services import import_results, write_issues
 
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.exists():
             raise CommandError(f"no such file: {path}")
-        upload = import_results(path.read_bytes(), path.name, lab=options["lab"])
+        upload = import_results(path, path.name, lab=options["lab"], limits=tables.limits("command"))
         if upload.error:
             raise CommandError(upload.error)
         self.stdout.write(

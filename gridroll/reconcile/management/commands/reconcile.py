@@ -27,6 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        from gridroll.core import tables
         from gridroll.reconcile.services import conclusion_counts, create_feed, write_result
         from gridroll.residents.importing import FileError
 
@@ -57,11 +58,12 @@ class Command(BaseCommand):
             feed = create_feed(
                 None,
                 area,
-                path.read_bytes(),
+                path,
                 path.name,
                 round_=round_,
                 source=options["source"],
                 db_api=db_api,
+                limits=tables.limits("command"),
             )
         except FileError as exc:
             raise CommandError(f"{path.name}: {exc.message}") from None

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gridroll.core import tables
 from gridroll.residents.exporting import write_csv, write_xlsx
 from gridroll.residents.importing import FileError, ResidentImporter, iter_reject_rows
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         try:
             batch = ResidentImporter(create_areas=options["create_areas"]).run(
-                path, dry_run=options["dry_run"]
+                path, dry_run=options["dry_run"], limits=tables.limits("command")
             )
         except FileError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
