@@ -52,6 +52,8 @@ NO_OBJECT = {
     "reconcile:feeds",
     "accounts:login",
     "accounts:logout",
+    "accounts:totp_setup",
+    "accounts:totp_verify",
     "set_language",
     "api-1:openapi-json",
     "api-1:openapi-view",
