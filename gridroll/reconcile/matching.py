@@ -172,6 +172,38 @@ def decide(
     )
 
 
+def line_posteriors(predictions: dict[int, list[model.Candidate]], lines: int) -> float:
+    """Turn each pair's probability into the probability that the line is that resident, among its
+    candidates and "nobody in the registry"; return the share of lines in the registry it estimated.
+
+    splink scores each pair alone, with the prior one in N: as if every line had an even chance of being
+    nobody (N residents at 1/N each, against 1 − 1/N for the rest). For a line, the candidates compete:
+    P(j) = λ·s_j / ((1 − λ) + λ·Σ s_k), where s_j = 2^weight_j is candidate j's odds at the prior 1/N and
+    λ the share of the list's lines that are someone in the registry. λ is estimated on the list at hand
+    by expectation maximisation over the lines (the mean of each line's chance of being someone), from
+    one half. Two equally good candidates get at most one half each; a lone good one on a list whose
+    lines are mostly in the registry gets more than splink's pair probability.
+    """
+    odds = {line: [2.0 ** min(c.weight, 60.0) for c in cands] for line, cands in predictions.items()}
+    share = 0.5
+    for _ in range(50):
+        total = sum(share * sum(s) / ((1 - share) + share * sum(s)) for s in odds.values())
+        new = min(max(total / max(1, lines), LAMBDA_MIN), LAMBDA_MAX)
+        if abs(new - share) < 1e-4:
+            share = new
+            break
+        share = new
+    for line, cands in predictions.items():
+        below = (1 - share) + share * sum(odds[line])
+        for c, s in zip(cands, odds[line], strict=True):
+            c.probability = share * s / below
+    return share
+
+
+# λ is kept inside these bounds: a list of strangers, or one where everyone is someone.
+LAMBDA_MIN, LAMBDA_MAX = 0.05, 0.98
+
+
 def match_lines(
     lines: list[FeedInput],
     residents: list[ResidentRow],
@@ -186,6 +218,9 @@ def match_lines(
         feed_rows, registry_rows, feats = prepare(lines, residents)
         owners = phone_owners(residents, {f.phone for f in feats.values() if f.phone})
         predictions = model.predict(feed_rows, registry_rows, db_api=db_api, params=params, learned=learned)
+    share = line_posteriors(predictions, len(lines))
+    if learned is not None:
+        learned["in_registry"] = share
     out = {}
     for line in lines:
         feat = feats[line.line]
