@@ -1,9 +1,10 @@
 """Match feed lines to residents: features, the linkage model, and the decision per line.
 
-A line is matched automatically only when the model is sure (match probability ≥ ``AUTO_PROBABILITY``),
-the runner-up is far behind (``MARGIN`` bits of match weight: a household's two 张伟 send the line to
-review), and the name or the ID number agrees (a new tenant with a neighbour's phone and the same room is
-not the neighbour).
+A line is matched automatically only when the model is sure (the probability that the line is this
+resident, among its candidates and "nobody registered", is ≥ ``AUTO_PROBABILITY``; see
+``line_posteriors``), the runner-up is far behind (``MARGIN`` bits of match weight: a household's two 张伟
+send the line to review), and the name or the ID number agrees (a new tenant with a neighbour's phone and
+the same room is not the neighbour).
 
 Lists keyed by phone (落位名单) often have no name, or a masked one, and no ID: for them the phone decides
 (``phone_path``). A phone that exactly one resident of the registry has matches that resident unless the
@@ -32,7 +33,7 @@ from gridroll.reconcile.features import (
 )
 
 AUTO_PROBABILITY = 0.95
-MARGIN = 6.0  # bits: the runner-up is at least 64 times less likely
+MARGIN = 4.5  # bits: the runner-up is at least 23 times less likely
 REVIEW_PROBABILITY = 0.05
 NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound", "masked"}
 ID_AGREES = {"exact", "one_digit", "two_digits", "masked", "masked_parts"}

@@ -56,3 +56,19 @@ def test_a_lone_clear_name_in_its_building_is_matched_on_a_list_of_registered_pe
     strangers[101] = _cands(3.0, -6.0)
     line_posteriors(strangers, 101)
     assert not decide(101, strangers[101]).automatic
+
+
+def test_a_masked_name_that_fits_one_member_beats_one_whose_surname_alone_agrees():
+    """张*琪 with the household's masked phone: 张红琪 fits (9.9 bits), 张涛 shares only the surname
+    (4.2 bits). 5.7 bits apart, the line went to review under a 6-bit margin."""
+    fits = {"name": "masked", "id": "null", "phone": "masked", "address": "building"}
+    surname = dict(fits, name="masked_surname")
+    cands = [
+        model.Candidate(1, 9.9, 0.999, fits),
+        model.Candidate(2, 4.2, 0.95, surname),
+        model.Candidate(3, 0.8, 0.63, dict(fits, name="different")),
+    ]
+    predictions = _strong_list(100, 90)
+    predictions[101] = cands
+    line_posteriors(predictions, 101)
+    assert decide(101, cands).resident_id == 1
