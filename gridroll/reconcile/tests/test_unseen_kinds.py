@@ -220,3 +220,22 @@ def test_the_model_learns_its_parameters_from_the_list_at_hand():
         assert abs(sum(m for m, _u in levels.values()) - 1) < 1e-6
     for name, label in model.VAGUE_LEVELS:
         assert used[name][label][0] >= used[name][label][1]
+
+
+@settings(max_examples=5, **SLOW)
+@given(p=people, at=st.integers(3, 9), extra=st.sampled_from("浩春颖"))
+def test_a_swapped_pair_of_digits_and_an_added_character_still_reach_the_person(p, at, extra):
+    """张磊颖 with 18147991595 for 张磊 with 18147919595: neither the first seven nor the last eight digits
+    survive a swap in the middle, and no key held a name with a character added; the person was never
+    a candidate."""
+
+    def line(person, _relative):
+        phone = person.phone
+        swapped = phone[:at] + phone[at + 1] + phone[at] + phone[at + 2 :]
+        return FeedInput(1, person.name + extra, "", swapped, "")
+
+    person, _, result, mine = _one(p, line)
+    if person.phone[at] == person.phone[at + 1]:
+        return  # swapping two equal digits changes nothing
+    assert mine is not None, "the person was not among the candidates"
+    assert person.id in result.candidates
