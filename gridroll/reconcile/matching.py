@@ -37,6 +37,7 @@ MARGIN = 4.5  # bits: the runner-up is at least 23 times less likely
 REVIEW_PROBABILITY = 0.05
 NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound", "masked"}
 ID_AGREES = {"exact", "one_digit", "two_digits", "masked", "masked_parts"}
+ADDRESS_AGREES = {"household", "near", "building", "building_other_room", "compound"}
 # A name one character off (a dropped character) does not contradict a phone only that person has.
 NAME_NOT_AGAINST = NAME_AGREES | {"null", "one_char", "masked_surname"}
 
@@ -157,7 +158,19 @@ def decide(
         return LineMatch(line, None, False, 0.0)
     top = scored[0]
     runner_up = scored[1].weight if len(scored) > 1 else None
-    evidence = top.levels["name"] in NAME_AGREES or top.levels["id"] in ID_AGREES
+    lv = top.levels
+    evidence = (
+        lv["name"] in NAME_AGREES
+        or lv["id"] in ID_AGREES
+        # A nameless line whose phone is one digit off the person's, at the person's address: nothing
+        # the line shows belongs to someone else (a new tenant would give their own name or phone).
+        or (
+            lv["name"] == "null"
+            and lv["id"] == "null"
+            and lv["phone"] == "one_digit"
+            and lv["address"] in ADDRESS_AGREES
+        )
+    )
     automatic = (
         top.probability >= AUTO_PROBABILITY
         and (runner_up is None or top.weight - runner_up >= MARGIN)
