@@ -37,6 +37,9 @@ MARGIN = 4.5  # bits: the runner-up is at least 23 times less likely
 REVIEW_PROBABILITY = 0.05
 NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound", "masked"}
 ID_AGREES = {"exact", "one_digit", "two_digits", "masked", "masked_parts"}
+# Among one household's members, a name with a character dropped or added (张军 for 张军亮) fits the one
+# member it is close to, when no other member carrying the phone is as close (``phone_path``).
+NAME_FITS = NAME_AGREES | {"one_char"}
 ADDRESS_AGREES = {"household", "near", "building", "building_other_room", "compound"}
 # A name one character off (a dropped character) does not contradict a phone only that person has.
 NAME_NOT_AGAINST = NAME_AGREES | {"null", "one_char", "masked_surname"}
@@ -145,7 +148,7 @@ def phone_path(scored: list[model.Candidate], phone: str, owners: PhoneOwners | 
         if owners.residents.get(phone, []) == [top.resident_id]:
             return True
         # One household's phone: the name decides among its members (no other fits as well, above).
-        return len(owners.households.get(phone, ())) == 1 and lv["name"] in NAME_AGREES
+        return len(owners.households.get(phone, ())) == 1 and lv["name"] in NAME_FITS
     if lv["phone"] == "one_digit" and lv["name"] in NAME_AGREES:
         return not any(c.levels["phone"] in ("exact", "one_digit") for c in scored[1:])
     return False
