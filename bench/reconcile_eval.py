@@ -231,6 +231,7 @@ def weights_table(case: Case) -> None:
             m0, u0 = start.get(name, {}).get(label, (None, None))
             before = f"{m0:.3g} / {u0:.2g} | {math.log2(m0 / u0):+.1f}" if m0 else "– | –"
             print(f"| {name} | {label} | {before} | {m:.3g} / {u:.2g} | {math.log2(m / u):+.1f} |")
+    print(f"\nShare of the list's lines estimated to be in the registry (λ): {learned['in_registry']:.3f}")
 
 
 def _round(d: dict) -> dict:

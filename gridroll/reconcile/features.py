@@ -41,6 +41,7 @@ COLUMNS = (
     "phone7",
     "phone4",
     "phone_tail8",
+    "phone_sorted",
     "phone_pattern",
     "phone_unique",
     "phone_household",
@@ -268,6 +269,7 @@ def name_columns(name: str) -> dict[str, str | None]:
         out["name_first"] = pattern[0] if pattern[0] != "_" else None
         return out
     out = dict(zip(NAME_COLUMNS, name_keys(name), strict=True))
+    out["name_short1"], out["name_short2"] = name_drops(out["name"])
     out["name_pattern"] = None
     out["name_first"] = out["name"][0] if out["name"] else None
     return out
@@ -287,6 +289,21 @@ def id_columns(parts: IDParts) -> dict[str, str | None]:
     }
 
 
+def sorted_digits(phone: str) -> str:
+    """The first three digits, then the others in order of value: two digits swapped (13593689474 for
+    13593698474) keep it when neither the first seven nor the last eight digits survive. (All eleven
+    sorted would pair a line with a hundred residents of a million.)"""
+    return phone[:3] + "".join(sorted(phone[3:]))
+
+
+def name_drops(name: str | None) -> tuple[str | None, str | None]:
+    """The name with its second or its last character dropped: 韩馨怡 → 韩怡, 韩馨. In the registry this
+    meets a list that dropped a character; on a list, a list that added one (张磊颖 for 张磊)."""
+    if name and len(name) >= 3:
+        return name[0] + name[2:], name[:-1]
+    return None, None
+
+
 def phone_columns(phone: str, masked: MaskedPhone | None = None) -> dict[str, str | None]:
     if phone:
         return {
@@ -295,6 +312,7 @@ def phone_columns(phone: str, masked: MaskedPhone | None = None) -> dict[str, st
             "phone7": phone[:7],
             "phone4": phone[-4:],
             "phone_tail8": phone[-8:],
+            "phone_sorted": sorted_digits(phone),
             "phone_pattern": None,
             "phone_unique": phone,
         }
@@ -305,11 +323,21 @@ def phone_columns(phone: str, masked: MaskedPhone | None = None) -> dict[str, st
             "phone7": masked.head[:7] if len(masked.head) >= 7 else None,
             "phone4": masked.tail[-4:] if len(masked.tail) >= 4 else None,
             "phone_tail8": None,
+            "phone_sorted": None,
             "phone_pattern": masked.pattern,
             "phone_unique": None,
         }
     return dict.fromkeys(
-        ("phone", "phone3", "phone7", "phone4", "phone_tail8", "phone_pattern", "phone_unique")
+        (
+            "phone",
+            "phone3",
+            "phone7",
+            "phone4",
+            "phone_tail8",
+            "phone_sorted",
+            "phone_pattern",
+            "phone_unique",
+        )
     )
 
 
@@ -338,7 +366,7 @@ def resident_record(r: ResidentRow, phone_shared: bool = False) -> tuple:
     ``phone_shared``: another resident has the same phone (a family's phone)."""
     name, sound, fuzzy, shape, sorted_ = name_keys(r.name)
     # The name as a list writes it with a character dropped: 韩馨怡 → 韩怡 or 韩馨.
-    short1, short2 = (name[0] + name[2:], name[:-1]) if name and len(name) >= 3 else (None, None)
+    short1, short2 = name_drops(name)
     doc = r.document_number if len(r.document_number) == 18 else ""
     phone = r.phone if r.phone and r.phone.isdigit() else None
     birth = doc[6:14] if doc else r.birth_date.strftime("%Y%m%d") if r.birth_date else None
@@ -367,6 +395,7 @@ def resident_record(r: ResidentRow, phone_shared: bool = False) -> tuple:
         phone[:7] if phone else None,
         phone[-4:] if phone else None,
         phone[-8:] if phone else None,
+        sorted_digits(phone) if phone else None,
         None,
         None if phone_shared else phone,
         r.household_id,

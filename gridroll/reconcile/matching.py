@@ -1,9 +1,10 @@
 """Match feed lines to residents: features, the linkage model, and the decision per line.
 
-A line is matched automatically only when the model is sure (match probability ≥ ``AUTO_PROBABILITY``),
-the runner-up is far behind (``MARGIN`` bits of match weight: a household's two 张伟 send the line to
-review), and the name or the ID number agrees (a new tenant with a neighbour's phone and the same room is
-not the neighbour).
+A line is matched automatically only when the model is sure (the probability that the line is this
+resident, among its candidates and "nobody registered", is ≥ ``AUTO_PROBABILITY``; see
+``line_posteriors``), the runner-up is far behind (``MARGIN`` bits of match weight: a household's two 张伟
+send the line to review), and the name or the ID number agrees (a new tenant with a neighbour's phone and
+the same room is not the neighbour).
 
 Lists keyed by phone (落位名单) often have no name, or a masked one, and no ID: for them the phone decides
 (``phone_path``). A phone that exactly one resident of the registry has matches that resident unless the
@@ -32,10 +33,14 @@ from gridroll.reconcile.features import (
 )
 
 AUTO_PROBABILITY = 0.95
-MARGIN = 6.0  # bits: the runner-up is at least 64 times less likely
+MARGIN = 4.5  # bits: the runner-up is at least 23 times less likely
 REVIEW_PROBABILITY = 0.05
 NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound", "masked"}
 ID_AGREES = {"exact", "one_digit", "two_digits", "masked", "masked_parts"}
+# Among one household's members, a name with a character dropped or added (张军 for 张军亮) fits the one
+# member it is close to, when no other member carrying the phone is as close (``phone_path``).
+NAME_FITS = NAME_AGREES | {"one_char"}
+ADDRESS_AGREES = {"household", "near", "building", "building_other_room", "compound"}
 # A name one character off (a dropped character) does not contradict a phone only that person has.
 NAME_NOT_AGAINST = NAME_AGREES | {"null", "one_char", "masked_surname"}
 
@@ -143,7 +148,7 @@ def phone_path(scored: list[model.Candidate], phone: str, owners: PhoneOwners | 
         if owners.residents.get(phone, []) == [top.resident_id]:
             return True
         # One household's phone: the name decides among its members (no other fits as well, above).
-        return len(owners.households.get(phone, ())) == 1 and lv["name"] in NAME_AGREES
+        return len(owners.households.get(phone, ())) == 1 and lv["name"] in NAME_FITS
     if lv["phone"] == "one_digit" and lv["name"] in NAME_AGREES:
         return not any(c.levels["phone"] in ("exact", "one_digit") for c in scored[1:])
     return False
@@ -156,7 +161,19 @@ def decide(
         return LineMatch(line, None, False, 0.0)
     top = scored[0]
     runner_up = scored[1].weight if len(scored) > 1 else None
-    evidence = top.levels["name"] in NAME_AGREES or top.levels["id"] in ID_AGREES
+    lv = top.levels
+    evidence = (
+        lv["name"] in NAME_AGREES
+        or lv["id"] in ID_AGREES
+        # A nameless line whose phone is one digit off the person's, at the person's address: nothing
+        # the line shows belongs to someone else (a new tenant would give their own name or phone).
+        or (
+            lv["name"] == "null"
+            and lv["id"] == "null"
+            and lv["phone"] == "one_digit"
+            and lv["address"] in ADDRESS_AGREES
+        )
+    )
     automatic = (
         top.probability >= AUTO_PROBABILITY
         and (runner_up is None or top.weight - runner_up >= MARGIN)
@@ -170,6 +187,38 @@ def decide(
         [c.resident_id for c in scored[:3]],
         scored[:3],
     )
+
+
+def line_posteriors(predictions: dict[int, list[model.Candidate]], lines: int) -> float:
+    """Turn each pair's probability into the probability that the line is that resident, among its
+    candidates and "nobody in the registry"; return the share of lines in the registry it estimated.
+
+    splink scores each pair alone, with the prior one in N: as if every line had an even chance of being
+    nobody (N residents at 1/N each, against 1 − 1/N for the rest). For a line, the candidates compete:
+    P(j) = λ·s_j / ((1 − λ) + λ·Σ s_k), where s_j = 2^weight_j is candidate j's odds at the prior 1/N and
+    λ the share of the list's lines that are someone in the registry. λ is estimated on the list at hand
+    by expectation maximisation over the lines (the mean of each line's chance of being someone), from
+    one half. Two equally good candidates get at most one half each; a lone good one on a list whose
+    lines are mostly in the registry gets more than splink's pair probability.
+    """
+    odds = {line: [2.0 ** min(c.weight, 60.0) for c in cands] for line, cands in predictions.items()}
+    share = 0.5
+    for _ in range(50):
+        total = sum(share * sum(s) / ((1 - share) + share * sum(s)) for s in odds.values())
+        new = min(max(total / max(1, lines), LAMBDA_MIN), LAMBDA_MAX)
+        if abs(new - share) < 1e-4:
+            share = new
+            break
+        share = new
+    for line, cands in predictions.items():
+        below = (1 - share) + share * sum(odds[line])
+        for c, s in zip(cands, odds[line], strict=True):
+            c.probability = share * s / below
+    return share
+
+
+# λ is kept inside these bounds: a list of strangers, or one where everyone is someone.
+LAMBDA_MIN, LAMBDA_MAX = 0.05, 0.98
 
 
 def match_lines(
@@ -186,6 +235,9 @@ def match_lines(
         feed_rows, registry_rows, feats = prepare(lines, residents)
         owners = phone_owners(residents, {f.phone for f in feats.values() if f.phone})
         predictions = model.predict(feed_rows, registry_rows, db_api=db_api, params=params, learned=learned)
+    share = line_posteriors(predictions, len(lines))
+    if learned is not None:
+        learned["in_registry"] = share
     out = {}
     for line in lines:
         feat = feats[line.line]

@@ -108,6 +108,10 @@ BLOCKING_RULES = [
     "l.phone3 = r.phone3 AND l.phone4 = r.phone4",
     "l.phone7 = r.phone7",
     "l.phone_tail8 = r.phone_tail8",
+    # Two digits swapped after the first three: the same first three and the same other digits.
+    "l.phone_sorted = r.phone_sorted",
+    # A masked ID's last four digits with the name's sound (劉博海 for 刘博海 keeps no surname in common).
+    "l.id_last4 = r.id_last4 AND l.name_fpy = r.name_fpy",
     "l.phone_household = r.phone_household",
     "l.compound = r.compound AND l.building = r.building AND l.room = r.room",
     "l.building = r.building AND l.room = r.room AND l.name_first = r.name_first",
@@ -137,6 +141,13 @@ BLOCKING_RULES = [
     "l.name = r.name_short2 AND l.phone7 = r.phone7",
     "l.name = r.name_short1 AND l.phone4 = r.phone4",
     "l.name = r.name_short2 AND l.phone4 = r.phone4",
+    # The list added a character (张磊颖 for 张磊).
+    "l.name_short1 = r.name AND l.building = r.building",
+    "l.name_short2 = r.name AND l.building = r.building",
+    "l.name_short1 = r.name AND l.phone4 = r.phone4",
+    "l.name_short2 = r.name AND l.phone4 = r.phone4",
+    "l.name_short1 = r.name AND l.room = r.room",
+    "l.name_short2 = r.name AND l.room = r.room",
     "l.name_shape = r.name_shape AND l.phone7 = r.phone7",
     "l.name_shape = r.name_shape AND l.phone4 = r.phone4",
     "l.name_shape = r.name_shape AND l.building = r.building",

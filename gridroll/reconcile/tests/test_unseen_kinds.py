@@ -220,3 +220,53 @@ def test_the_model_learns_its_parameters_from_the_list_at_hand():
         assert abs(sum(m for m, _u in levels.values()) - 1) < 1e-6
     for name, label in model.VAGUE_LEVELS:
         assert used[name][label][0] >= used[name][label][1]
+
+
+@settings(max_examples=5, **SLOW)
+@given(p=people, at=st.integers(3, 9), extra=st.sampled_from("浩春颖"))
+def test_a_swapped_pair_of_digits_and_an_added_character_still_reach_the_person(p, at, extra):
+    """张磊颖 with 18147991595 for 张磊 with 18147919595: neither the first seven nor the last eight digits
+    survive a swap in the middle, and no key held a name with a character added; the person was never
+    a candidate."""
+
+    def line(person, _relative):
+        phone = person.phone
+        swapped = phone[:at] + phone[at + 1] + phone[at] + phone[at + 2 :]
+        return FeedInput(1, person.name + extra, "", swapped, "")
+
+    person, _, result, mine = _one(p, line)
+    if person.phone[at] == person.phone[at + 1]:
+        return  # swapping two equal digits changes nothing
+    assert mine is not None, "the person was not among the candidates"
+    assert person.id in result.candidates
+
+
+@settings(max_examples=5, **SLOW)
+@given(p=people, at=st.integers(3, 10))
+def test_a_nameless_line_with_a_phone_one_digit_off_at_the_persons_building_is_matched(p, at):
+    """18805889845 at 融创城14号楼附近 for 韩睿东 (18805880845, 融创城 14): sure (p 0.99) but nothing the
+    decision counted as evidence, so it went to review."""
+
+    def line(person, _relative):
+        phone = person.phone
+        typo = phone[:at] + str((int(phone[at]) + 5) % 10) + phone[at + 1 :]
+        return FeedInput(1, "", "", typo, f"{person.compound}{person.building}号楼附近")
+
+    person, _, result, mine = _one(p, line)
+    assert mine is not None and mine.levels["phone"] == "one_digit"
+    assert result.automatic and result.resident_id == person.id
+
+
+@settings(max_examples=5, **SLOW)
+@given(p=people, extra=st.sampled_from("萱浩"))
+def test_a_name_with_a_character_added_and_the_familys_shared_phone_is_matched(p, extra):
+    """吕萱霞怡 with the phone 吕霞怡 shares with 吕志宇: the household's phone and one member whose name
+    is one character off, but only names that agree outright counted; it went to review."""
+    import dataclasses
+
+    registry, person, relative = _place(_background(), p, 10**7)
+    registry[-1] = dataclasses.replace(relative, phone=person.phone)
+    name = person.name[0] + extra + person.name[1:]
+    line = FeedInput(1, name, "", person.phone, f"{person.compound}{person.building}号楼")
+    result = match_lines([line], registry)[1]
+    assert result.automatic and result.resident_id == person.id
