@@ -18,7 +18,7 @@ ZH_PRIVACY = {
     "Say why (the holder's page shows it).": "请填写原因（持有人的页面会显示）。",
     "Ended.": "已解除。",
     "On %(when)s someone registered with your name and document number and asked to see your code and results. They see nothing until your grid worker confirms them. If this was not you or your family, tell your grid worker.": "%(when)s 有人用您的姓名和证件号码登记，申请查看您的核酸码和检测结果。网格员核实之前，对方看不到任何信息。如果不是您本人或家人，请告诉网格员。",
-    "Waiting for confirmation. What you typed matches a person already in the registry. To protect their data, this page shows no code, address or result of theirs until it is confirmed that you are them (or their guardian).": "等待核实。您填写的信息与居民信息库中的一条记录相符。为保护个人信息，在核实您是本人（或其监护人）之前，本页不显示其核酸码、住址和检测结果。",
+    "Waiting for confirmation. To protect people's data, this page shows no code, address or result until it is confirmed who you are (or that you are their guardian).": "等待核实。为保护个人信息，在核实您的身份（或您是其监护人）之前，本页不显示核酸码、住址和检测结果。",
     "Confirm now with a code sent by text message to the phone number on file for this person, or wait for your grid worker to call.": "可用发送到其登记手机号的短信验证码立即核实，或等待网格员来电核实。",
     "Send me a code": "发送验证码",
     "Code from the text message": "短信验证码",

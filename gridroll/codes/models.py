@@ -106,6 +106,9 @@ class ResidentAccess(models.Model):
     is_confirmed = models.BooleanField(default=True)
     # The phone the claimant typed, for the grid worker who checks the claim (never shown to the claimant).
     claim_phone = models.CharField(max_length=20, blank=True)
+    # Made together with the record by the person who registered it (not a claim on someone else's):
+    # confirming the record confirms this link too.
+    is_registrant = models.BooleanField(default=False)
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     site = models.ForeignKey(
         "sampling.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -114,7 +114,28 @@ def check_name_probing(values: dict) -> None:
         )
 
 
-def _new_access(resident: Resident, *, confirmed: bool, site=None, claim_phone: str = "") -> str:
+def _near_miss(values: dict) -> bool:
+    """A registry person (not a self-registration) with this name whose number agrees with this one where a
+    mask shows it and in the birth year, and differs elsewhere."""
+    number = values.get("document_number") or ""
+    if len(number) != 18:
+        return False
+    return (
+        Resident.objects.filter(
+            name=values["name"],
+            is_pending=False,
+            document_number__startswith=number[:4],
+            document_number__endswith=number[-4:],
+        )
+        .exclude(document_number=number)
+        .filter(document_number__regex=rf"^.{{6}}{number[6:10]}")
+        .exists()
+    )
+
+
+def _new_access(
+    resident: Resident, *, confirmed: bool, site=None, claim_phone: str = "", registrant: bool = False
+) -> str:
     secret = ResidentAccess.new_secret()
     ResidentAccess.objects.create(
         resident=resident,
@@ -123,6 +144,7 @@ def _new_access(resident: Resident, *, confirmed: bool, site=None, claim_phone: 
         consent_at=timezone.now(),
         site=site,
         claim_phone=claim_phone,
+        is_registrant=registrant,
     )
     return secret
 
@@ -160,7 +182,22 @@ def register_self(
     resident = Resident.objects.create(
         household=household, registered_site=site if household is None else None, is_pending=True, **values
     )
-    secret = _new_access(resident, confirmed=True, site=site)
+    if _near_miss(values):
+        # Someone registered under the name of a registry person with a number that differs only where
+        # a masked ID hides it (same region prefix, same birth year): it may be a guess at that person's
+        # number. It gets exactly the answer a claim gets — no code, nothing shown — so that a right
+        # guess cannot be told from a wrong one (issue 13, second attacker). The grid worker confirms it.
+        secret = _new_access(resident, confirmed=False, site=site, registrant=True)
+        record(
+            None,
+            "resident.self_register_held",
+            resident,
+            changes={"name": [None, resident.masked_name]},
+            reason="与信息库中同名人员的证件号码相近，待网格员核实",
+            area_path=resident_area_path(resident),
+        )
+        return Registration(resident, "claimed", CLAIM_MESSAGE, secret)
+    secret = _new_access(resident, confirmed=True, site=site, registrant=True)
     issue_code(resident, reason="自助登记")
     record(
         None,
@@ -178,9 +215,11 @@ def register_self(
     return Registration(resident, "created", message, secret)
 
 
+# The same words for a claim on a registry person and for a registration held back as a possible guess at
+# someone's number: the answer must not tell them apart.
 CLAIM_MESSAGE = (
-    "您填写的信息与居民信息库中的一条记录相符。为保护个人信息，核实身份之前本页不显示该记录的核酸码、"
-    "住址和检测结果。请用登记手机号接收验证码完成核实，或等待网格员联系核实。"
+    "登记已收到，需要核实身份。为保护个人信息，核实之前本页不显示核酸码、住址和检测结果。"
+    "请用信息库中登记的手机号接收验证码完成核实，或等待网格员联系核实。"
 )
 
 
@@ -296,6 +335,11 @@ def confirm_resident(user, resident: Resident) -> None:
     """The grid worker knows this person: the pending self-registered record joins the registry and the
     roll call of open rounds. (Claims on registered people are confirmed one by one, apart.)"""
     Resident.objects.filter(pk=resident.pk).update(is_pending=False, rejected_at=None)
+    # The registrant's own link, held back when the registration looked like a guess at someone's number.
+    if ResidentAccess.objects.filter(
+        resident=resident, is_registrant=True, is_confirmed=False, revoked_at__isnull=True
+    ).update(is_confirmed=True):
+        issue_code(resident, reason="网格员核实后签发")
     record(
         user,
         "resident.confirm",

@@ -47,6 +47,42 @@ def test_f1_guessing_a_full_id_from_its_mask_under_one_name_is_stopped(tree, cli
     assert AuditRecord.objects.filter(action="registration.name_probe").exists()
 
 
+def _page_without_secret(client, response) -> str:
+    secret = secret_of(response)
+    page = client.get(reverse("codes:me", args=[secret])).content.decode()
+    # The CSRF token differs per visitor and says nothing of the person.
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", page)
+    return page.replace(secret, "SECRET")
+
+
+def test_f1_a_right_guess_at_a_masked_id_answers_exactly_like_a_wrong_one(tree, client, resident_a):
+    """The strong form: the neighbour tries the candidates a masked ID and a birth month leave. Every
+    answer is the same page — no code, nothing shown — whether the number was right or not."""
+    birth = resident_a.birth_date
+    masked = resident_a.masked_document  # what the neighbour saw: first four and last four
+    candidates = [new_id(birth + datetime.timedelta(days=d), "F", 7) for d in range(-12, 12) if d != 0]
+    candidates = [c for c in candidates if c[:4] == masked[:4] and c[-4:] == masked[-4:]][:1]
+    assert candidates, "no same-mask candidate in that month: widen the range"
+    pages = []
+    for number in [*candidates, resident_a.document_number]:
+        client.cookies.clear()
+        response = register(client, tree, resident_a.name, number)
+        assert response.status_code == 302
+        pages.append(_page_without_secret(client, response))
+    assert pages[0] == pages[1]
+    assert "<svg" not in pages[0] and "<svg" not in pages[1]
+    # The grid worker sees both on 待核实; confirming the held registration gives its holder a code.
+    held = Resident.objects.get(document_number=candidates[0])
+    assert held.is_pending and not held.codes.exists()
+    from django.contrib.auth.models import User
+
+    from gridroll.codes import registration
+
+    registration.confirm_resident(User.objects.create_user("gw"), held)
+    assert held.codes.filter(revoked_at__isnull=True).exists()
+    assert ResidentAccess.objects.get(resident=held).is_confirmed
+
+
 def test_f2_an_adult_housemate_is_a_claim_even_for_a_confirmed_member(tree, client, resident_a):
     lodger = Resident.objects.create(
         name="徐立",
