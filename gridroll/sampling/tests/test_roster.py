@@ -27,10 +27,14 @@ def test_the_roster_carries_only_what_offline_checks_and_the_confirmation_need(
         "sex": "F",
         "household_id": resident_a.household_id,
     }
-    text = str(data)
-    # No address in any form: compound, building, entrance, room.
+    # No address in any form (compound, building, entrance, room), name, ID or phone, in any text the
+    # roster carries. (Numbers are ids, serials and ages: a random serial may well contain "501".)
+    text = str([v for p in data["people"] for v in p.values() if isinstance(v, str)]) + str(
+        {k: v for k, v in data.items() if k != "people"}
+    )
     for secret in ("盛世佳苑", "号楼", "单元", "501", resident_a.name, resident_a.document_number, "138"):
         assert secret not in text
+    assert resident_a.phone not in str(data) and resident_a.document_number not in str(data)
     assert code_of(people[0]) not in text  # the token itself stays on the resident's card
 
 
