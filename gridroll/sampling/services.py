@@ -153,6 +153,7 @@ def record_actions(user, actions: list[dict]) -> list[ActionResult]:
     hundreds of scans uploads in one request. If the same nonce arrives twice at once, the loser's
     transaction rolls back and is retried, and then finds the winner's result.
     """
+    actions = [_without_nul(a) for a in actions]
     seen_before = False
     if len(actions) == 1 and connection.vendor == "postgresql":
         fast = _fast_add(user, actions[0])
@@ -168,6 +169,18 @@ def record_actions(user, actions: list[dict]) -> list[ActionResult]:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _without_nul(value):
+    """The action with NUL characters dropped from its texts: PostgreSQL keeps none in a text or JSON
+    column, and a phone (or a fuzzer) that sends one must get an answer, not a 500."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 _FAST_PATH: list[bool] = []  # [installed?], asked once per process

@@ -101,3 +101,18 @@ def test_an_id_number_is_never_opened_as_a_tube(tree, sampler, act, people):
     from gridroll.sampling.models import Tube
 
     assert Tube.objects.get(barcode="TUBE000001").status == "open"  # the tube in use stays open
+
+
+def test_nul_characters_in_an_action_get_an_answer_not_a_500(tree, sampler, act, people, login):
+    """Found by the schema fuzzer on PostgreSQL: a NUL in pool_mode reached the JSON column."""
+    client = login(sampler)
+    bad = act("open_tube", pool_mode="\x00single", device_id="phone\x00x", nonce="n\x00ul")
+    response = client.post("/api/sampling/scans", bad, content_type="application/json")
+    assert response.status_code == 200 and response.json()["result"] in ("accepted", "refused")
+    add = act("add", code=people[0].codes.get().token + "\x00", document_number="\x00")
+    assert (
+        client.post(
+            "/api/sampling/scans/batch", {"actions": [add]}, content_type="application/json"
+        ).status_code
+        == 200
+    )
