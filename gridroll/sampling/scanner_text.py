@@ -3,7 +3,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from gridroll.sampling.services import MESSAGES
+from gridroll.sampling.reasons import MESSAGES
 
 TEXT = {
     " · 已满，自动封管": _(" · full, closed by itself"),

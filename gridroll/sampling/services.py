@@ -34,37 +34,17 @@ from gridroll.residents.models import Sex, age_of
 from gridroll.rollcall import services as rollcall
 from gridroll.rollcall.models import State
 from gridroll.sampling.models import POOL_SIZE, Box, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
+from gridroll.sampling.reasons import MESSAGES
 
 TUBE_BARCODE = re.compile(r"^[A-Z0-9]{8,20}$")
 BOX_CODE = re.compile(r"^[A-Z0-9-]{4,40}$")
 
-MESSAGES = {
-    "ok": "成功",
-    "bad_request": "请求不完整",
-    "forbidden": "无权在此采样点扫码",
-    "round_not_open": "本轮次未开放采样",
-    "site_unknown": "采样点不存在或已关闭",
-    "bad_tube_barcode": "管码格式不对（应为8–20位字母或数字），请重扫",
-    "tube_used": "此管已在其他轮次、采样点使用或已封管，请换一支管",
-    "tube_not_open": "此管未开管或已封管",
-    "tube_full": "此管已满，请封管后换新管",
-    "code_forged": "不是有效的核酸码（伪造或损坏）",
-    "code_revoked": "此码已作废，请出示新码或用证件号登记",
-    "code_unknown": "本系统中没有此码，请用证件号登记",
-    "person_unknown": "找不到此人，请先登记",
-    "already_in_tube": "此人已在本管中",
-    "already_sampled": "此人本轮已采过样（已记录）",
-    "other_household": "1户1管：此人不是本户成员",
-    "nothing_to_undo": "本管没有可撤销的人",
-    "tube_empty": "空管不能封管",
-    "retest_needs_single": "此人混管阳性待复核，须单管单采：请换单采管",
-}
-
 
 class ActionError(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, person: dict | None = None) -> None:
         super().__init__(MESSAGES[reason])
         self.reason = reason
+        self.person = person or {}  # who was refused, when it is known (the sampler sees the masked name)
 
 
 @dataclass
@@ -679,6 +659,7 @@ def _decide(b: _Batch, nonce: str, data: dict) -> tuple[ActionResult, tuple]:
                 _seal(b, tube, device_time)
     except ActionError as exc:
         result, reason = ScanAction.Result.REFUSED, exc.reason
+        person = exc.person
     else:
         result = ScanAction.Result.WARNED if warning else ScanAction.Result.ACCEPTED
         reason = warning or "ok"
@@ -789,14 +770,14 @@ def _add(
     held_in = b.sampled[(round_.pk, resident.id)]
     state = b.states.get((round_.pk, resident.id))
     if tube.id in held_in:
-        raise ActionError("already_in_tube")
+        raise ActionError("already_in_tube", person)
     if tube.capacity > 1 and state in (State.POOL_POSITIVE, State.POSITIVE):
-        raise ActionError("retest_needs_single")
+        raise ActionError("retest_needs_single", person)
     if tube.pool_mode == PoolMode.HOUSEHOLD:
         if tube.household_id is None:
             tube.household_id = resident.household_id
         elif resident.household_id != tube.household_id:
-            raise ActionError("other_household")
+            raise ActionError("other_household", person)
     repeat = bool(held_in)
     tube.size += 1
     held_in.add(tube.id)
