@@ -91,6 +91,14 @@ def bench_scan(args) -> list[dict]:
     return run_script("scan_bench.py", url, ["--rounds", str(args.rounds)])
 
 
+def bench_fastpath(args) -> list[dict]:
+    url = fresh_postgres("gridroll_bench_fastpath")
+    if not url:
+        print("the fast-path benchmark needs PostgreSQL; skipped", file=sys.stderr)
+        return []
+    return run_script("fastpath_bench.py", url, ["--rounds", str(args.rounds)])
+
+
 def bench_rollcall(args) -> list[dict]:
     # BENCH_REUSE=1 keeps the database of an earlier run (its setup takes about a quarter hour).
     if os.environ.get("BENCH_REUSE") == "1":
@@ -122,6 +130,7 @@ def bench_reconcile(args) -> list[dict]:
 
 BENCHES = {
     "codes": bench_codes,
+    "fastpath": bench_fastpath,
     "import": bench_import,
     "reconcile": bench_reconcile,
     "rollcall": bench_rollcall,

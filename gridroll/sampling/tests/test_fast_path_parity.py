@@ -25,6 +25,7 @@ from gridroll.sampling import reasons, services
 from gridroll.sampling.models import RoundArea, Sample, ScanAction, Site, Station, Tube
 from gridroll.sampling.tests.conftest import code_of
 
+
 class _Rollback(Exception):
     pass
 
@@ -229,3 +230,15 @@ def test_every_name_the_sql_quotes_is_a_declared_one():
     unknown = quoted - reasons.NAMES - json_keys
     assert not unknown, f"fastpath.sql quotes names sampling/reasons.py does not declare: {unknown}"
     assert {"tube_full", "other_household", "retest_needs_single"} <= quoted
+
+
+def test_the_scanner_page_reads_a_tube_as_the_server_does():
+    """scanner.js repeats the tube pattern offline (docs/algorithms/scan.md, "Where the rules live")."""
+    import re
+    from pathlib import Path
+
+    script = (Path(services.__file__).parent / "static/sampling/scanner.js").read_text()
+    [pattern] = re.findall(r"const TUBE = /(.+?)/;", script)
+    assert pattern == services.TUBE_BARCODE.pattern
+    sql = (Path(services.__file__).parent / "fastpath.sql").read_text()
+    assert "t.size >= t.capacity" in sql and "t.pool_mode <> 'household'" in sql  # full, closes by itself
