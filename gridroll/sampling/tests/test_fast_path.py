@@ -17,6 +17,12 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(autouse=True)
+def scan_way():
+    """This module chooses the way itself (the conftest's doubling does not apply)."""
+    return "chosen here"
+
+
+@pytest.fixture(autouse=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("the fast path is PostgreSQL's: DATABASE_URL=postgres://... make test")

@@ -26,6 +26,12 @@ from gridroll.sampling.models import RoundArea, Sample, ScanAction, Site, Statio
 from gridroll.sampling.tests.conftest import code_of
 
 
+@pytest.fixture(autouse=True)
+def scan_way():
+    """This module chooses the way itself (the conftest's doubling does not apply)."""
+    return "chosen here"
+
+
 class _Rollback(Exception):
     pass
 
