@@ -786,12 +786,27 @@ ZH = {
 }
 
 
+# Boxes: the chain of custody's refusals (branch i17scan, issue 17).
+ZH_BOXES = {
+    "No open round covers this site.": "没有覆盖本采样点的进行中轮次。",
+    "This box is already sealed.": "此箱已封箱",
+    "This tube is not of this site and round.": "此管不属于本采样点本轮次",
+    "This tube is not closed yet: close it first.": "此管未封管，请先封管",
+    "This tube is already in box %(box)s.": "此管已装入 %(box)s",
+    "Counted %(counted)s tubes, the system has %(in_system)s: check the box before sealing it.": "清点 %(counted)s 管，系统记录 %(in_system)s 管，请核对后再封箱",
+    "An empty box cannot be sealed.": "空箱不能封箱",
+    "Seal the box before handing it over.": "请先封箱再交接",
+    "Name the lab the box goes to.": "请填写接收实验室",
+}
+
+
 def main() -> int:
     path = Path(__file__).resolve().parent.parent / "gridroll/locale/zh_Hans/LC_MESSAGES/django.po"
     po = polib.pofile(str(path))
     missing = []
     ZH.update(ZH_PRIVACY)
     ZH.update(ZH_SCANNER)
+    ZH.update(ZH_BOXES)
     for entry in po:
         text = ZH.get(entry.msgid)
         if text is None:

@@ -16,8 +16,9 @@ from gridroll.labs.models import RetestTask
 from gridroll.labs.services import import_results, receive_all, receive_box
 from gridroll.rollcall.models import Entry
 from gridroll.rollcall.services import recount, set_exemption, sync_round
+from gridroll.sampling.boxes import hand_over_box, pack_tube, seal_box
 from gridroll.sampling.models import Box, Round, RoundArea, Site, SiteOpening, Station
-from gridroll.sampling.services import hand_over_box, pack_tube, record_action, record_actions, seal_box
+from gridroll.sampling.services import record_action, record_actions
 
 TUBES_FILLED = 60
 
@@ -92,11 +93,11 @@ def build(district_name: str) -> dict:
     for b, (start, end) in enumerate(((0, 20), (20, 40), (40, 50))):
         box = Box.objects.create(code=f"XA-{b + 1:04d}", round=round_, site=site)
         for barcode in tubes[start:end]:
-            pack_tube(box, barcode)
+            pack_tube(sampler, box, barcode)
         boxes.append(box)
-    seal_box(boxes[0], 20)
-    hand_over_box(boxes[0], "聊城市疾控中心实验室", "李师傅")
-    seal_box(boxes[1], 20)
+    seal_box(sampler, boxes[0], 20)
+    hand_over_box(sampler, boxes[0], "聊城市疾控中心实验室", "李师傅")
+    seal_box(sampler, boxes[1], 20)
     results = _lab_results(round_, boxes[0], tubes)
     filled = _other_grids(round_, site, sampler)
     _exemptions(round_, site.area)

@@ -33,11 +33,10 @@ from gridroll.lib.names import mask_name
 from gridroll.residents.models import Sex, age_of
 from gridroll.rollcall import services as rollcall
 from gridroll.rollcall.models import State
-from gridroll.sampling.models import POOL_SIZE, Box, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
+from gridroll.sampling.models import POOL_SIZE, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
 from gridroll.sampling.reasons import MESSAGES
 
 TUBE_BARCODE = re.compile(r"^[A-Z0-9]{8,20}$")
-BOX_CODE = re.compile(r"^[A-Z0-9-]{4,40}$")
 
 
 class ActionError(Exception):
@@ -897,60 +896,6 @@ def _update_rollcall(b: _Batch) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ boxes
-
-
-class BoxError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@transaction.atomic
-def pack_tube(box: Box, barcode: str) -> Tube:
-    """Put a sealed tube of the box's round and site into the box."""
-    box = Box.objects.select_for_update().get(pk=box.pk)
-    if box.status != Box.Status.PACKING:
-        raise BoxError("box_sealed", "此箱已封箱")
-    tube = Tube.objects.select_for_update().filter(barcode=barcode.strip().upper()).first()
-    if tube is None or tube.round_id != box.round_id or tube.site_id != box.site_id:
-        raise BoxError("tube_not_here", "此管不属于本采样点本轮次")
-    if tube.status != Tube.Status.SEALED:
-        raise BoxError("tube_not_sealed", "此管未封管，请先封管")
-    if tube.box_id is not None:
-        raise BoxError("tube_packed", f"此管已装入 {tube.box.code}")
-    tube.box, tube.packed_at = box, timezone.now()
-    tube.save(update_fields=["box", "packed_at"])
-    return tube
-
-
-@transaction.atomic
-def seal_box(box: Box, counted: int) -> Box:
-    """Close a box after the packer counted its tubes: the count must equal the system's."""
-    box = Box.objects.select_for_update().get(pk=box.pk)
-    in_system = box.tubes.count()
-    if counted != in_system:
-        raise BoxError("count_mismatch", f"清点 {counted} 管，系统记录 {in_system} 管，请核对后再封箱")
-    if in_system == 0:
-        raise BoxError("box_empty", "空箱不能封箱")
-    box.counted, box.status, box.sealed_at = counted, Box.Status.SEALED, timezone.now()
-    box.save(update_fields=["counted", "status", "sealed_at"])
-    return box
-
-
-@transaction.atomic
-def hand_over_box(box: Box, lab: str, courier: str = "") -> Box:
-    box = Box.objects.select_for_update().get(pk=box.pk)
-    if box.status != Box.Status.SEALED:
-        raise BoxError("box_not_sealed", "请先封箱再交接")
-    box.status, box.handed_at, box.handed_to, box.courier = (
-        Box.Status.HANDED_OVER,
-        timezone.now(),
-        lab,
-        courier,
-    )
-    box.save(update_fields=["status", "handed_at", "handed_to", "courier"])
-    return box
 
 
 def trace_tube(barcode: str) -> dict:

@@ -20,8 +20,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
-from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Tube
-from gridroll.sampling.services import BOX_CODE, BoxError, hand_over_box, pack_tube, seal_box
+from gridroll.sampling.boxes import BoxError, create_box, hand_over_box, open_round_for, pack_tube, seal_box
+from gridroll.sampling.models import Box, Sample, ScanAction, Site, Tube
 
 # Every file the scanner page loads, precached by its service worker so that the page opens with no
 # network and an empty HTTP cache. The page and the worker both take their URLs from scanner_urls(), so
@@ -102,7 +102,7 @@ def manifest(request):
 def site_board(request, pk: int):
     """The site leader's view: recent scans, open tubes, throughput per station, refusals to resolve."""
     site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=pk)
-    round_ = Round.objects.filter(status=Round.Status.OPEN).first()
+    round_ = open_round_for(site)
     since = timezone.now() - timezone.timedelta(hours=1)
     if request.method == "POST" and request.POST.get("resolve"):
         ScanAction.objects.filter(site=site, pk=request.POST["resolve"]).update(
@@ -134,18 +134,14 @@ def site_board(request, pk: int):
 @login_required
 def box_create(request, pk: int):
     site = get_in_scope(Site.objects.select_related("area"), request.user, Action.SCAN, pk=pk)
-    round_ = Round.objects.filter(status=Round.Status.OPEN).first()
-    code = request.POST.get("code", "").strip().upper()
-    if request.method != "POST" or round_ is None:
+    if request.method != "POST":
         raise Http404
-    if not BOX_CODE.match(code):
-        messages.error(request, _("A box code is 4 to 40 letters, digits or dashes."))
-    elif Box.objects.filter(code=code).exists():
-        messages.error(request, _("This box code is already in use."))
-    else:
-        box = Box.objects.create(code=code, round=round_, site=site)
-        return redirect("sampling:box", pk=box.pk)
-    return redirect("sampling:board", pk=site.pk)
+    try:
+        box = create_box(request.user, site, request.POST.get("code", ""))
+    except BoxError as exc:
+        messages.error(request, exc.message)
+        return redirect("sampling:board", pk=site.pk)
+    return redirect("sampling:box", pk=box.pk)
 
 
 @login_required
@@ -155,15 +151,15 @@ def box_detail(request, pk: int):
     if request.method == "POST":
         try:
             if "tube" in request.POST:
-                tube = pack_tube(box, request.POST["tube"])
+                tube = pack_tube(request.user, box, request.POST["tube"])
                 messages.success(
                     request, _("Packed %(tube)s (%(n)s people).") % {"tube": tube.barcode, "n": tube.size}
                 )
             elif "counted" in request.POST:
-                seal_box(box, int(request.POST.get("counted") or -1))
+                seal_box(request.user, box, int(request.POST.get("counted") or -1))
                 messages.success(request, _("The count matches: box sealed."))
             elif "lab" in request.POST:
-                hand_over_box(box, request.POST["lab"].strip(), request.POST.get("courier", "").strip())
+                hand_over_box(request.user, box, request.POST["lab"], request.POST.get("courier", ""))
                 messages.success(request, _("Handed over."))
         except BoxError as exc:
             messages.error(request, exc.message)

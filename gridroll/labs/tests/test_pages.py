@@ -10,8 +10,9 @@ from gridroll.conftest import make_user
 from gridroll.labs.models import RetestTask
 from gridroll.labs.services import import_results
 from gridroll.rollcall.tests.helpers import fill, receive
+from gridroll.sampling.boxes import hand_over_box, pack_tube, seal_box
 from gridroll.sampling.models import Box, Tube
-from gridroll.sampling.services import hand_over_box, pack_tube, record_actions, seal_box
+from gridroll.sampling.services import record_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +41,9 @@ def test_lab_receives_a_box_and_uploads_results_from_the_page(
 ):
     fill(admin, act, "TUBE000001", people[:10])
     box = Box.objects.create(code="BOX-9", round=round_, site=site)
-    pack_tube(box, "TUBE000001")
-    seal_box(box, 1)
-    hand_over_box(box, "聊城市检测中心")
+    pack_tube(admin, box, "TUBE000001")
+    seal_box(admin, box, 1)
+    hand_over_box(admin, box, "聊城市检测中心")
     client = login(lab)
     home = client.get(reverse("labs:home")).content.decode()
     assert "BOX-9" in home and "居民0" not in home

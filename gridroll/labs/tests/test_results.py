@@ -18,8 +18,8 @@ from gridroll.labs.services import (
     write_issues,
 )
 from gridroll.rollcall.tests.helpers import assert_tallies_true, fill, receive, states
+from gridroll.sampling.boxes import hand_over_box, pack_tube, seal_box
 from gridroll.sampling.models import Box, Tube
-from gridroll.sampling.services import hand_over_box, pack_tube, seal_box
 
 pytestmark = pytest.mark.django_db
 
@@ -161,10 +161,10 @@ def test_receiving_a_box_lists_what_is_missing_and_what_is_extra(roll, people, a
 
         record_actions(admin, [act("seal", f"TUBE00010{t}")])
     box = Box.objects.create(code="BOX-001", round=round_, site=site)
-    pack_tube(box, "TUBE000100")
-    pack_tube(box, "TUBE000101")
-    seal_box(box, 2)
-    hand_over_box(box, "聊城市检测中心", "小李")
+    pack_tube(admin, box, "TUBE000100")
+    pack_tube(admin, box, "TUBE000101")
+    seal_box(admin, box, 2)
+    hand_over_box(admin, box, "聊城市检测中心", "小李")
     box = receive_box(admin, box)
     assert box.status == "received"
     receive_tube(admin, box, "TUBE000100")
