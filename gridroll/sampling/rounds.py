@@ -1,7 +1,8 @@
 """Planning rounds: areas and pool modes, opening and closing, opening hours; stations at sites.
 
 A planner sees the rounds that cover an area of theirs, and may change a round only if every area in it
-is theirs (a subdistrict cannot close the district's round). Status changes are audited.
+is theirs (a subdistrict cannot close the district's round).
+Every change goes through sampling.round_services (audited, the round locked).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from django.views.decorators.http import require_POST
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, can, get_in_scope
 from gridroll.areas.models import Area
-from gridroll.audit.services import record
-from gridroll.rollcall.services import sync_round
-from gridroll.sampling.models import PoolMode, Round, RoundArea, Site, SiteOpening, Station
+from gridroll.sampling import round_services as services
+from gridroll.sampling.models import PoolMode, Round, RoundArea, Site, Station
 
 
 class RoundForm(forms.ModelForm):
@@ -73,19 +73,17 @@ def round_list(request):
     area_choices = Area.objects.restrict(request.user, Action.PLAN_ROUNDS).order_by("path")
     if request.method == "POST" and form.is_valid():
         area = get_in_scope(Area.objects.all(), request.user, Action.PLAN_ROUNDS, pk=request.POST.get("area"))
-        round_ = form.save()
-        RoundArea.objects.create(
-            round=round_, area=area, pool_mode=request.POST.get("pool_mode") or PoolMode.POOL10
-        )
-        record(
-            request.user,
-            "round.create",
-            round_,
-            changes={"area": [None, area.name]},
-            reason=round_.name,
-            area_path=area.path,
-        )
-        return redirect("sampling:round", pk=round_.pk)
+        try:
+            round_ = services.create_round(
+                request.user,
+                **{k: form.cleaned_data[k] for k in ("name", "starts_at", "ends_at")},
+                area=area,
+                pool_mode=request.POST.get("pool_mode") or PoolMode.POOL10,
+            )
+        except services.RoundError as exc:
+            messages.error(request, exc.message)
+        else:
+            return redirect("sampling:round", pk=round_.pk)
     rounds = _visible_rounds(request.user).prefetch_related("areas__area")
     return render(
         request,
@@ -101,31 +99,29 @@ def round_detail(request, pk: int):
     if request.method == "POST":
         if not editable:
             raise Http404
-        if "area" in request.POST:
-            area = get_in_scope(Area.objects.all(), request.user, Action.PLAN_ROUNDS, pk=request.POST["area"])
-            mode = request.POST.get("pool_mode")
-            if mode not in PoolMode.values:
-                messages.error(request, _("Choose a pool mode."))
-            else:
-                RoundArea.objects.update_or_create(round=round_, area=area, defaults={"pool_mode": mode})
-                record(
-                    request.user,
-                    "round.area",
-                    round_,
-                    changes={"area": [None, f"{area.name} {mode}"]},
-                    area_path=area.path,
+        try:
+            if "area" in request.POST:
+                area = get_in_scope(
+                    Area.objects.all(), request.user, Action.PLAN_ROUNDS, pk=request.POST["area"]
                 )
-        elif "remove_area" in request.POST:
-            RoundArea.objects.filter(round=round_, pk=request.POST["remove_area"]).delete()
-        elif "site" in request.POST:
-            site = get_in_scope(Site.objects.all(), request.user, Action.PLAN_ROUNDS, pk=request.POST["site"])
-            form = OpeningForm(request.POST)
-            if form.is_valid():
-                SiteOpening.objects.create(round=round_, site=site, **form.cleaned_data)
-            else:
-                messages.error(request, _("Give the opening and closing times, closing after opening."))
-        elif "remove_opening" in request.POST:
-            SiteOpening.objects.filter(round=round_, pk=request.POST["remove_opening"]).delete()
+                services.set_area(request.user, round_, area, request.POST.get("pool_mode", ""))
+            elif "remove_area" in request.POST:
+                services.remove_area(request.user, round_, _int(request.POST["remove_area"]))
+            elif "site" in request.POST:
+                site = get_in_scope(
+                    Site.objects.select_related("area"),
+                    request.user,
+                    Action.PLAN_ROUNDS,
+                    pk=request.POST["site"],
+                )
+                form = OpeningForm(request.POST)
+                if not form.is_valid():
+                    raise services.RoundError("bad_opening")
+                services.add_opening(request.user, round_, site, **form.cleaned_data)
+            elif "remove_opening" in request.POST:
+                services.remove_opening(request.user, round_, _int(request.POST["remove_opening"]))
+        except services.RoundError as exc:
+            messages.error(request, exc.message)
         return redirect("sampling:round", pk=round_.pk)
     sites = Site.objects.restrict(request.user, Action.PLAN_ROUNDS).select_related("area")
     return render(
@@ -154,7 +150,11 @@ class OpeningForm(forms.Form):
         return data
 
 
-TRANSITIONS = {"open": (Round.Status.PLANNED, Round.Status.CLOSED), "close": (Round.Status.OPEN,)}
+def _int(text: str) -> int:
+    """A posted id; anything else is a missing object (404), never a 500."""
+    if not text.isdigit() or len(text) > 18:
+        raise Http404
+    return int(text)
 
 
 @login_required
@@ -164,44 +164,30 @@ def round_status(request, pk: int):
     round_ = _round_or_404(request.user, pk)
     if not _editable(request.user, round_):
         raise Http404
-    action = request.POST.get("action")
-    reason = request.POST.get("reason", "").strip()
-    if action not in TRANSITIONS or round_.status not in TRANSITIONS[action]:
-        messages.error(request, _("This round cannot do that now."))
-    elif action == "open" and round_.status == Round.Status.CLOSED and not reason:
-        messages.error(request, _("Say why a closed round is reopened."))
-    elif action == "open" and not round_.areas.exists():
-        messages.error(request, _("Add at least one area before opening the round."))
-    else:
-        new = Round.Status.OPEN if action == "open" else Round.Status.CLOSED
-        record(
-            request.user, f"round.{action}", round_, changes={"status": [round_.status, new]}, reason=reason
+    try:
+        round_ = services.change_status(
+            request.user, round_, request.POST.get("action", ""), request.POST.get("reason", "")
         )
-        round_.status = new
-        round_.save(update_fields=["status"])
-        if new == Round.Status.OPEN:
-            sync_round(round_)
-        messages.success(request, _("Round opened.") if new == Round.Status.OPEN else _("Round closed."))
+    except services.RoundError as exc:
+        messages.error(request, exc.message)
+    else:
+        opened = round_.status == Round.Status.OPEN
+        messages.success(request, _("Round opened.") if opened else _("Round closed."))
     return redirect("sampling:round", pk=round_.pk)
 
 
 @login_required
 def site_stations(request, pk: int):
     """Stations (lanes) of a site: add or rename; a station with tubes is kept."""
-    site = get_in_scope(Site.objects.all(), request.user, Action.MANAGE_CODES, pk=pk)
+    site = get_in_scope(Site.objects.select_related("area"), request.user, Action.MANAGE_CODES, pk=pk)
     if request.method == "POST":
-        name = request.POST.get("name", "").strip()
-        if request.POST.get("remove"):
-            station = get_object_or_404(Station, site=site, pk=request.POST["remove"])
-            if station.tubes.exists():
-                messages.error(request, _("This station has tubes: it stays."))
+        try:
+            if request.POST.get("remove"):
+                station = get_object_or_404(Station, site=site, pk=_int(request.POST["remove"]))
+                services.remove_station(request.user, site, station)
             else:
-                station.delete()
-        elif not name:
-            messages.error(request, _("Give the station a name."))
-        elif site.stations.filter(name=name).exists():
-            messages.error(request, _("This site already has a station with that name."))
-        else:
-            Station.objects.create(site=site, name=name)
+                services.add_station(request.user, site, request.POST.get("name", ""))
+        except services.RoundError as exc:
+            messages.error(request, exc.message)
         return redirect("sampling:stations", pk=site.pk)
     return render(request, "sampling/stations.html", {"site": site, "stations": site.stations.all()})

@@ -111,7 +111,10 @@ def test_every_step_of_the_chain_of_custody_names_who_did_it(sampler, act, peopl
         ("box.seal", sampler.pk),
         ("box.hand_over", sampler.pk),
     ]
-    assert rows[1].changes == {"tube": [None, "TUBE000040"]} and rows[3].changes["lab"] == [None, "聊城市检测中心"]
+    assert rows[1].changes == {"tube": [None, "TUBE000040"]} and rows[3].changes["lab"] == [
+        None,
+        "聊城市检测中心",
+    ]
     assert all(r.area_path == site.area.path for r in rows)
 
 
