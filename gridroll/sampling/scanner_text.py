@@ -1,73 +1,77 @@
-"""The scanner page's own words, in the user's language. scanner.js looks its Chinese strings up here
-(``t("请先扫管码")``); the page hands the table over as JSON, so the script itself stays static."""
+"""The scanner page's own words, in the user's language, from the gettext catalogue like every other
+page's. scanner.js looks its texts up by their English msgid (``tr("Scan a tube first")``) and a refusal
+by its reason code (``TEXT["reason:tube_full"]``); the page hands the table over as JSON, so the script
+itself stays static. The Chinese beside each entry is what the catalogue says today (a reading aid).
+"""
 
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from gridroll.sampling.reasons import MESSAGES
 
-TEXT = {
-    " · 已满，自动封管": _(" · full, closed by itself"),
-    " 人，": _(" people, "),
-    " 已在本管中": _(" is already in this tube"),
-    " 条待同步": _(" waiting"),
-    " 管": _(" tubes"),
-    "10合1": _("10-in-1"),
-    "1户1管": _("1 tube per household"),
-    "20合1": _("20-in-1"),
-    "{name} 已在管 {tube} 中": _("{name} is already in tube {tube}"),
-    "{name} 本轮已采过（管 {tube}），已记录；不需要请撤销": _(
-        "{name} was already sampled this round (tube {tube}): recorded; undo if not needed"
-    ),
-    "{name}：1户1管，不是本户的人": _("{name}: 1 tube per household, not of this household"),
-    "上传被拒绝（": _("Upload refused ("),
-    "不是有效的核酸码": _("Not a valid personal code"),
-    "关闭摄像头": _("Camera off"),
-    "单采": _("single tube"),
-    "同步于 ": _("synced "),
-    "同步：": _("Sync: "),
-    "在线": _("online"),
-    "外区人员（待同步核验）": _("from another area (checked at sync)"),
-    "女": _("F"),
-    "岁 ": _("y "),
-    "已封管 ": _("Closed "),
-    "已开管 ": _("Opened "),
-    "已撤销 ": _("Undone "),
-    "开启摄像头": _("Camera on"),
-    "摄像头权限被拒绝": _("The camera permission was refused"),
-    "摄像头被其他应用占用": _("Another app is using the camera"),
-    "无法打开摄像头": _("Cannot open the camera"),
-    "无法识别的码": _("Not a code this scanner knows"),
-    "未同步": _("not synced yet"),
-    "本台今日：": _("This station today: "),
-    "本机还有其他用户的 {n} 条待同步，待其登录后上传": _(
-        "{n} scans of another user wait on this phone: they are sent when that user logs in"
-    ),
-    "此码已作废，请出示新码或用证件号登记": _(
-        "This code was revoked: show a new one, or enter the ID number"
-    ),
-    "此管已封管，请换新管": _("This tube is closed: take a new one"),
-    "此管已满，请封管": _("This tube is full: close it"),
-    "此页面不能使用摄像头": _("This page cannot use the camera"),
-    "没有可撤销的人": _("Nobody to undo"),
-    "没有找到摄像头": _("No camera found"),
-    "男": _("M"),
-    "登录已过期，请重新登录后继续同步": _("Your login has expired: log in again to go on syncing"),
-    "离线": _("offline"),
-    "离线时只能按姓名查找（如 王 或 王小霞），按房号查找需联网": _(
+TEXT = (
+    gettext_noop(" (checked at sync)"),  # （待同步核验）
+    gettext_noop(" (closed)"),  # （已封管）
+    gettext_noop(" (over the local network the page needs HTTPS)"),  # （局域网访问需 HTTPS）
+    gettext_noop(" (roster)"),  # （名单）
+    gettext_noop(" is already in this tube"),  #  已在本管中
+    gettext_noop(" people, "),  #  人，
+    gettext_noop(" tubes"),  #  管
+    gettext_noop(" waiting"),  #  条待同步
+    gettext_noop(" · full, closed by itself"),  #  · 已满，自动封管
+    gettext_noop("1 tube per household"),  # 1户1管
+    gettext_noop("10-in-1"),  # 10合1
+    gettext_noop("20-in-1"),  # 20合1
+    gettext_noop(": use a scanner gun or type it in"),  # ：请用扫码枪或手工录入
+    gettext_noop("An empty tube cannot be closed"),  # 空管不能封管
+    gettext_noop("Another app is using the camera"),  # 摄像头被其他应用占用
+    gettext_noop("Camera off"),  # 关闭摄像头
+    gettext_noop("Camera on"),  # 开启摄像头
+    gettext_noop("Cannot open the camera"),  # 无法打开摄像头
+    gettext_noop("Closed "),  # 已封管
+    gettext_noop("F"),  # 女
+    gettext_noop("ID "),  # 证件号
+    gettext_noop("Log out"),  # 退出登录
+    gettext_noop("M"),  # 男
+    gettext_noop("No camera found"),  # 没有找到摄像头
+    gettext_noop("Nobody to undo"),  # 没有可撤销的人
+    gettext_noop("Not a code this scanner knows"),  # 无法识别的码
+    gettext_noop("Not a tube barcode: scan it again"),  # 管码格式不对，请重扫
+    gettext_noop("Not a valid personal code"),  # 不是有效的核酸码
+    gettext_noop(
         "Offline the search finds names only (e.g. 王 or 王小霞); a room needs the network"
-    ),
-    "空管不能封管": _("An empty tube cannot be closed"),
-    "管码格式不对，请重扫": _("Not a tube barcode: scan it again"),
-    "证件号 ": _("ID "),
-    "请先扫管码": _("Scan a tube first"),
-    "请扫管码": _("Scan a tube"),
-    "退出登录": _("Log out"),
-    "（名单）": _(" (roster)"),
-    "（局域网访问需 HTTPS）": _(" (over the local network the page needs HTTPS)"),
-    "（已封管）": _(" (closed)"),
-    "（待同步核验）": _(" (checked at sync)"),
-    "：请用扫码枪或手工录入": _(": use a scanner gun or type it in"),
-}
+    ),  # 离线时只能按姓名查找（如 王 或 王小霞），按房号查找需联网
+    gettext_noop("Opened "),  # 已开管
+    gettext_noop("Scan a tube"),  # 请扫管码
+    gettext_noop("Scan a tube first"),  # 请先扫管码
+    gettext_noop("Sync: "),  # 同步：
+    gettext_noop("The camera permission was refused"),  # 摄像头权限被拒绝
+    gettext_noop(
+        "This code was revoked: show a new one, or enter the ID number"
+    ),  # 此码已作废，请出示新码或用证件号登记
+    gettext_noop("This page cannot use the camera"),  # 此页面不能使用摄像头
+    gettext_noop("This station today: "),  # 本台今日：
+    gettext_noop("This tube is closed: take a new one"),  # 此管已封管，请换新管
+    gettext_noop("This tube is full: close it"),  # 此管已满，请封管
+    gettext_noop("Undone "),  # 已撤销
+    gettext_noop("Upload refused ("),  # 上传被拒绝（
+    gettext_noop("Your login has expired: log in again to go on syncing"),  # 登录已过期，请重新登录后继续同步
+    gettext_noop("from another area (checked at sync)"),  # 外区人员（待同步核验）
+    gettext_noop("not synced yet"),  # 未同步
+    gettext_noop("offline"),  # 离线
+    gettext_noop("online"),  # 在线
+    gettext_noop("single tube"),  # 单采
+    gettext_noop("synced "),  # 同步于
+    gettext_noop("y "),  # 岁
+    gettext_noop("{name} is already in tube {tube}"),  # {name} 已在管 {tube} 中
+    gettext_noop(
+        "{name} was already sampled this round (tube {tube}): recorded; undo if not needed"
+    ),  # {name} 本轮已采过（管 {tube}），已记录；不需要请撤销
+    gettext_noop("{name}: 1 tube per household, not of this household"),  # {name}：1户1管，不是本户的人
+    gettext_noop(
+        "{n} scans of another user wait on this phone: they are sent when that user logs in"
+    ),  # 本机还有其他用户的 {n} 条待同步，待其登录后上传
+)
 
 # The server's reasons, for refusals shown on the phone (the stored message stays as it was sent).
 REASONS = {
@@ -95,4 +99,4 @@ assert set(REASONS) == set(MESSAGES)
 
 
 def scanner_text() -> dict[str, str]:
-    return {k: str(v) for k, v in TEXT.items()} | {f"reason:{k}": str(v) for k, v in REASONS.items()}
+    return {k: gettext(k) for k in TEXT} | {f"reason:{k}": str(v) for k, v in REASONS.items()}

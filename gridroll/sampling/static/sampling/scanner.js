@@ -186,9 +186,9 @@
 
   async function openTube(barcode) {
     barcode = barcode.trim().toUpperCase();
-    if (!TUBE.test(barcode)) return feedback("bad", tr("管码格式不对，请重扫"));
+    if (!TUBE.test(barcode)) return feedback("bad", tr("Not a tube barcode: scan it again"));
     if (state.tube && state.tube.barcode === barcode && state.tube.status === "open") return;  // same tube again
-    if (state.sealed.has(barcode)) return feedback("bad", tr("此管已封管，请换新管"));
+    if (state.sealed.has(barcode)) return feedback("bad", tr("This tube is closed: take a new one"));
     if (state.tube && state.tube.status === "open" && state.tube.people.length > 0) await seal();
     // 单管复核: a retest is one person per tube, whatever the area's pool mode.
     const single = $("single") && $("single").checked;
@@ -196,7 +196,7 @@
     await enqueue(action("open_tube", single ? { pool_mode: "single" } : {}));
     countToday("tubes");
     save(); render();
-    feedback("ok", tr("已开管 ") + barcode);
+    feedback("ok", tr("Opened ") + barcode);
   }
 
   // who: {key, label, name, household} — key is the same for a person scanned by code or picked by name.
@@ -204,16 +204,16 @@
     const t = state.tube;
     const open = !!t && t.status === "open";
     const earlier = sampledThisRound()[who.key];
-    if (open && t.people.some((p) => p.key === who.key)) return feedback("warn", who.label + tr(" 已在本管中"));
+    if (open && t.people.some((p) => p.key === who.key)) return feedback("warn", who.label + tr(" is already in this tube"));
     if (!open) {
       // The last person of a tube that closed itself, seen again: where they are, not an error.
-      if (earlier) return feedback("warn", fmt("{name} 已在管 {tube} 中", { name: who.label, tube: earlier }));
-      return feedback("bad", tr("请先扫管码"));
+      if (earlier) return feedback("warn", fmt("{name} is already in tube {tube}", { name: who.label, tube: earlier }));
+      return feedback("bad", tr("Scan a tube first"));
     }
-    if (t.people.length >= t.capacity) return feedback("bad", tr("此管已满，请封管"));
+    if (t.people.length >= t.capacity) return feedback("bad", tr("This tube is full: close it"));
     if (state.config.poolMode === "household" && !t.single && who.household != null) {
       const other = t.people.find((p) => p.household != null && p.household !== who.household);
-      if (other) return feedback("bad", fmt("{name}：1户1管，不是本户的人", { name: who.label }));
+      if (other) return feedback("bad", fmt("{name}: 1 tube per household, not of this household", { name: who.label }));
     }
     const data = Object.assign({}, extra);
     await enqueue(action("add", data, who.name));
@@ -226,39 +226,39 @@
     save(); render();
     if (earlier && earlier !== t.barcode) {
       // Decided on the phone, shown at once; the server records it the same way (warned, already_sampled).
-      return feedback("warn", fmt("{name} 本轮已采过（管 {tube}），已记录；不需要请撤销", { name: who.label, tube: earlier }));
+      return feedback("warn", fmt("{name} was already sampled this round (tube {tube}): recorded; undo if not needed", { name: who.label, tube: earlier }));
     }
-    feedback("ok", who.label + (t.status === "sealed" ? tr(" · 已满，自动封管") : ""));
+    feedback("ok", who.label + (t.status === "sealed" ? tr(" · full, closed by itself") : ""));
   }
 
   function describe(p) {
-    return p.masked_name + " " + (p.age == null ? "" : p.age + tr("岁 ")) + (p.sex === "M" ? tr("男") : p.sex === "F" ? tr("女") : "");
+    return p.masked_name + " " + (p.age == null ? "" : p.age + tr("y ")) + (p.sex === "M" ? tr("M") : p.sex === "F" ? tr("F") : "");
   }
 
   async function scanPerson(text) {
     const check = await verifyCode(text);
-    if (check.status === "forged") return feedback("bad", tr("不是有效的核酸码"));
-    if (check.status === "revoked") return feedback("bad", tr("此码已作废，请出示新码或用证件号登记"));
+    if (check.status === "forged") return feedback("bad", tr("Not a valid personal code"));
+    if (check.status === "revoked") return feedback("bad", tr("This code was revoked: show a new one, or enter the ID number"));
     const p = check.person;
     const who = p
       ? { key: "r" + p.resident_id, label: describe(p), name: p.masked_name, household: p.household_id }
-      : { key: "s" + check.serial, label: tr("外区人员（待同步核验）"), name: "", household: null };
+      : { key: "s" + check.serial, label: tr("from another area (checked at sync)"), name: "", household: null };
     await addPerson({ code: text.trim() }, who);
   }
 
   async function seal() {
     const t = state.tube;
     if (!t || t.status !== "open") return;
-    if (t.people.length === 0) return feedback("bad", tr("空管不能封管"));
+    if (t.people.length === 0) return feedback("bad", tr("An empty tube cannot be closed"));
     await enqueue(action("seal"));
     t.status = "sealed"; state.sealed.add(t.barcode);
     save(); render();
-    feedback("ok", tr("已封管 ") + t.barcode);
+    feedback("ok", tr("Closed ") + t.barcode);
   }
 
   async function undo() {
     const t = state.tube;
-    if (!t || t.people.length === 0) return feedback("bad", tr("没有可撤销的人"));
+    if (!t || t.people.length === 0) return feedback("bad", tr("Nobody to undo"));
     await enqueue(action("undo"));
     const last = t.people.pop();
     const sampled = sampledThisRound();
@@ -266,7 +266,7 @@
     t.status = "open"; state.sealed.delete(t.barcode);
     countToday("people", -1);
     save(); render();
-    feedback("warn", tr("已撤销 ") + last.label);
+    feedback("warn", tr("Undone ") + last.label);
   }
 
   // The check of a resident ID number (GB 11643: 17 digits, a check character, a real birth date); the
@@ -283,7 +283,7 @@
   }
   function addByDocument(v) {
     return addPerson({ document_number: v },
-      { key: "d" + v, label: tr("证件号 ") + v.slice(0, 4) + "****" + v.slice(-4) + tr("（待同步核验）"), name: "", household: null });
+      { key: "d" + v, label: tr("ID ") + v.slice(0, 4) + "****" + v.slice(-4) + tr(" (checked at sync)"), name: "", household: null });
   }
 
   // Every way a code arrives: the camera ("camera"), a scanner gun ("gun") or the keyboard ("typed").
@@ -304,7 +304,7 @@
     // fits the tube pattern, and opening it as a tube would close the tube in use.
     if (isIdNumber(upper)) return addByDocument(upper);
     if (TUBE.test(upper)) return openTube(upper);
-    feedback("bad", tr("无法识别的码"));
+    feedback("bad", tr("Not a code this scanner knows"));
   }
 
   // ------------------------------------------------------------------------------------------- sync
@@ -347,7 +347,7 @@
         response = await api("POST", "/api/sampling/scans/batch", { actions: batch.map(stripLocal) }, 10000);
       } catch (e) { setOnline(false); return; }  // network down: keep everything, try again
       if (response.status >= 500) { setOnline(false); return; }
-      if (response.status === 401 || response.status === 403) { setOnline(true, tr("登录已过期，请重新登录后继续同步")); return; }
+      if (response.status === 401 || response.status === 403) { setOnline(true, tr("Your login has expired: log in again to go on syncing")); return; }
       setOnline(true);
       if (response.ok) {
         // Every answer that is not a plain "accepted" reaches the screen and the list, with the name.
@@ -360,7 +360,7 @@
       } else {
         // A 4xx that retrying cannot change: drop it, but say so.
         state.answers.push({ nonce: "", result: "refused", reason: "rejected_batch", name: "", tube: "",
-          text: tr("上传被拒绝（") + response.status + ")", at: new Date().toISOString() });
+          text: tr("Upload refused (") + response.status + ")", at: new Date().toISOString() });
       }
       save();
       await drop(batch.map((a) => a.seq));
@@ -408,34 +408,34 @@
     const c = state.config;
     $("setup").hidden = !!c;
     $("work").hidden = !c;
-    $("status").textContent = state.online ? tr("在线") : tr("离线");
+    $("status").textContent = state.online ? tr("online") : tr("offline");
     $("status").className = "status " + (state.online ? "online" : "offline");
     $("waiting").textContent = state.pending;
-    $("synced").textContent = state.lastSync ? tr("同步于 ") + clock(state.lastSync) : tr("未同步");
-    $("logout").textContent = tr("退出登录") + (state.pending ? "（" + state.pending + tr(" 条待同步") + "）" : "");
-    $("note").textContent = state.note || (state.otherPending ? fmt("本机还有其他用户的 {n} 条待同步，待其登录后上传", { n: state.otherPending }) : "");
+    $("synced").textContent = state.lastSync ? tr("synced ") + clock(state.lastSync) : tr("not synced yet");
+    $("logout").textContent = tr("Log out") + (state.pending ? "（" + state.pending + tr(" waiting") + "）" : "");
+    $("note").textContent = state.note || (state.otherPending ? fmt("{n} scans of another user wait on this phone: they are sent when that user logs in", { n: state.otherPending }) : "");
     if (!c) return renderSetup();
     $("where").textContent = c.roundName + " · " + c.siteName + " · " + c.stationName + " · " + c.capacityLabel;
     const t = state.tube;
-    $("tube").textContent = t ? t.barcode + (t.status === "sealed" ? tr("（已封管）") : "") : tr("请扫管码");
+    $("tube").textContent = t ? t.barcode + (t.status === "sealed" ? tr(" (closed)") : "") : tr("Scan a tube");
     $("tubecount").textContent = t ? t.people.length + " / " + t.capacity : "";
     $("people").innerHTML = "";
     (t ? t.people : []).forEach((p) => {
       const li = document.createElement("li"); li.textContent = p.label; $("people").appendChild(li);  // <ol> numbers it
     });
     if (state.counts.day !== today()) state.counts = { day: today(), people: 0, tubes: 0 };
-    $("today").textContent = tr("本台今日：") + state.counts.people + tr(" 人，") + state.counts.tubes + tr(" 管");
+    $("today").textContent = tr("This station today: ") + state.counts.people + tr(" people, ") + state.counts.tubes + tr(" tubes");
     $("answers").innerHTML = "";
     state.answers.slice(-2).reverse().forEach((a) => {
       const div = document.createElement("div");
-      div.className = "answer " + a.result; div.textContent = tr("同步：") + answerText(a); $("answers").appendChild(div);
+      div.className = "answer " + a.result; div.textContent = tr("Sync: ") + answerText(a); $("answers").appendChild(div);
     });
     $("answer-list").innerHTML = "";
     state.answers.slice(-50).reverse().forEach((a) => {
       const li = document.createElement("li"); li.className = a.result; li.textContent = clock(a.at) + " " + answerText(a); $("answer-list").appendChild(li);
     });
     $("answers-box").hidden = state.answers.length === 0;
-    $("roster-hint").textContent = state.online ? "" : tr("离线时只能按姓名查找（如 王 或 王小霞），按房号查找需联网");
+    $("roster-hint").textContent = state.online ? "" : tr("Offline the search finds names only (e.g. 王 or 王小霞); a room needs the network");
   }
   function renderSetup() {
     const rounds = state.rounds || load("gr.rounds", []);
@@ -445,7 +445,7 @@
       const o = document.createElement("option");
       o.value = JSON.stringify({ roundId: r.id, roundName: r.name, siteId: s.id, siteName: s.name, stationId: st.id,
         stationName: st.name, capacity: s.capacity, poolMode: s.pool_mode,
-        capacityLabel: { single: tr("单采"), household: tr("1户1管"), pool10: tr("10合1"), pool20: tr("20合1") }[s.pool_mode] });
+        capacityLabel: { single: tr("single tube"), household: tr("1 tube per household"), pool10: tr("10-in-1"), pool20: tr("20-in-1") }[s.pool_mode] });
       o.textContent = r.name + " · " + s.name + " · " + st.name;
       sel.appendChild(o);
     })));
@@ -469,7 +469,7 @@
       b.type = "button"; b.className = "secondary";
       b.textContent = describe(p) + (p.household ? " · " + p.household : "");
       b.onclick = () => addPerson({ resident_id: p.resident_id },
-        { key: "r" + p.resident_id, label: p.masked_name + tr("（名单）"), name: p.masked_name, household: p.household_id });
+        { key: "r" + p.resident_id, label: p.masked_name + tr(" (roster)"), name: p.masked_name, household: p.household_id });
       list.appendChild(b);
     });
   }
@@ -518,7 +518,7 @@
     video.srcObject = stream;
     video.play().catch(() => {});
     camera = { stream: stream };
-    $("camera").textContent = tr("关闭摄像头");
+    $("camera").textContent = tr("Camera off");
     look();
   }
   async function look() {
@@ -541,16 +541,16 @@
     camera.stream.getTracks().forEach((t) => t.stop());
     camera = null;
     $("video").srcObject = null;
-    $("camera").textContent = tr("开启摄像头");
+    $("camera").textContent = tr("Camera on");
   }
   function noCamera(name, quiet) {
     // The camera-less path: say why in the user's language, put the scanner gun and manual entry first.
-    const why = { NotAllowedError: "摄像头权限被拒绝", SecurityError: "摄像头权限被拒绝", NotFoundError: "没有找到摄像头",
-      OverconstrainedError: "没有找到摄像头", NotReadableError: "摄像头被其他应用占用", AbortError: "摄像头被其他应用占用",
-      insecure: "此页面不能使用摄像头", none: "没有找到摄像头" }[name] || "无法打开摄像头";
+    const why = { NotAllowedError: "The camera permission was refused", SecurityError: "The camera permission was refused", NotFoundError: "No camera found",
+      OverconstrainedError: "No camera found", NotReadableError: "Another app is using the camera", AbortError: "Another app is using the camera",
+      insecure: "This page cannot use the camera", none: "No camera found" }[name] || "Cannot open the camera";
     // Only a page that is not a secure context (http:// on a LAN address) needs HTTPS for the camera.
-    const hint = window.isSecureContext ? "" : tr("（局域网访问需 HTTPS）");
-    const text = tr(why) + tr("：请用扫码枪或手工录入") + hint;
+    const hint = window.isSecureContext ? "" : tr(" (over the local network the page needs HTTPS)");
+    const text = tr(why) + tr(": use a scanner gun or type it in") + hint;
     $("video").hidden = true;
     $("manual").open = true;
     if (quiet) { $("last").className = "last warn"; $("last").textContent = text; } else feedback("warn", text);
