@@ -7,10 +7,14 @@ exist and one that is out of scope, so an outsider learns nothing from the diffe
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from gridroll.accounts.roles import ROLE_ACTIONS
+
+M = TypeVar("M", bound=Model)
 
 _CACHE_ATTR = "_gridroll_scope_paths"
 
@@ -56,11 +60,11 @@ def can(user, action: str, area_path: str | None = None) -> bool:
     return any(area_path.startswith(p) for p in paths)
 
 
-def get_in_scope(queryset: QuerySet, user, action: str = "view_registry", **lookup) -> Model:
+def get_in_scope(queryset: QuerySet[M], user, action: str = "view_registry", **lookup) -> M:
     """Fetch one object the user may act on, or raise Http404 whether it is missing or out of scope."""
     try:
         return queryset.restrict(user, action).get(**lookup)  # type: ignore[attr-defined]
-    except (queryset.model.DoesNotExist, ValueError):
+    except (queryset.model.DoesNotExist, ValueError):  # type: ignore[attr-defined]
         raise Http404 from None
 
 

@@ -83,7 +83,7 @@ def pack_tube(user, box: Box, barcode: str) -> Tube:
     if tube.status != Tube.Status.SEALED:
         raise BoxError("tube_not_sealed")
     if tube.box_id is not None:
-        raise BoxError("tube_packed", box=tube.box.code)
+        raise BoxError("tube_packed", box=Box.objects.get(pk=tube.box_id).code)
     tube.box, tube.packed_at = box, timezone.now()
     tube.save(update_fields=["box", "packed_at"])
     _audit(user, "box.pack", box, tube=[None, tube.barcode])

@@ -106,18 +106,6 @@ def _device_time(value) -> datetime.datetime:
     return parsed if parsed.tzinfo else timezone.make_aware(parsed)
 
 
-def _tube_info(tube: Tube | None) -> dict:
-    if tube is None:
-        return {}
-    return {
-        "barcode": tube.barcode,
-        "size": tube.size,
-        "capacity": tube.capacity,
-        "status": tube.status,
-        "pool_mode": tube.pool_mode,
-    }
-
-
 def record_action(user, data: dict) -> ActionResult:
     """Record one scanner action: a batch of one. Never raises for bad input: the refusal is the result."""
     return record_actions(user, [data])[0]

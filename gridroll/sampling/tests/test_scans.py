@@ -198,10 +198,10 @@ def test_the_scanner_page_speaks_the_users_language(sampler, login, round_, site
 
     client = login(sampler)
     page = client.get("/scan/").content.decode()
-    assert "开始采样" in page and text(page)["请先扫管码"] == "请先扫管码"
+    assert "开始采样" in page and text(page)["Scan a tube first"] == "请先扫管码"
     client.cookies["django_language"] = "en"
     page = client.get("/scan/").content.decode()
-    assert "Start sampling" in page and text(page)["请先扫管码"] == "Scan a tube first"
+    assert "Start sampling" in page and text(page)["Scan a tube first"] == "Scan a tube first"
     assert text(page)["reason:tube_full"] == "This tube is full: close it and take a new one"
 
 
