@@ -52,9 +52,8 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
 
 messages: $(STAMP)
-	$(PY) -m pip install --quiet polib
 	cd gridroll && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete
-	$(PY) scripts/translate_zh.py
+	$(PY) scripts/check_messages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
