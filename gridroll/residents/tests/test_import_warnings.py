@@ -238,3 +238,28 @@ def test_correcting_an_unverified_phone_in_the_registry_verifies_it(tree, grid_w
     assert Resident.objects.get(pk=resident_a.pk).phone_verified is False  # another field: still unverified
     update_resident(grid_worker, resident_a, {"phone": "13800001234"}, reason="电话核实")
     assert Resident.objects.get(pk=resident_a.pk).phone_verified is True
+
+
+def test_unverified_values_survive_export_then_import(tree, tmp_path):
+    from gridroll.residents.exporting import export_residents
+
+    header = [*HEADER, "人员类型"]
+    run([[*row(phone=NEW_SEGMENT, relation="13800001234"), "外来人口"]], header=header)
+    out = tmp_path / "all.xlsx"
+    export_residents(Resident.objects.all(), out)
+    before = list(Resident.objects.values())
+    batch = ResidentImporter().run(out)
+    assert (batch.unchanged, batch.warned) == (1, 1)
+    assert [p["code"] for p in batch.warnings.get().problems] == [
+        "unverified_phone",
+        "unverified_relation",
+        "unverified_residence_type",
+    ]
+    assert list(Resident.objects.values()) == before
+
+
+def test_the_resident_page_marks_an_unverified_phone(tree, grid_worker, login):
+    run([row(phone=NEW_SEGMENT)])
+    person = Resident.objects.get()
+    page = login(grid_worker).get(reverse("residents:detail", args=[person.pk])).content.decode()
+    assert page.count("badge away unverified") == 1 and NEW_SEGMENT in page
