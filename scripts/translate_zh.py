@@ -783,6 +783,17 @@ ZH = {
     "The authenticator app is removed.": "已停用身份验证器。",
     "The authenticator app is set: logging in now asks for its code.": "已启用身份验证器：今后登录需输入其验证码。",
     "That code is not right. Enter the code your app shows now.": "验证码不对。请输入应用当前显示的验证码。",
+    # --- i15import: registry tables as they come (issue 15, item 7) ---
+    "%(n)s imported row has a value to check (kept as written, marked unverified).": "%(n)s 个已导入的行有待核实的信息（按原样导入，标为待核实）。",
+    "Columns not imported": "未导入的列",
+    "Download rows to check (.xlsx)": "下载待核实的行（.xlsx）",
+    "Rows to check": "待核实的行",
+    "These people are imported. The value named here was kept as written and marked unverified: a number range newer than the phone data is still a real phone, and lists carrying the same number still find the person. Check it with the person and correct it in the registry.": "这些人员已导入。所列的信息按原样保存并标为待核实：比号码库更新的号段仍是真实号码，带有同一号码的名单仍能找到此人。请向本人核实后在台账中更正。",
+    "Kept as imported; check it with the person": "按导入时原样保存，请向本人核实",
+    "unverified": "待核实",
+    "phone verified": "手机号已核实",
+    "relation verified": "与户主关系已核实",
+    "residence type verified": "居住类型已核实",
 }
 
 
