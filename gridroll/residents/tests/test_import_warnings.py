@@ -263,3 +263,19 @@ def test_the_resident_page_marks_an_unverified_phone(tree, grid_worker, login):
     person = Resident.objects.get()
     page = login(grid_worker).get(reverse("residents:detail", args=[person.pk])).content.decode()
     assert page.count("badge away unverified") == 1 and NEW_SEGMENT in page
+
+
+def test_a_phone_cell_longer_than_the_field_is_imported_and_the_report_keeps_it_whole(tree):
+    from gridroll.lib.text import halfwidth
+    from gridroll.residents.importing import iter_warning_rows
+
+    cell = "13812345678 / 13987654321（老伴）/ 0635-8281234（家里座机，晚上打）"
+    batch = run([row(phone=cell)])
+    assert (batch.created, batch.warned) == (1, 1)
+    person = Resident.objects.get()
+    assert (
+        person.phone_verified is False and len(person.phone) <= 40 and person.phone.startswith("13812345678")
+    )
+    header, line = list(iter_warning_rows(batch))
+    # As the rejects file does: the cell as read (full-width punctuation made half-width), not cut.
+    assert line[header.index("手机号")] == halfwidth(cell)
