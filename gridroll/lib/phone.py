@@ -6,7 +6,7 @@ import re
 
 import phonenumbers
 
-from gridroll.lib.text import cell_text
+from gridroll.lib.text import cell_text, halfwidth
 
 # Mainland mobile segments that phonenumbers accepts as valid (checked in tests/test_phone.py).
 _PLAIN_MOBILE = re.compile(r"^1(?:3\d|5[0-35-9]|8\d|7[35-8]|9[0-35-9]|66)\d{8}$")
@@ -46,6 +46,19 @@ def normalise(raw: object) -> str:
     if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
         return national
     return "0" + national
+
+
+def as_written(raw: object, max_length: int = 40) -> str:
+    """A number ``normalise`` refuses, kept as written for a person to check: only formatting goes
+    (spaces, dashes, brackets, +86/0086, Excel's '.0'), so that a list carrying the same number still
+    finds it by its digits. A cell that is not digits at all is kept as text, cut to ``max_length``."""
+    text = halfwidth(cell_text(raw)).strip()
+    text = re.sub(r"^(\d+)\.0+$", r"\1", text)
+    compact = re.sub(r"[\s\-()（）]", "", text)
+    compact = re.sub(r"^(?:\+86|0086)(?=\d{7,})", "", compact)
+    if compact.isdigit():
+        return compact[:max_length]
+    return re.sub(r"\s+", " ", text)[:max_length]
 
 
 def mask(phone: str) -> str:

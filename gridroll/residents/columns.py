@@ -57,29 +57,49 @@ COLUMNS: tuple[Column, ...] = (
         "phone", "手机号", ("手机", "手机号码", "联系电话", "电话", "电话号码", "联系方式", "phone", "mobile")
     ),
     Column("relation", "与户主关系", ("关系", "户主关系", "relation")),
-    Column("residence_type", "居住类型", ("人口类型", "户籍类型", "居住性质", "residence_type")),
+    Column(
+        "residence_type",
+        "居住类型",
+        ("人员类型", "人口类型", "户籍类型", "居住性质", "居住状态类型", "人员类别", "residence_type"),
+    ),
     Column("status", "人员状态", ("状态", "在住状态", "status")),
     Column("special_needs", "特殊情况", ("特殊人群", "特殊需求", "special_needs")),
     Column("note", "备注", ("note", "remark", "remarks")),
 )
 
-# Columns a table may carry that mean nothing to the registry; the reject columns let a corrected
-# rejects file be imported again as it is.
-IGNORED = (
+# Columns registry tables carry that the registry does not keep: read past and listed as "not imported"
+# (as is any header not known at all). Only a missing required column refuses a file.
+KNOWN_UNUSED = (
     "序号",
     "编号",
     "no",
     "no.",
     "#",
-    "原行号",
-    "错误列",
-    "原因代码",
-    "原因",
-    "row",
-    "reason",
-    "reason_code",
+    "民族",
+    "工作单位",
+    "单位",
+    "政治面貌",
+    "文化程度",
+    "学历",
+    "婚姻状况",
+    "职业",
+    "籍贯",
+    "户籍地址",
+    "户籍地",
+    "户籍所在地",
+    "宗教信仰",
+    "兵役状况",
+    "血型",
+    "身高",
+    "年龄",
+    "是否接种",
 )
+# The reason columns of our own rejects and "to check" files: skipped without a word, so that a
+# corrected file can be imported again as it is.
 REJECT_HEADERS = ("原行号", "错误列", "原因代码", "原因")
+WARNING_HEADERS = ("原行号", "待核实列", "原因代码", "原因")
+REPORT_HEADERS = (*REJECT_HEADERS, *WARNING_HEADERS, "row", "reason", "reason_code")
+IGNORED = (*KNOWN_UNUSED, *REPORT_HEADERS)
 
 BY_KEY = {c.key: c for c in COLUMNS}
 TEMPLATE_KEYS = tuple(c.key for c in COLUMNS if c.key != "address")
@@ -98,6 +118,7 @@ for _c in COLUMNS:
     for _name in (_c.header, *_c.aliases):
         _LOOKUP[header_key(_name)] = _c.key
 _IGNORED = {header_key(n) for n in IGNORED}
+_REPORT = {header_key(n) for n in REPORT_HEADERS}
 
 
 def match_header(text: str) -> str | None:
@@ -106,6 +127,11 @@ def match_header(text: str) -> str | None:
     if key in _IGNORED:
         return ""
     return _LOOKUP.get(key)
+
+
+def is_report_column(text: str) -> bool:
+    """A reason column of our own rejects or "to check" file (not worth listing as not imported)."""
+    return header_key(text) in _REPORT
 
 
 def expected_headers() -> str:

@@ -58,7 +58,8 @@ def resident_rows(residents: Iterable[Resident]) -> Iterator[list[str]]:
             r.birth_date.isoformat() if r.birth_date else "",
             r.phone,
             r.relation,
-            cols.RESIDENCE_TYPE_LABELS[r.residence_type],
+            # An import may have kept a value it could not read, unverified: written back as it was.
+            cols.RESIDENCE_TYPE_LABELS.get(r.residence_type, r.residence_type),
             cols.STATUS_LABELS[r.status],
             special,
             r.note,

@@ -7,7 +7,13 @@ The rules (docs/import.md has them for users):
   number, column, a stable reason code and a Chinese message, and can be downloaded, corrected and
   imported again.
 - Only formatting is normalised (full-width characters, spaces, a lower-case x, +86, numbers that Excel
-  made of phone numbers, 15-digit legacy IDs); anything that changes meaning is a reject.
+  made of phone numbers, 15-digit legacy IDs); an identity error (ID check digit, birth date, sex
+  against the ID, a duplicate ID) is a reject.
+- A phone, relation or residence type that fails validation does not drop the person: the value is kept
+  as written, marked unverified (``Resident.phone_verified`` …), and the row is an ImportWarning listed
+  in the "to check" report. ``warned`` counts such rows among the imported ones.
+- Headers the registry does not use (民族, 工作单位, or not known at all) are listed as not imported
+  (``ImportBatch.not_imported``); only a missing required column refuses a file.
 - A column the file lacks is left alone; a column it has is authoritative, blank cells included.
 - Importing the same file twice changes nothing the second time.
 """
@@ -36,11 +42,17 @@ from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
 from gridroll.lib.text import cell_text, halfwidth, starts_like_formula
 from gridroll.residents import columns as cols
-from gridroll.residents.models import ImportBatch, ImportReject, Resident
+from gridroll.residents.models import ImportBatch, ImportReject, ImportWarning, Resident
 from gridroll.residents.services import EDITABLE_FIELDS, FORMULA_NAME_MESSAGE
 
-# Fields compared to decide updated vs unchanged: what staff may edit, and where the person lives.
-RESIDENT_FIELDS = (*EDITABLE_FIELDS, "household_id")
+# Fields compared to decide updated vs unchanged: what staff may edit, whether an imported value was
+# kept unverified, and where the person lives.
+VERIFIED_FIELDS = {
+    "phone": "phone_verified",
+    "relation": "relation_verified",
+    "residence_type": "residence_type_verified",
+}
+RESIDENT_FIELDS = (*EDITABLE_FIELDS, *VERIFIED_FIELDS.values(), "household_id")
 # Which file columns feed which resident fields (a field is only touched when its column is present).
 FIELD_SOURCES = {
     "name": "name",
@@ -56,6 +68,9 @@ FIELD_SOURCES = {
     "is_living_alone": "special_needs",
     "has_disability": "special_needs",
     "note": "note",
+    "phone_verified": "phone",
+    "relation_verified": "relation",
+    "residence_type_verified": "residence_type",
 }
 # How many updates the preview lists with their changes (the audit has all of them).
 PREVIEW_CHANGES = 200
@@ -69,7 +84,7 @@ SLOT_LEVELS = {
 SLOT_LABELS = {"district": "区", "subdistrict": "街道/镇", "community": "社区/村", "grid": "网格"}
 
 
-# A file-level problem (unreadable, over a limit, unknown header): the bounded reader's error.
+# A file-level problem (unreadable, over a limit, a required column missing): the bounded reader's error.
 FileError = TableError
 
 
@@ -84,32 +99,35 @@ class RowError(Exception):
 # --------------------------------------------------------------------------------------------- reading
 
 
-def match_header(row: list[Any]) -> dict[int, str] | None:
+@dataclass
+class Header:
+    mapping: dict[int, str]  # cell position → column key
+    not_imported: list[str]  # the file's headers that are not read, as written
+
+
+def match_header(row: list[Any]) -> Header | None:
     """The row's cells as column keys if it is the header row; None if it is not (a title, a blank row).
 
-    Raises FileError for a header that cannot be used (unknown or repeated columns, a required one missing).
+    Headers the registry does not use (known or not) are listed as not imported. Raises FileError for a
+    header that cannot be used (a repeated column, a required one missing).
     """
     cells = [cell_text(c) for c in row]
     matched = [cols.match_header(c) for c in cells if c]
     if sum(1 for m in matched if m) < 2:
         return None
     mapping: dict[int, str] = {}
-    unknown = []
+    not_imported: list[str] = []
     for position, cell in enumerate(cells):
         if not cell:
             continue
         key = cols.match_header(cell)
-        if key is None:
-            unknown.append(cell)
-        elif key:
-            if key in mapping.values():
-                raise FileError("duplicate_header", f"表头“{cell}”重复（同一列出现了两次）")
-            mapping[position] = key
-    if unknown:
-        raise FileError(
-            "unknown_header",
-            f"无法识别的表头：{'、'.join(unknown)}。可用的表头：{cols.expected_headers()}",
-        )
+        if not key:
+            if not cols.is_report_column(cell):
+                not_imported.append(cell)
+            continue
+        if key in mapping.values():
+            raise FileError("duplicate_header", f"表头“{cell}”重复（同一列出现了两次）")
+        mapping[position] = key
     keys = set(mapping.values())
     if "name" not in keys:
         raise FileError("missing_column", "缺少“姓名”列")
@@ -118,17 +136,17 @@ def match_header(row: list[Any]) -> dict[int, str] | None:
         raise FileError("missing_column", "缺少“证件号码”列（无证件的人留空，并在证件类型填“无”）")
     if not ({"building", "room"} <= keys or "address" in keys):
         raise FileError("missing_column", "缺少住址：需要“楼栋”和“房号”列，或一个“地址”列")
-    return mapping
+    return Header(mapping, not_imported)
 
 
-def find_header(table: Table) -> dict[int, str]:
+def find_header(table: Table) -> Header:
     """Locate the header row of ``table`` and map its cells to column keys; raise FileError if none."""
-    mapping = table.header(match_header, HEADER_SEARCH_ROWS)
-    if mapping is None:
+    header = table.header(match_header, HEADER_SEARCH_ROWS)
+    if header is None:
         raise FileError(
             "no_header", f"前{HEADER_SEARCH_ROWS}行中找不到表头。可用的表头：{cols.expected_headers()}"
         )
-    return mapping
+    return header
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -145,6 +163,12 @@ class Row:
     building: str = ""
     entrance: str = ""
     room: str = ""
+    # Values kept as written but unverified: {"column", "code", "message"} each.
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    rejected: bool = False
+
+    def warn(self, code: str, column: str, message: str) -> None:
+        self.warnings.append({"column": column, "code": code, "message": message})
 
 
 def _parse_date(raw: Any, column: str) -> datetime.date | None:
@@ -178,6 +202,22 @@ def _choice(raw: str, values: dict[str, str], column: str, label: str, default: 
         allowed = "、".join(k for k in values if not k.isascii())
         raise RowError("bad_value", column, f"{label}“{text}”无法识别，可填：{allowed}")
     return value
+
+
+PHONE_MAX = Resident._meta.get_field("phone").max_length or 40
+RELATION_MAX = Resident._meta.get_field("relation").max_length or 50
+RESIDENCE_MAX = Resident._meta.get_field("residence_type").max_length or 20
+
+
+def _relation_problem(relation: str) -> str | None:
+    """Why a relation to the household head looks wrong (a shifted column, a formula), or None."""
+    if len(relation) > RELATION_MAX:
+        return f"与户主关系“{relation[:20]}…”过长（超过{RELATION_MAX}字），已截断"
+    if re.search(r"\d{3,}", relation):
+        return f"与户主关系“{relation}”含有数字，可能是列错位（如电话或证件号）"
+    if starts_like_formula(relation):
+        return f"与户主关系“{relation}”以 = + - @ 开头，表格软件会把它当作公式"
+    return None
 
 
 def validate_row(row: Row, present: set[str]) -> None:
@@ -259,22 +299,38 @@ def validate_row(row: Row, present: set[str]) -> None:
     if "birth_date" in present or info:
         values["birth_date"] = birth
 
+    # Phone, relation and residence type: a value that fails is kept as written, unverified, and the
+    # row is a warning ("to check"), not a reject — the person must not vanish from every roll call.
     if "phone" in present:
         try:
             values["phone"] = phonelib.normalise(raw.get("phone"))
+            values["phone_verified"] = True
         except phonelib.PhoneError as exc:
-            raise RowError("bad_phone", col["phone"].header, exc.message) from None
+            values["phone"] = phonelib.as_written(raw.get("phone"), PHONE_MAX)
+            values["phone_verified"] = False
+            row.warn("unverified_phone", col["phone"].header, exc.message + "；已按原样导入，待核实")
     if "relation" in present:
         relation = text.get("relation", "")
-        values["relation"] = "户主" if relation == "本人" else relation[:20]
+        relation = "户主" if relation == "本人" else relation
+        values["relation"] = relation[:RELATION_MAX]
+        problem = _relation_problem(relation)
+        values["relation_verified"] = problem is None
+        if problem:
+            row.warn("unverified_relation", col["relation"].header, problem + "；已按原样导入，待核实")
     if "residence_type" in present:
-        values["residence_type"] = _choice(
-            text.get("residence_type", ""),
-            cols.RESIDENCE_TYPE_VALUES,
-            col["residence_type"].header,
-            "居住类型",
-            "permanent",
-        )
+        try:
+            values["residence_type"] = _choice(
+                text.get("residence_type", ""),
+                cols.RESIDENCE_TYPE_VALUES,
+                col["residence_type"].header,
+                "居住类型",
+                "permanent",
+            )
+            values["residence_type_verified"] = True
+        except RowError as exc:
+            values["residence_type"] = halfwidth(text["residence_type"]).replace(" ", "")[:RESIDENCE_MAX]
+            values["residence_type_verified"] = False
+            row.warn("unverified_residence_type", exc.column, exc.message + "；已按原样导入，待核实")
     if "status" in present:
         values["status"] = _choice(
             text.get("status", ""), cols.STATUS_VALUES, col["status"].header, "人员状态", "present"
@@ -391,7 +447,10 @@ class Summary:
     unchanged: int = 0
     rejected: int = 0
     blank_rows: int = 0
+    warned: int = 0  # imported rows (not rejected) with values kept unverified
     rejects: list[ImportReject] = field(default_factory=list)
+    warnings: list[ImportWarning] = field(default_factory=list)
+    not_imported: list[str] = field(default_factory=list)
     areas_created: list[str] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # the first updates, for the preview
 
@@ -399,6 +458,8 @@ class Summary:
         # Counts in equal counts out: a wrong sum is a bug, and we refuse to report it as a result.
         if self.total != self.created + self.updated + self.unchanged + self.rejected:
             raise RuntimeError(f"import counts do not add up: {self}")
+        if self.warned > self.total - self.rejected:
+            raise RuntimeError(f"more rows to check than rows imported: {self}")
 
 
 class ResidentImporter:
@@ -421,14 +482,16 @@ class ResidentImporter:
         """Read, validate and (unless ``dry_run``) apply a table; return the batch with its counts.
 
         ``limits``: the reader's caps (the web's by default; commands pass ``tables.limits("command")``).
-        A file-level problem (unreadable, over a limit, unknown header) raises FileError and changes
-        nothing.
+        A file-level problem (unreadable, over a limit, a required column missing) raises FileError and
+        changes nothing.
         """
         filename = filename or Path(str(source)).name
         summary = Summary()
         parsed: list[Row] = []
         with Table(source, filename, limits) as table:
-            mapping = find_header(table)
+            header = find_header(table)
+            mapping = header.mapping
+            summary.not_imported = header.not_imported
             self.present = set(mapping.values())
             self.has_address_column = "address" in self.present
             for offset, cells in table.rows():
@@ -442,6 +505,12 @@ class ResidentImporter:
 
         with transaction.atomic():
             self._apply(parsed, summary, filename)
+            summary.warnings = [
+                ImportWarning(row_number=row.number, problems=row.warnings, data=row.text)
+                for row in parsed
+                if row.warnings and not row.rejected
+            ]
+            summary.warned = len(summary.warnings)
             if dry_run:
                 transaction.set_rollback(True)
             elif summary.created or summary.updated:
@@ -455,9 +524,10 @@ class ResidentImporter:
             batch = ImportBatch(filename=filename, user=self.user if self.user else None)
         batch.create_areas = self.create_areas
         batch.state = ImportBatch.State.PREVIEW if dry_run else ImportBatch.State.APPLIED
-        for name in ("total", "created", "updated", "unchanged", "rejected", "blank_rows"):
+        for name in ("total", "created", "updated", "unchanged", "rejected", "blank_rows", "warned"):
             setattr(batch, name, getattr(summary, name))
         batch.areas_created = summary.areas_created
+        batch.not_imported = summary.not_imported
         batch.changes = summary.changes
         with transaction.atomic():
             batch.save()
@@ -465,6 +535,10 @@ class ResidentImporter:
             for reject in summary.rejects:
                 reject.batch = batch
             ImportReject.objects.bulk_create(summary.rejects, batch_size=2000)
+            batch.warnings.all().delete()
+            for warning in summary.warnings:
+                warning.batch = batch
+            ImportWarning.objects.bulk_create(summary.warnings, batch_size=2000)
         return batch
 
     # The work, inside one transaction.
@@ -653,6 +727,7 @@ class ResidentImporter:
         return None, ""
 
     def _reject(self, summary: Summary, row: Row, exc: RowError) -> None:
+        row.rejected = True
         summary.rejected += 1
         summary.rejects.append(
             ImportReject(
@@ -754,12 +829,33 @@ class _BuildingIndex:
         }
 
 
-def iter_reject_rows(batch: ImportBatch) -> Iterator[list[str]]:
-    """Rows of the rejects file: the template's columns (plus 地址 when used), then the reason."""
+def _report_keys(first: ImportReject | ImportWarning | None) -> list[str]:
     keys = list(cols.TEMPLATE_KEYS)
-    first = batch.rejects.first()
     if first is not None and "address" in first.data:
         keys.insert(keys.index("compound"), "address")
+    return keys
+
+
+def iter_warning_rows(batch: ImportBatch) -> Iterator[list[str]]:
+    """Rows of the "to check" file: the template's columns as the file had them, then what to check.
+
+    One line per imported row with unverified values; its columns and reasons joined with 、 and ；. The
+    reason columns are ignored on import, so a corrected file can be imported again as it is.
+    """
+    keys = _report_keys(batch.warnings.first())
+    yield [cols.BY_KEY[k].header for k in keys] + list(cols.WARNING_HEADERS)
+    for warning in batch.warnings.all().iterator():
+        yield [warning.data.get(k, "") for k in keys] + [
+            str(warning.row_number),
+            "、".join(p["column"] for p in warning.problems),
+            "、".join(p["code"] for p in warning.problems),
+            "；".join(p["message"] for p in warning.problems),
+        ]
+
+
+def iter_reject_rows(batch: ImportBatch) -> Iterator[list[str]]:
+    """Rows of the rejects file: the template's columns (plus 地址 when used), then the reason."""
+    keys = _report_keys(batch.rejects.first())
     yield [cols.BY_KEY[k].header for k in keys] + list(cols.REJECT_HEADERS)
     for reject in batch.rejects.all().iterator():
         yield [reject.data.get(k, "") for k in keys] + [

@@ -68,7 +68,8 @@ class Resident(models.Model):
     )
     document_number = models.CharField(_("document number"), max_length=40, blank=True, db_index=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    # Up to 40: an import keeps a number the phone library refuses as written (unverified, below).
+    phone = models.CharField(_("phone"), max_length=40, blank=True, db_index=True)
     # Empty only for a non-resident (a visitor who registered at a site): see ``registered_site``.
     household = models.ForeignKey(
         "areas.Household",
@@ -78,10 +79,16 @@ class Resident(models.Model):
         null=True,
         blank=True,
     )
-    relation = models.CharField(_("relation to household head"), max_length=20, blank=True)
+    relation = models.CharField(_("relation to household head"), max_length=50, blank=True)
     residence_type = models.CharField(
         _("residence type"), max_length=20, choices=ResidenceType.choices, default=ResidenceType.PERMANENT
     )
+    # An import keeps a value that fails validation as written and marks it unverified, rather than
+    # dropping the person (a number range newer than the phone library's data is still a real phone).
+    # Listed in the import's "to check" report; an edit through the form verifies it again.
+    phone_verified = models.BooleanField(_("phone verified"), default=True)
+    relation_verified = models.BooleanField(_("relation verified"), default=True)
+    residence_type_verified = models.BooleanField(_("residence type verified"), default=True)
     status = models.CharField(
         _("status"), max_length=20, choices=ResidentStatus.choices, default=ResidentStatus.PRESENT
     )
@@ -206,6 +213,9 @@ class ImportBatch(models.Model):
 
     Invariant: total = created + updated + unchanged + rejected. Every rejected row is kept as an
     ImportReject with its reason, so a rejects file can be downloaded, corrected and imported again.
+    ``warned`` counts the imported rows (of created + updated + unchanged) with a value kept unverified,
+    each kept as an ImportWarning for the "to check" report; ``not_imported`` lists the file's headers
+    that were not read (known but unused, or unknown).
     """
 
     class State(models.TextChoices):
@@ -225,6 +235,8 @@ class ImportBatch(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     blank_rows = models.PositiveIntegerField(default=0)
+    warned = models.PositiveIntegerField(default=0)
+    not_imported = models.JSONField(default=list, blank=True)
     areas_created = models.JSONField(default=list, blank=True)
     changes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
@@ -251,3 +263,19 @@ class ImportReject(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.code}"
+
+
+class ImportWarning(models.Model):
+    """An imported row with values kept as written but unverified: ``problems`` is a list of
+    {"column", "code", "message"}; ``data`` the row as it was, for the "to check" report."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="warnings")
+    row_number = models.PositiveIntegerField()
+    problems = models.JSONField(default=list)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["batch", "row_number"]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {', '.join(p['code'] for p in self.problems)}"

@@ -96,6 +96,14 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
         raise ResidentError("duplicate_id", "该证件号码已登记为另一人")
     for field, value in after.items():
         setattr(resident, field, value)
+    # A value an import kept unverified is verified once staff set it through the form (validated).
+    for field, flag in (
+        ("phone", "phone_verified"),
+        ("relation", "relation_verified"),
+        ("residence_type", "residence_type_verified"),
+    ):
+        if field in changed:
+            setattr(resident, flag, True)
     resident.save()
     record(user, "resident.update", resident, changes=changed, reason=reason, area_path=_area_path(resident))
     return changed

@@ -15,5 +15,6 @@ urlpatterns = [
     path("registry/import/<int:pk>/", views.import_batch, name="import_batch"),
     path("registry/import/<int:pk>/apply/", views.import_apply, name="import_apply"),
     path("registry/import/<int:pk>/rejects/", views.import_rejects, name="import_rejects"),
+    path("registry/import/<int:pk>/to-check/", views.import_to_check, name="import_to_check"),
     path("registry/template.xlsx", views.import_template, name="template"),
 ]

@@ -25,7 +25,7 @@ from gridroll.lib import address as addresslib
 from gridroll.residents import services
 from gridroll.residents.exporting import template_workbook, write_csv, write_xlsx
 from gridroll.residents.forms import ImportForm, MoveForm, ResidentForm, StatusForm
-from gridroll.residents.importing import FileError, ResidentImporter, iter_reject_rows
+from gridroll.residents.importing import FileError, ResidentImporter, iter_reject_rows, iter_warning_rows
 from gridroll.residents.masking import changes_for
 from gridroll.residents.models import ImportBatch, Resident
 from gridroll.residents.search import search_residents
@@ -271,7 +271,12 @@ def import_batch(request, pk: int):
     return render(
         request,
         "residents/import_batch.html",
-        {"batch": batch, "changes": changes, "rejects": batch.rejects.all()[:200]},
+        {
+            "batch": batch,
+            "changes": changes,
+            "rejects": batch.rejects.all()[:200],
+            "warnings": batch.warnings.all()[:200],
+        },
     )
 
 
@@ -300,16 +305,26 @@ def import_apply(request, pk: int):
 @login_required
 def import_rejects(request, pk: int):
     batch = _own_batch(request, pk)
-    rows = iter_reject_rows(batch)
+    return _report(request, batch, iter_reject_rows(batch), "未导入")
+
+
+@login_required
+def import_to_check(request, pk: int):
+    """The imported rows whose phone, relation or residence type was kept unverified."""
+    batch = _own_batch(request, pk)
+    return _report(request, batch, iter_warning_rows(batch), "待核实")
+
+
+def _report(request, batch: ImportBatch, rows, title: str) -> HttpResponse:
     header = next(rows)
     out = io.BytesIO()
     stem = batch.filename.rsplit(".", 1)[0]
     if request.GET.get("format") == "csv":
         write_csv(rows, out, header=header)
-        content_type, name = "text/csv; charset=utf-8", f"{stem}-未导入.csv"
+        content_type, name = "text/csv; charset=utf-8", f"{stem}-{title}.csv"
     else:
-        write_xlsx(rows, out, title="未导入", header=header)
-        content_type, name = XLSX, f"{stem}-未导入.xlsx"
+        write_xlsx(rows, out, title=title, header=header)
+        content_type, name = XLSX, f"{stem}-{title}.xlsx"
     response = HttpResponse(out.getvalue(), content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response

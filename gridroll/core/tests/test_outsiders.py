@@ -96,6 +96,7 @@ OBJECTS = {
     "residents:import_batch": (lambda w: {"pk": w.batch.pk}, REGISTRY),
     "residents:import_apply": (lambda w: {"pk": w.batch.pk}, REGISTRY),
     "residents:import_rejects": (lambda w: {"pk": w.batch.pk}, REGISTRY),
+    "residents:import_to_check": (lambda w: {"pk": w.batch.pk}, REGISTRY),
     "codes:issue": (lambda w: {"pk": w.resident.pk}, REGISTRY),
     "codes:reissue": (lambda w: {"pk": w.resident.pk}, REGISTRY),
     "codes:new_link": (lambda w: {"pk": w.resident.pk}, REGISTRY),
