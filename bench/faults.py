@@ -17,12 +17,10 @@ network error, a 5xx or an expired login keeps it for the next try.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -70,6 +68,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count, F  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from stack import Gunicorn  # noqa: E402
 
 from gridroll.accounts.models import Grant  # noqa: E402
 from gridroll.areas.models import Area  # noqa: E402
@@ -134,64 +133,16 @@ def session_for(user: User) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------------- gunicorn
 
 
-class Server:
-    """gunicorn with 2 sync workers; killed and restarted on the schedule."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(
-            os.environ,
-            DEBUG="0",
-            GRIDROLL_DEMO="1",
-            CONN_MAX_AGE="60",
-            LOG_LEVEL="ERROR",
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-        )
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "gridroll.wsgi",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{PORT}",
-                "--log-level",
-                "warning",
-                "--timeout",
-                "30",
-            ],
-            cwd=HERE.parent,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for _ in range(150):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-                c.request("GET", "/accounts/login/")
-                c.getresponse().read()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def workers(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
-
-    def kill_worker(self) -> None:
-        os.kill(random.choice(self.workers()), signal.SIGKILL)
-
-    def kill_all(self) -> None:
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+def server() -> Gunicorn:
+    """gunicorn with 2 sync workers (bench/stack.py); killed and restarted on the schedule."""
+    env = {
+        "DEBUG": "0",
+        "GRIDROLL_DEMO": "1",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "ERROR",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    return Gunicorn(PORT, workers=2, env=env, timeout=30)
 
 
 def restart_postgres() -> bool:
@@ -352,8 +303,8 @@ def main() -> int:
     stats = Stats()
     phones = [Phone(i, users[i], round_, site, lists[i], stats) for i in range(args.phones)]
     connections.close_all()
-    server = Server()
-    server.start()
+    server_ = server()
+    server_.start()
     stop = threading.Event()
     faults: list[tuple[float, str]] = []
     lose, double = 0.05, 0.03
@@ -386,12 +337,12 @@ def main() -> int:
     faults.append((time.monotonic() - stats.t0, "phone 0 offline"))
     at(0.25)
     faults.append((time.monotonic() - stats.t0, "gunicorn worker killed -9"))
-    server.kill_worker()
+    server_.kill_worker()
     at(0.45)
     faults.append((time.monotonic() - stats.t0, "gunicorn master and workers killed -9, restarted"))
-    server.kill_all()
+    server_.kill()
     time.sleep(1)
-    server.start()
+    server_.start()
     if not args.no_db_restart:
         at(0.65)
         faults.append((time.monotonic() - stats.t0, "PostgreSQL restarted -m immediate"))
@@ -403,7 +354,7 @@ def main() -> int:
     for t in threads:
         t.join()
     drained_s = time.monotonic() - drain_started
-    server.kill_all()
+    server_.kill()
     connections.close_all()
     return report(args, round_, phones, stats, faults, drained_s)
 

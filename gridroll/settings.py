@@ -166,6 +166,9 @@ if os.environ.get("REDIS_URL"):
             "LOCATION": os.environ["REDIS_URL"],
         }
     }
+    # Sessions read from Redis, written through to the database: every app server sees a login made on
+    # another, and a Redis restart signs nobody out (deploy/check_stack.py).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif DEMO and os.environ.get("GRIDROLL_SHARED_CACHE") != "db":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
