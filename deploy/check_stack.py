@@ -180,6 +180,19 @@ def main() -> int:
         r, _ = request(NGINX_PORT, "GET", "/metrics")
         check(r.status == 404, "/metrics not served through nginx")
 
+        # Each instance's own /metrics, scraped on loopback straight from gunicorn, adds up its workers.
+        c = http.client.HTTPConnection("127.0.0.1", APP[1], timeout=10)
+        c.request("GET", "/metrics", headers={"Host": "127.0.0.1"})
+        r = c.getresponse()
+        text = r.read().decode()
+        counts = re.findall(
+            r'gridroll_http_request_duration_seconds_count\{[^}]*view="core:healthz"[^}]*\} (\S+)', text
+        )
+        check(
+            r.status == 200 and counts and float(counts[0]) >= 5,
+            f"instance 2's /metrics counts its probes {counts}",
+        )
+
         # An instance killed -9: the balancer keeps answering (retried on another instance).
         apps[0].kill()
         statuses = [request(NGINX_PORT, "GET", "/readyz")[0].status for _ in range(20)]

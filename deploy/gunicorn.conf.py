@@ -26,3 +26,16 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 logger_class = "gridroll.core.logs.GunicornLogger"
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
+
+# Prometheus (gridroll/core/metrics.py): the workers of this instance write their figures to one directory,
+# made empty at start, which /metrics adds up; a dead worker's gauges are dropped.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gridroll-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gridroll.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridroll.core.middleware.SecurityHeadersMiddleware",
@@ -271,6 +272,9 @@ FILE_UPLOAD_HANDLERS = [
 # Behind a reverse proxy that sets X-Forwarded-For (docs/deployment.md), the client address is read
 # from it; otherwise it could be forged and is ignored.
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+# /metrics (gridroll/core/metrics.py): with a token, only requests carrying it; without, only the machine's
+# own scraper talking straight to gunicorn.
+METRICS_TOKEN = os.environ.get("GRIDROLL_METRICS_TOKEN", "")
 
 # HTTPS: nginx terminates TLS and says so in X-Forwarded-Proto (docs/deployment.md), so that links
 # printed on posters and cards are https:// and the cookies below are sent over TLS only.
