@@ -205,3 +205,102 @@ http {{
                 self.proc.wait()
             self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PG_BIN = (
+    Path("/usr/lib/postgresql")
+    / (sorted(os.listdir("/usr/lib/postgresql"))[-1] if os.path.isdir("/usr/lib/postgresql") else "15")
+    / "bin"
+)
+
+
+class Postgres:
+    """A PostgreSQL cluster of our own (initdb in a temporary directory, trust auth on 127.0.0.1), so that
+    drills can restart, break and promote it without touching the machine's shared 5432 cluster."""
+
+    def __init__(self, port: int, datadir: Path, settings: dict[str, str] | None = None) -> None:
+        self.port, self.datadir = port, datadir
+        self.settings = settings or {}
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = list(args)
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True)
+
+    def own(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(path, "postgres", "postgres")
+            for p in path.rglob("*"):
+                shutil.chown(p, "postgres", "postgres")
+
+    def init(self) -> None:
+        self.datadir.parent.mkdir(parents=True, exist_ok=True)
+        self.own(self.datadir.parent)
+        self._run(
+            str(PG_BIN / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8"
+        )
+        self.configure()
+
+    def configure(self, extra: dict[str, str] | None = None) -> None:
+        settings = {
+            "port": str(self.port),
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.datadir.parent}'",
+            "wal_level": "replica",
+            "max_wal_senders": "5",
+            "fsync": "on",
+            **self.settings,
+            **(extra or {}),
+        }
+        conf = self.datadir / "postgresql.auto.conf"
+        lines = [line for line in conf.read_text().splitlines() if line.split("=")[0].strip() not in settings]
+        conf.write_text("\n".join(lines + [f"{k} = {v}" for k, v in settings.items()]) + "\n")
+        hba = self.datadir / "pg_hba.conf"
+        if "gridroll drills" not in hba.read_text():
+            with hba.open("a") as f:
+                f.write("# gridroll drills\nhost replication all 127.0.0.1/32 trust\n")
+        self.own(self.datadir)
+
+    def start(self) -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir.parent / f"pg{self.port}.log"),
+                  "-w", "-t", "60", "start")  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False)
+
+    def promote(self) -> None:
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-w", "promote")
+
+    def url(self, db: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
+
+    def sql(self, query: str, db: str = "postgres"):
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=db, autocommit=True
+        ) as c:
+            cur = c.execute(query)
+            return cur.fetchall() if cur.description else None
+
+    def base_backup(self, target: Path, replica: bool = False) -> None:
+        """pg_basebackup into ``target`` (plain format, WAL streamed); ``replica``: a standby of this one."""
+        self.own(target.parent)
+        args = [
+            "-D",
+            str(target),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ]
+        if replica:
+            args.append("-R")
+        self._run(str(PG_BIN / "pg_basebackup"), *args)
