@@ -263,8 +263,8 @@ class Postgres:
         self.own(self.datadir)
 
     def start(self) -> None:
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir.parent / f"pg{self.port}.log"),
-                  "-w", "-t", "60", "start")  # fmt: skip
+        log = str(self.datadir.parent / f"pg{self.port}.log")
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-l", log, "-w", "-t", "60", "start")
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False)

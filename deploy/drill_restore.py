@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from stack import PG_BIN, Postgres  # noqa: E402
+from stack import PG_BIN, Postgres
 
 PORT, RESTORED_PORT = 5461, 5462
 
@@ -60,7 +60,8 @@ def main() -> int:
         primary.start()
         primary.sql("CREATE DATABASE drill")
         primary.sql(
-            "CREATE TABLE sample (id bigserial PRIMARY KEY, batch text, tube text, resident_id bigint, at timestamptz)",
+            "CREATE TABLE sample (id bigserial PRIMARY KEY, batch text, tube text, resident_id bigint,"
+            " at timestamptz)",
             "drill",
         )
         write(primary, "before_backup", 5000)
@@ -115,8 +116,8 @@ def main() -> int:
 
         # The logical dump, restored into a fresh database.
         restored.sql("CREATE DATABASE from_dump")
-        restored._run(str(PG_BIN / "pg_restore"), "-h", "127.0.0.1", "-p", str(RESTORED_PORT), "-U", "postgres",
-                      "-d", "from_dump", str(dump))  # fmt: skip
+        where = ["-h", "127.0.0.1", "-p", str(RESTORED_PORT), "-U", "postgres"]
+        restored._run(str(PG_BIN / "pg_restore"), *where, "-d", "from_dump", str(dump))
         got = rows(restored, "from_dump")
         print("pg_dump restore:", got)
         if got != {"before_backup": 5000}:

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gridroll.core.metrics.MetricsMiddleware",
+    "gridroll.core.dbrouter.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridroll.core.middleware.SecurityHeadersMiddleware",
@@ -132,6 +133,24 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'gridroll.sqlite3'}"),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
+}
+# A streaming replica (docs/deployment.md "Replica and failover"): the read-heavy pages below read from
+# it while it is at most REPLICA_MAX_LAG_SECONDS behind, else from the primary (gridroll/core/dbrouter.py).
+if os.environ.get("REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["REPLICA_DATABASE_URL"], conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["gridroll.core.dbrouter.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("GRIDROLL_REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("GRIDROLL_REPLICA_CHECK_SECONDS", "2"))
+REPLICA_VIEWS = {
+    "areas:area_export",
+    "reconcile:export",
+    "rollcall:sheet",
+    "rollcall:sheet_pdf",
+    "rollcall:sheet_xlsx",
+    "labs:turnaround",
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the roll call read while an import writes; IMMEDIATE avoids "database is locked"
