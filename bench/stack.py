@@ -130,6 +130,8 @@ class Nginx:
     def __init__(self, port: int, upstreams: list[int], static_root: Path, pinned_base: int = 0) -> None:
         self.port, self.upstreams, self.static_root = port, upstreams, static_root
         self.dir = Path(tempfile.mkdtemp(prefix="gridroll-nginx-"))
+        # nginx's workers are not root: they must reach the request bodies' temporary files in here.
+        self.dir.chmod(0o755)
         self.pinned = [pinned_base + i for i in range(len(upstreams))] if pinned_base else []
         self.proc: subprocess.Popen | None = None
 

@@ -29,10 +29,18 @@ errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 
 # Prometheus (gridroll/core/metrics.py): the workers of this instance write their figures to one directory,
 # made empty at start, which /metrics adds up; a dead worker's gauges are dropped.
+_made_metrics_dir = ""
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     import tempfile
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gridroll-metrics-")
+    _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gridroll-metrics-")
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        import shutil
+
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
 
 
 def child_exit(server, worker):
