@@ -90,6 +90,14 @@ def machine_busy() -> float:
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def first_bottleneck(cpu: dict[str, float], busy_cores: float, cores: int) -> str:
+    ours = {k: v for k, v in cpu.items() if not k.startswith("other")}
+    top = max(ours.items(), key=lambda kv: kv[1])[0] if ours else "?"
+    if busy_cores > 0.85 * cores:
+        return f"CPU: the machine's {cores} cores were busy ({busy_cores:.2f}); of ours, {top} used the most"
+    return f"none saturated ({busy_cores:.2f} of {cores} cores busy): the phones' pace set the rate"
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * (len(values) - 1)))] * 1000 if values else 0.0
@@ -294,9 +302,7 @@ def main() -> int:
         "round_complete": bindings >= args.residents,
         "machine_cpu_busy": f"{busy / elapsed:.2f} of {cores} cores",
         "cpu_seconds_by_process": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
-        "first_bottleneck": max(cpu.items(), key=lambda kv: kv[1])[0]
-        if busy / elapsed > 0.85 * cores
-        else "none saturated: the phones' pace (scan and upload intervals) set the rate",
+        "first_bottleneck": first_bottleneck(cpu, busy / elapsed, cores),
         "per_endpoint": per_endpoint,
         "recoveries_s": {k: round(v, 1) for k, v in recoveries.items()},
         "queues_drained_s": round(drained_s, 1),
