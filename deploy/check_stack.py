@@ -17,6 +17,7 @@ import http.client
 import os
 import re
 import secrets
+import shutil
 import ssl
 import sys
 import tempfile
@@ -209,6 +210,7 @@ def main() -> int:
         nginx.stop()
         for g in apps:
             g.stop()
+        shutil.rmtree(VAR, ignore_errors=True)
     if failures:
         print("FAILED:", "; ".join(failures))
         return 1

@@ -28,7 +28,8 @@ logger_class = "gridroll.core.logs.GunicornLogger"
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 
 # Prometheus (gridroll/core/metrics.py): the workers of this instance write their figures to one directory,
-# made empty at start, which /metrics adds up; a dead worker's gauges are dropped.
+# made empty at start, which /metrics adds up; a dead worker's gauges are dropped. Removed on a clean stop
+# (an instance killed -9 leaves it in the temporary directory).
 _made_metrics_dir = ""
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     import tempfile
