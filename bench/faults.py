@@ -17,18 +17,14 @@ network error, a 5xx or an expired login keeps it for the next try.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -70,6 +66,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count, F  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from phones import Phone, Stats  # noqa: E402
+from stack import Gunicorn  # noqa: E402
 
 from gridroll.accounts.models import Grant  # noqa: E402
 from gridroll.areas.models import Area  # noqa: E402
@@ -80,7 +78,6 @@ from gridroll.rollcall.services import check_round, sync_round  # noqa: E402
 from gridroll.sampling.models import Round, RoundArea, Sample, ScanAction, Site, Station, Tube  # noqa: E402
 
 PORT = int(os.environ.get("FAULTS_PORT", "8766"))
-CAPACITY = 10  # pool10: full tubes close themselves, so "tube_full" and sealing are exercised
 
 
 # --------------------------------------------------------------------------------------------- set-up
@@ -119,79 +116,19 @@ def setup(residents: int, phones: int) -> tuple[Round, Site, list[User], list[st
     return round_, site, users, tokens
 
 
-def session_for(user: User) -> tuple[str, str]:
-    from django.contrib.sessions.backends.db import SessionStore
-
-    store = SessionStore()
-    store["_auth_user_id"] = str(user.pk)
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    store["_auth_user_hash"] = user.get_session_auth_hash()
-    store.create()
-    csrf = uuid.uuid4().hex
-    return f"sessionid={store.session_key}; csrftoken={csrf}", csrf
-
-
 # ------------------------------------------------------------------------------------------- gunicorn
 
 
-class Server:
-    """gunicorn with 2 sync workers; killed and restarted on the schedule."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(
-            os.environ,
-            DEBUG="0",
-            GRIDROLL_DEMO="1",
-            CONN_MAX_AGE="60",
-            LOG_LEVEL="ERROR",
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-        )
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "gridroll.wsgi",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{PORT}",
-                "--log-level",
-                "warning",
-                "--timeout",
-                "30",
-            ],
-            cwd=HERE.parent,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for _ in range(150):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-                c.request("GET", "/accounts/login/")
-                c.getresponse().read()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def workers(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
-
-    def kill_worker(self) -> None:
-        os.kill(random.choice(self.workers()), signal.SIGKILL)
-
-    def kill_all(self) -> None:
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+def server() -> Gunicorn:
+    """gunicorn with 2 sync workers (bench/stack.py); killed and restarted on the schedule."""
+    env = {
+        "DEBUG": "0",
+        "GRIDROLL_DEMO": "1",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "ERROR",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    return Gunicorn(PORT, workers=2, env=env, timeout=30)
 
 
 def restart_postgres() -> bool:
@@ -205,122 +142,6 @@ def restart_postgres() -> bool:
         capture_output=True,
     )
     return True
-
-
-# ------------------------------------------------------------------------------------------- a phone
-
-
-class Phone:
-    """One sampler's phone: makes actions as scanner.js does, queues them, uploads the queue."""
-
-    def __init__(
-        self, n: int, user: User, round_: Round, site: Site, people: list[str], stats: Stats
-    ) -> None:
-        self.n, self.round, self.site, self.people = n, round_, site, people
-        self.cookie, self.csrf = session_for(user)
-        self.user_id = user.pk
-        self.device = f"phone-{n}-{uuid.uuid4().hex[:6]}"
-        self.skew = timezone.timedelta(seconds=random.uniform(-600, 600))  # clocks ±10 minutes
-        self.station = list(site.stations.order_by("id").values_list("id", flat=True))[
-            n % site.stations.count()
-        ]
-        self.queue: list[dict] = []
-        self.lock = threading.Lock()
-        self.sent: set[str] = set()
-        self.answered: dict[str, dict] = {}
-        self.offline_until = 0.0
-        self.stats = stats
-        self.tube_seq = 0
-
-    def action(self, kind: str, tube: str, **extra) -> None:
-        a = {
-            "nonce": uuid.uuid4().hex,
-            "device_id": self.device,
-            "kind": kind,
-            "round_id": self.round.pk,
-            "site_id": self.site.pk,
-            "station_id": self.station,
-            "tube": tube,
-            "device_time": (timezone.now() + self.skew).isoformat(),
-            **extra,
-        }
-        if kind != "open_tube":
-            a["decided_offline"] = True
-        with self.lock:
-            self.queue.append(a)
-            self.sent.add(a["nonce"])
-
-    def scan_some(self, rng: random.Random) -> bool:
-        """One tube's worth of scanning: open, add up to ten (an undo now and then). False when done."""
-        if not self.people:
-            return False
-        self.tube_seq += 1
-        tube = f"FT{self.round.pk:03d}{self.n:03d}{self.tube_seq:05d}"
-        self.action("open_tube", tube)
-        for _ in range(min(CAPACITY, len(self.people))):
-            self.action("add", tube, code=self.people.pop())
-            if rng.random() < 0.05:
-                self.action("undo", tube)
-            time.sleep(rng.uniform(0.005, 0.03))
-        return True
-
-    def upload_once(self, rng: random.Random, lose: float, double: float) -> None:
-        if time.monotonic() < self.offline_until:
-            return
-        with self.lock:
-            batch = list(self.queue[:200])
-        if not batch:
-            return
-        body = json.dumps({"actions": batch})
-        if rng.random() < double:  # the same batch twice at once (a retry racing the original)
-            twin = threading.Thread(target=self._post, args=(body, batch, False))
-            twin.start()
-            self._post(body, batch, rng.random() < lose)
-            twin.join()
-        else:
-            self._post(body, batch, rng.random() < lose)
-
-    def _post(self, body: str, batch: list[dict], lose_answer: bool) -> None:
-        started = time.monotonic()
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=20)
-            c.request(
-                "POST",
-                "/api/sampling/scans/batch",
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "Cookie": self.cookie,
-                    "X-CSRFToken": self.csrf,
-                    "Referer": f"http://127.0.0.1:{PORT}/scan/",
-                },
-            )
-            response = c.getresponse()
-            data = response.read()
-            status = response.status
-        except (OSError, http.client.HTTPException):
-            self.stats.record(started, None)
-            return
-        self.stats.record(started, status)
-        if status != 200 or lose_answer:
-            return  # 5xx or a lost answer: kept, sent again later (the server must recognise it)
-        answers = {r["nonce"]: r for r in json.loads(data)}
-        with self.lock:
-            for a in batch:
-                if a["nonce"] in answers:
-                    self.answered[a["nonce"]] = answers[a["nonce"]]
-            self.queue = [a for a in self.queue if a["nonce"] not in answers]
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: list[tuple[float, float, int | None]] = []  # (start, seconds, status or None)
-        self.t0 = time.monotonic()
-
-    def record(self, started: float, status: int | None) -> None:
-        with self.lock:
-            self.requests.append((started - self.t0, time.monotonic() - started, status))
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -350,10 +171,13 @@ def main() -> int:
         lists[i % args.phones].append(t)
         lists[(i + 1) % args.phones].append(t)
     stats = Stats()
-    phones = [Phone(i, users[i], round_, site, lists[i], stats) for i in range(args.phones)]
+    phones = [
+        Phone(i, users[i], round_, site, lists[i], stats, ("127.0.0.1", PORT, False))
+        for i in range(args.phones)
+    ]
     connections.close_all()
-    server = Server()
-    server.start()
+    server_ = server()
+    server_.start()
     stop = threading.Event()
     faults: list[tuple[float, str]] = []
     lose, double = 0.05, 0.03
@@ -386,12 +210,12 @@ def main() -> int:
     faults.append((time.monotonic() - stats.t0, "phone 0 offline"))
     at(0.25)
     faults.append((time.monotonic() - stats.t0, "gunicorn worker killed -9"))
-    server.kill_worker()
+    server_.kill_worker()
     at(0.45)
     faults.append((time.monotonic() - stats.t0, "gunicorn master and workers killed -9, restarted"))
-    server.kill_all()
+    server_.kill()
     time.sleep(1)
-    server.start()
+    server_.start()
     if not args.no_db_restart:
         at(0.65)
         faults.append((time.monotonic() - stats.t0, "PostgreSQL restarted -m immediate"))
@@ -403,12 +227,12 @@ def main() -> int:
     for t in threads:
         t.join()
     drained_s = time.monotonic() - drain_started
-    server.kill_all()
+    server_.kill()
     connections.close_all()
     return report(args, round_, phones, stats, faults, drained_s)
 
 
-def report(args, round_, phones, stats, faults, drained_s) -> int:
+def report(args, round_, phones, stats, faults, drained_s, name: str = "faults") -> int:
     keys = {(p.user_id, p.device, n) for p in phones for n in p.sent}
     stored = Counter(
         ScanAction.objects.filter(round=round_).values_list("user_id", "device_id", "nonce").iterator()
@@ -481,7 +305,7 @@ def report(args, round_, phones, stats, faults, drained_s) -> int:
     failed = [k for k in must_be_zero if summary[k]]
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "faults.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    (out / f"{name}.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     if failed:
         print("FAILED:", ", ".join(failed))
         return 1

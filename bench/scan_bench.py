@@ -14,11 +14,9 @@ import argparse
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from stack import Gunicorn  # noqa: E402
 
 from gridroll.accounts.models import Grant  # noqa: E402
 from gridroll.areas.models import Area  # noqa: E402
@@ -211,36 +210,13 @@ def wrk(
     }
 
 
-def start_gunicorn() -> subprocess.Popen:
-    env = dict(os.environ, DEBUG="0", GRIDROLL_BENCH="1", CONN_MAX_AGE="60", LOG_LEVEL="ERROR")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "gridroll.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=HERE.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+def start_gunicorn() -> Gunicorn:
+    """2 sync workers (bench/stack.py, shared with bench/faults.py)."""
+    server = Gunicorn(
+        PORT, workers=2, env={"DEBUG": "0", "GRIDROLL_BENCH": "1", "CONN_MAX_AGE": "60", "LOG_LEVEL": "ERROR"}
     )
-    for _ in range(100):
-        try:
-            import urllib.request
-
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
-            return proc
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
+    server.start(wait=20)
+    return server
 
 
 def main() -> None:
@@ -304,8 +280,7 @@ def main() -> None:
                 if results[kind][-1]["requests"] > sent:
                     raise SystemExit(f"{kind}: wrk ran out of bodies and re-sent some; raise {sent}")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        proc.stop()
 
     # Correctness after the load: every 2xx response is its actions recorded exactly once.
     actions = ScanAction.objects.filter(round__in=rounds, kind="add")

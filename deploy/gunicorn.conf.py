@@ -26,3 +26,25 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 logger_class = "gridroll.core.logs.GunicornLogger"
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
+
+# Prometheus (gridroll/core/metrics.py): the workers of this instance write their figures to one directory,
+# made empty at start, which /metrics adds up; a dead worker's gauges are dropped. Removed on a clean stop
+# (an instance killed -9 leaves it in the temporary directory).
+_made_metrics_dir = ""
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gridroll-metrics-")
+
+
+def on_exit(server):
+    if _made_metrics_dir:
+        import shutil
+
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

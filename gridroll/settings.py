@@ -92,6 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gridroll.core.metrics.MetricsMiddleware",
+    "gridroll.core.dbrouter.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridroll.core.middleware.SecurityHeadersMiddleware",
@@ -132,6 +134,24 @@ DATABASES = {
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
 }
+# A streaming replica (docs/deployment.md "Replica and failover"): the read-heavy pages below read from
+# it while it is at most REPLICA_MAX_LAG_SECONDS behind, else from the primary (gridroll/core/dbrouter.py).
+if os.environ.get("REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["REPLICA_DATABASE_URL"], conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["gridroll.core.dbrouter.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("GRIDROLL_REPLICA_MAX_LAG_SECONDS", "10"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("GRIDROLL_REPLICA_CHECK_SECONDS", "2"))
+REPLICA_VIEWS = {
+    "areas:area_export",
+    "reconcile:export",
+    "rollcall:sheet",
+    "rollcall:sheet_pdf",
+    "rollcall:sheet_xlsx",
+    "labs:turnaround",
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the roll call read while an import writes; IMMEDIATE avoids "database is locked"
     # when two writers upgrade their read locks at the same moment.
@@ -166,6 +186,9 @@ if os.environ.get("REDIS_URL"):
             "LOCATION": os.environ["REDIS_URL"],
         }
     }
+    # Sessions read from Redis, written through to the database: every app server sees a login made on
+    # another, and a Redis restart signs nobody out (deploy/check_stack.py).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif DEMO and os.environ.get("GRIDROLL_SHARED_CACHE") != "db":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
@@ -268,6 +291,9 @@ FILE_UPLOAD_HANDLERS = [
 # Behind a reverse proxy that sets X-Forwarded-For (docs/deployment.md), the client address is read
 # from it; otherwise it could be forged and is ignored.
 USE_X_FORWARDED_FOR = env_bool("USE_X_FORWARDED_FOR", False)
+# /metrics (gridroll/core/metrics.py): with a token, only requests carrying it; without, only the machine's
+# own scraper talking straight to gunicorn.
+METRICS_TOKEN = os.environ.get("GRIDROLL_METRICS_TOKEN", "")
 
 # HTTPS: nginx terminates TLS and says so in X-Forwarded-Proto (docs/deployment.md), so that links
 # printed on posters and cards are https:// and the cookies below are sent over TLS only.

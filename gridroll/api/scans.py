@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.codes.models import PersonalCode
+from gridroll.core import metrics
 from gridroll.lib import address as addresslib
 from gridroll.lib.names import mask_name
 from gridroll.lib.text import halfwidth
@@ -61,7 +62,10 @@ def _require_scan(request: HttpRequest) -> None:
 @router.post("/scans", response=ScanOut, summary="Record one scanner action (idempotent by nonce)")
 def scan(request: HttpRequest, payload: ScanIn):
     _require_scan(request)
-    return _json(record_action(request.user, payload.model_dump()).as_dict())
+    action = payload.model_dump()
+    result = record_action(request.user, action)
+    metrics.observe_scans([action], [result])
+    return _json(result.as_dict())
 
 
 @router.post("/scans/batch", response=list[ScanOut], summary="Upload a backlog of actions, applied in order")
@@ -71,7 +75,9 @@ def scan_batch(request: HttpRequest, payload: BatchIn):
     _require_scan(request)
     if len(payload.actions) > MAX_BATCH:
         raise HttpError(413, f"一次最多上传 {MAX_BATCH} 条，请分批上传")
-    results = record_actions(request.user, [action.model_dump() for action in payload.actions])
+    actions = [action.model_dump() for action in payload.actions]
+    results = record_actions(request.user, actions)
+    metrics.observe_scans(actions, results)
     return _json([r.as_dict() for r in results])
 
 

@@ -32,6 +32,7 @@ NO_OBJECT = {
     "core:home",
     "core:healthz",
     "core:readyz",
+    "core:metrics",
     "residents:search",
     "residents:import",
     "residents:template",

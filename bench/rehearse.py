@@ -1,0 +1,333 @@
+"""The rehearsal: a whole round through the real stack, with faults on a schedule (issue 21).
+
+nginx (deploy/nginx.conf, TLS) → several gunicorn instances → PostgreSQL (a cluster of its own, with a
+streaming replica serving the check sheets) + Redis (sessions, caches). Many simulated phones
+(bench/phones.py, the same simulation as bench/faults.py) scan the district's people into tubes; grid
+workers poll their check sheets (read from the replica). Faults on the schedule: a phone offline, an app
+server killed -9 and restarted, a worker killed, the primary restarted -m immediate.
+
+It reports completion time, bindings/s, p50/p99 per endpoint outside fault windows, lost and duplicated
+actions, roll-call entries that disagree with samples, recovery times, and where the CPU went (the first
+bottleneck). The target is 1,400 bindings/s for 10 minutes with p99 <= 500 ms; the short version:
+
+    REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python bench/rehearse.py --seconds 90 --residents 40000
+
+Exits non-zero when an invariant fails (lost, duplicated, inconsistent), not when the rate is short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import ssl
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from stack import Gunicorn, Nginx, Postgres  # noqa: E402
+
+PRIMARY_PORT, REPLICA_PORT, NGINX_PORT, APP_BASE = 5481, 5482, 8943, 8960
+CTX = ssl._create_unverified_context()
+RUNNING: list = []  # stopped on the way out, whatever happens (app servers, nginx, clusters)
+
+
+class Endpoints:
+    """(start, seconds, status) per endpoint, from every client thread."""
+
+    def __init__(self, t0: float) -> None:
+        self.t0, self.lock = t0, threading.Lock()
+        self.rows: dict[str, list[tuple[float, float, int | None]]] = defaultdict(list)
+
+    def record(self, name: str, started: float, status: int | None) -> None:
+        with self.lock:
+            self.rows[name].append((started - self.t0, time.monotonic() - started, status))
+
+
+def cpu_by_group(gunicorn_pgids: set[int]) -> dict[str, float]:
+    """CPU seconds so far by process group, from /proc (a process that exited is not counted)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = defaultdict(float)
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pgrp, used = int(fields[2]), (int(fields[11]) + int(fields[12])) / tick
+        if int(entry) == me:
+            group = "load generator (phones, grid workers)"
+        elif pgrp in gunicorn_pgids:
+            group = "gunicorn (Django)"
+        elif comm == "postgres":
+            group = "postgresql (ours and others')"
+        elif comm == "nginx":
+            group = "nginx"
+        elif comm.startswith("redis"):
+            group = "redis"
+        else:
+            continue
+        out[group] += used
+    return out
+
+
+def machine_busy() -> float:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def first_bottleneck(cpu: dict[str, float], busy_cores: float, cores: int) -> str:
+    ours = {k: v for k, v in cpu.items() if not k.startswith("other")}
+    top = max(ours.items(), key=lambda kv: kv[1])[0] if ours else "?"
+    if busy_cores > 0.85 * cores:
+        return f"CPU: the machine's {cores} cores were busy ({busy_cores:.2f}); of ours, {top} used the most"
+    return f"none saturated ({busy_cores:.2f} of {cores} cores busy): the phones' pace set the rate"
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * (len(values) - 1)))] * 1000 if values else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--phones", type=int, default=120)
+    parser.add_argument("--grid-workers", type=int, default=20)
+    parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
+    parser.add_argument("--seed", type=int, default=21)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12"
+
+    work = Path(tempfile.mkdtemp(prefix="gridroll-rehearse-"))
+    primary = Postgres(PRIMARY_PORT, work / "primary", {"max_connections": "200", "shared_buffers": "256MB",
+                                                        "synchronous_commit": "on"})  # fmt: skip
+    replica = Postgres(REPLICA_PORT, work / "replica", {"max_connections": "200"})
+    RUNNING.extend([replica, primary])
+    primary.init()
+    primary.start()
+    os.environ.update(
+        DATABASE_URL=primary.url("gridroll"),
+        GRIDROLL_DEMO="1",
+        DJANGO_SETTINGS_MODULE="gridroll.settings",
+    )
+    import faults  # creates the database and sets Django up on it
+    from django.contrib.auth.models import User
+    from django.db import connections
+    from phones import Phone, Stats, session_for
+
+    from gridroll.accounts.models import Grant
+    from gridroll.areas.models import Area, Level
+
+    started_setup = time.monotonic()
+    round_, site, users, tokens = faults.setup(args.residents, args.phones)
+    setup_s = time.monotonic() - started_setup
+    grids = list(Area.objects.filter(level=Level.GRID).order_by("id").values_list("id", flat=True))
+    watchers = []
+    for i in range(args.grid_workers):
+        user, _ = User.objects.get_or_create(username=f"rehearse-grid-{i}")
+        grid = grids[i % len(grids)]
+        Grant.objects.get_or_create(user=user, area_id=grid, role="grid_worker")
+        watchers.append((session_for(user)[0], grid))
+    connections.close_all()
+    replica.datadir.parent.mkdir(exist_ok=True)
+    primary.base_backup(replica.datadir, replica=True)
+    replica.configure()
+    replica.start()
+
+    origins = f"https://127.0.0.1:{NGINX_PORT}"
+    env = {
+        "GRIDROLL_DEMO": "1",
+        "DEBUG": "0",
+        "LOG_LEVEL": "ERROR",
+        "GUNICORN_ERRORLOG": "-",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": origins,
+        "USE_X_FORWARDED_FOR": "1",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": primary.url("gridroll"),
+        "REPLICA_DATABASE_URL": replica.url("gridroll"),
+        "CONN_MAX_AGE": "60",
+    }
+    log = Path(os.environ["REHEARSE_LOG"]) if os.environ.get("REHEARSE_LOG") else None
+    apps = [
+        Gunicorn(APP_BASE + i, workers=args.workers, env=env, production=True, timeout=30, log=log)
+        for i in range(args.instances)
+    ]
+    nginx = Nginx(NGINX_PORT, [a.port for a in apps], work)
+    RUNNING[:0] = [*apps, nginx]
+    for a in apps:
+        a.start()
+    nginx.start()
+
+    random.seed(args.seed)
+    share = len(tokens) // args.phones
+    lists = [tokens[i * share : (i + 1) * share] for i in range(args.phones)]
+    for i, t in enumerate(tokens[-40:]):  # the deliberate races: a few people on two lanes
+        lists[i % args.phones].append(t)
+        lists[(i + 1) % args.phones].append(t)
+    stats = Stats()
+    t0 = stats.t0
+    endpoints = Endpoints(t0)
+    target = ("127.0.0.1", NGINX_PORT, True)
+    phones = [Phone(i, users[i], round_, site, lists[i], stats, target) for i in range(args.phones)]
+    connections.close_all()
+    stop = threading.Event()
+    fault_log: list[tuple[float, str]] = []
+    recoveries: dict[str, float] = {}
+    cpu0, busy0 = cpu_by_group({a.proc.pid for a in apps}), machine_busy()
+
+    def scanner(phone: Phone) -> None:
+        rng = random.Random(args.seed * 100 + phone.n)
+        while not stop.is_set() and phone.scan_some(rng):
+            pass
+
+    def uploader(phone: Phone) -> None:
+        rng = random.Random(args.seed * 1000 + phone.n)
+        while not (stop.is_set() and not phone.queue):
+            phone.upload_once(rng, 0.02 if not stop.is_set() else 0, 0.02 if not stop.is_set() else 0)
+            time.sleep(rng.uniform(0.5, 1.5) if not stop.is_set() else 0.2)
+            if stop.is_set() and time.monotonic() - t0 > args.seconds + 120:
+                break
+
+    def grid_worker(cookie: str, grid: int) -> None:
+        rng = random.Random(grid)
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                c = http.client.HTTPSConnection("127.0.0.1", NGINX_PORT, timeout=30, context=CTX)
+                c.request("GET", f"/rollcall/{round_.pk}/{grid}/sheet/", headers={"Cookie": cookie})
+                r = c.getresponse()
+                r.read()
+                status: int | None = r.status
+            except (OSError, http.client.HTTPException):
+                status = None
+            endpoints.record("GET rollcall:sheet (replica)", started, status)
+            stop.wait(rng.uniform(5, 15))
+
+    threads = [threading.Thread(target=scanner, args=(p,)) for p in phones]
+    threads += [threading.Thread(target=uploader, args=(p,)) for p in phones]
+    pollers = [threading.Thread(target=grid_worker, args=w) for w in watchers]
+    for t in threads + pollers:
+        t.start()
+
+    def at(fraction: float) -> None:
+        while time.monotonic() - t0 < args.seconds * fraction:
+            time.sleep(0.05)
+
+    def note(what: str) -> None:
+        fault_log.append((time.monotonic() - t0, what))
+
+    at(0.15)
+    phones[0].offline_until = time.monotonic() + min(60, args.seconds * 0.3)
+    note("phone 0 offline")
+    at(0.25)
+    note("app server 1 killed -9 (nginx retries on the others)")
+    apps[0].kill()
+    at(0.35)
+    began = time.monotonic()
+    apps[0].start()
+    recoveries["app server 1 back (start to ready)"] = time.monotonic() - began
+    note("app server 1 restarted")
+    at(0.5)
+    note("a worker of app server 2 killed -9")
+    apps[1 % len(apps)].kill_worker()
+    at(0.65)
+    note("PostgreSQL primary restarted -m immediate")
+    began = time.monotonic()
+    primary.stop("immediate")
+    primary.start()
+    recoveries["primary restart (crash recovery, accepting again)"] = time.monotonic() - began
+    at(1.0)
+    stop.set()
+    drain = time.monotonic()
+    for t in threads + pollers:
+        t.join()
+    drained_s = time.monotonic() - drain
+    elapsed = time.monotonic() - t0
+    cpu1, busy1 = cpu_by_group({a.proc.pid for a in apps if a.proc}), machine_busy()
+    for a in apps:
+        a.stop()
+    nginx.stop()
+
+    # The invariants, checked as bench/faults.py checks them (lost, duplicated, roll call = recount).
+    args.short = False
+    code = faults.report(args, round_, phones, stats, fault_log, drained_s, name="rehearse_invariants")
+    from gridroll.sampling.models import Sample
+
+    bindings = Sample.objects.filter(round=round_).count()
+    windows = [(t, t + 15) for t, what in fault_log if "offline" not in what]
+    for start, seconds, status in stats.requests:
+        endpoints.rows["POST /api/sampling/scans/batch"].append((start, seconds, status))
+    per_endpoint = {}
+    for name, rows in endpoints.rows.items():
+        outside = [r for r in rows if not any(r[0] <= b and r[0] + r[1] >= a for a, b in windows)]
+        ok = [r[1] for r in outside if r[2] == 200]
+        per_endpoint[name] = {
+            "requests": len(rows),
+            "p50_ms": round(percentile(ok, 0.5), 1),
+            "p99_ms": round(percentile(ok, 0.99), 1),
+            "errors_outside_faults": sum(1 for r in outside if r[2] is None or r[2] >= 500),
+        }
+    cpu = {k: round(cpu1.get(k, 0) - cpu0.get(k, 0), 1) for k in set(cpu0) | set(cpu1)}
+    busy = busy1 - busy0
+    cores = os.cpu_count() or 1
+    ours = sum(cpu.values())
+    cpu["other engineers and the rest"] = round(max(0.0, busy - ours), 1)
+    summary = {
+        "seconds": round(elapsed, 1),
+        "residents": args.residents,
+        "phones": args.phones,
+        "app_servers": f"{args.instances} x {args.workers} workers",
+        "setup_s": round(setup_s, 1),
+        "bindings": bindings,
+        "bindings_per_s": round(bindings / elapsed, 1),
+        "target_bindings_per_s": 1400,
+        "round_complete": bindings >= args.residents,
+        "machine_cpu_busy": f"{busy / elapsed:.2f} of {cores} cores",
+        "cpu_seconds_by_process": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
+        "first_bottleneck": first_bottleneck(cpu, busy / elapsed, cores),
+        "per_endpoint": per_endpoint,
+        "recoveries_s": {k: round(v, 1) for k, v in recoveries.items()},
+        "queues_drained_s": round(drained_s, 1),
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "rehearse.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    connections.close_all()
+    replica.stop("immediate")
+    primary.stop("immediate")
+    shutil.rmtree(work, ignore_errors=True)
+    return code
+
+
+def stop_everything() -> None:
+    for thing in RUNNING:
+        if isinstance(thing, Postgres):
+            thing.stop("immediate")
+        else:
+            thing.stop()
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    finally:
+        stop_everything()
+    sys.exit(code)
