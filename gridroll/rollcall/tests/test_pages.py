@@ -1,4 +1,6 @@
+import html
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,10 +22,25 @@ def admin(db):
     return User.objects.create_superuser("root", password="x")
 
 
+def opened(client, url: str) -> str:
+    """The grid page with every building opened, as the page's script loads them (data-src)."""
+    page = client.get(url).content.decode()
+    parts = [page]
+    for src in re.findall(r'class="people" data-src="([^"]+)"', page):
+        response = client.get(html.unescape(src))
+        assert response.status_code == 200
+        parts.append(response.content.decode())
+    return "\n".join(parts)
+
+
 def urls(roll, area):
     return [
         reverse("rollcall:area", args=[roll.pk, area.pk]),
         reverse("rollcall:live", args=[roll.pk, area.pk]),
+        *[
+            reverse("rollcall:building", args=[roll.pk, area.pk, b])
+            for b in Entry.objects.filter(round=roll).values_list("building_id", flat=True).distinct()
+        ],
         reverse("rollcall:sheet", args=[roll.pk, area.pk]),
         reverse("rollcall:sheet_xlsx", args=[roll.pk, area.pk]),
         reverse("rollcall:repeat", args=[roll.pk, area.pk]),
@@ -37,11 +54,10 @@ def test_grid_worker_sees_the_grid_by_household_with_states_and_phones(
     people[0].save()
     fill(admin, act, "TUBE000001", people[:2])
     client = login(grid_worker)
-    page = client.get(reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk])).content.decode()
+    page = opened(client, reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]))
     assert "居民00号" in page and "tel:13905351234" in page and "13905351234" in page
     assert "已采样" in page or "Sampled" in page
-    missing = client.get(reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]) + "?state=missing")
-    body = missing.content.decode()
+    body = opened(client, reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]) + "?state=missing")
     assert "居民05号" in body and "居民00号" not in body
     assert client.get(reverse("rollcall:start")).status_code == 302
 
@@ -49,7 +65,7 @@ def test_grid_worker_sees_the_grid_by_household_with_states_and_phones(
 def test_phones_are_masked_above_the_community(roll, people, tree, sub_admin, login):
     people[0].phone = "13905351234"
     people[0].save()
-    page = login(sub_admin).get(reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk])).content.decode()
+    page = opened(login(sub_admin), reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]))
     assert "居民00号" in page and "13905351234" not in page and "139****1234" in page
 
 
