@@ -128,7 +128,9 @@ PERSON_FIELDS = (
 )
 
 
-def _grid_people(request, round_: Round, area: Area, only: str = "", building_pk: int | None = None) -> list[dict]:
+def _grid_people(
+    request, round_: Round, area: Area, only: str = "", building_pk: int | None = None
+) -> list[dict]:
     """The grid's buildings, each with its households in order and their people and states (one
     building's only with ``building_pk``: what the page loads when the building is opened)."""
     entries = Entry.objects.filter(round=round_, grid=area)

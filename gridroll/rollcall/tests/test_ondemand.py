@@ -55,7 +55,8 @@ def test_the_people_loaded_on_demand_are_the_roll_calls_own(
     fill(admin, act, "TUBE000001", people[:4])
     for user, phone in ((grid_worker, "13905350000"), (sub_admin, "139****0000")):
         client = login(user)
-        url = reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]) + (f"?state={state}" if state else "")
+        url = reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk])
+        url += f"?state={state}" if state else ""
         page = client.get(url).content.decode()
         shown: set[int] = set()
         for src in sources(page):
