@@ -495,9 +495,9 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
         "printed_at": timezone.now(),
     }
     if fmt == "pdf":
-        from gridroll.codes.cards import pdf_from_template
+        from gridroll.rollcall.sheet_pdf import sheet_pdf
 
-        pdf = pdf_from_template("rollcall/sheet_pdf.html", ctx)
+        pdf = sheet_pdf(round_, area, groups, timezone.localtime(ctx["printed_at"]))
         return download(pdf, f"{filename}.pdf", "application/pdf", inline=True)
     return render(request, "rollcall/sheet.html", ctx)
 

@@ -1,6 +1,8 @@
 import html
 import io
 import re
+import shutil
+import subprocess
 
 import pytest
 from django.contrib.auth.models import User
@@ -144,6 +146,31 @@ def test_print_view_and_pdf(roll, people, tree, grid_worker, login):
     assert "已核" in html and "居民00号" in html and "data-print" in html
     pdf = client.get(reverse("rollcall:sheet_pdf", args=[roll.pk, tree["grid_a"].pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs pdftotext (poppler-utils)")
+def test_the_pdf_sheet_lists_exactly_the_grids_people_with_their_states(
+    roll, people, tree, grid_worker, login, act, admin, resident_b, tmp_path
+):
+    fill(admin, act, "TUBE000001", people[:2])
+    entry = Entry.objects.get(round=roll, resident=people[5])
+    client = login(grid_worker)
+    client.post(reverse("rollcall:exempt", args=[entry.pk]), {"reason": "hospital", "note": "人民医院"})
+    response = client.get(reverse("rollcall:sheet_pdf", args=[roll.pk, tree["grid_a"].pk]))
+    (tmp_path / "s.pdf").write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "s.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    on_roll = Entry.objects.filter(round=roll, grid=tree["grid_a"]).select_related("resident")
+    assert f"共 {on_roll.count()} 人" in text
+    for e in on_roll:  # every person of the roll, with the roll's own state
+        line = next(line for line in text.splitlines() if e.resident.name in line)
+        assert e.get_state_display() in line, line
+    assert {e.state for e in on_roll} == {"sampled", "exempt", "missing"}
+    assert "人民医院" in next(line for line in text.splitlines() if people[5].name in line)
+    assert resident_b.name not in text  # grid B's
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "s.pdf")], capture_output=True, text=True).stdout
+    assert "NotoSansSC" in fonts and " yes yes " in fonts  # embedded and subset
 
 
 def test_export_rollcall_command(roll, people, tree, tmp_path, capsys):
