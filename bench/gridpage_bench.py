@@ -9,7 +9,8 @@ the demo), an open round with its roll call and a grid worker. Per round, interl
 - page: the grid page (buildings and counts, one exemption dialog), and the same with ?state=missing;
 - building: the largest building's people, as the page loads them when it is opened;
 - exempt: an exemption saved from the page's script and answered with the person's row (set and taken
-  back in alternate rounds).
+  back in alternate rounds);
+- the grid's check sheet as PDF, beside the same sheet as Excel (the same rows read, no drawing).
 Sizes are the bytes sent (the server sends no gzip; gzip_bytes says what a compressing proxy would send).
 """
 
@@ -117,7 +118,11 @@ def main() -> None:
     entry = Entry.objects.filter(round=round_, grid=grid, state="missing").first()
     exempt_url = reverse("rollcall:exempt", args=[entry.pk])
     client.get(page_url)  # warm
-    times: dict[str, list[float]] = {k: [] for k in ("floor", "page", "missing", "building", "exempt")}
+    pdf_url = reverse("rollcall:sheet_pdf", args=[round_.pk, grid.pk])
+    xlsx_url = reverse("rollcall:sheet_xlsx", args=[round_.pk, grid.pk])
+    client.get(pdf_url)  # the font is loaded once per process
+    keys = ("floor", "page", "missing", "building", "exempt", "sheet_xlsx", "sheet_pdf")
+    times: dict[str, list[float]] = {k: [] for k in keys}
     sizes: dict[str, int] = {}
     for i in range(args.rounds):
         version = client.get(live_url).content.decode().split('data-version="')[1].split('"')[0]
@@ -139,12 +144,23 @@ def main() -> None:
         assert r.status_code == 200 and f'id="p{entry.pk}"' in r.content.decode()
         times["exempt"].append(t)
         sizes["exempt"] = len(r.content)
+        for name, url in (("sheet_xlsx", xlsx_url), ("sheet_pdf", pdf_url)):
+            t, r = timed(lambda u=url: client.get(u))
+            assert r.status_code == 200
+            times[name].append(t)
+            sizes[name] = len(r.content)
     floor = statistics.median(times["floor"])
     out = [{"name": "gridpage.floor_s", "value": round(floor, 4), "unit": "s"}]
     for name in ("page", "missing", "building", "exempt"):
         m = statistics.median(times[name])
         out.append({"name": f"gridpage.{name}_s", "value": round(m, 4), "unit": "s"})
         out.append({"name": f"gridpage.{name}_over_floor", "value": round(m / floor, 2), "unit": "x"})
+    # The PDF beside the Excel sheet of the same rows (its own floor: the same reading, no drawing).
+    xlsx = statistics.median(times["sheet_xlsx"])
+    pdf = statistics.median(times["sheet_pdf"])
+    out.append({"name": "gridpage.sheet_xlsx_s", "value": round(xlsx, 4), "unit": "s"})
+    out.append({"name": "gridpage.sheet_pdf_s", "value": round(pdf, 4), "unit": "s"})
+    out.append({"name": "gridpage.sheet_pdf_over_xlsx", "value": round(pdf / xlsx, 2), "unit": "x"})
     for name, n in sizes.items():
         out.append({"name": f"gridpage.{name}_bytes", "value": n, "unit": "B"})
     for row in out:
