@@ -128,9 +128,22 @@ def bench_reconcile(args) -> list[dict]:
     return results
 
 
+def bench_gridpage(args) -> list[dict]:
+    extra = ["--rounds", str(args.rounds)]
+    results = run_script("gridpage_bench.py", fresh_sqlite("gridroll_bench_gridpage"), extra)
+    url = fresh_postgres("gridroll_bench_gridpage")
+    if url:
+        results += [
+            {**r, "name": r["name"].replace("gridpage.", "gridpage.postgresql.")}
+            for r in run_script("gridpage_bench.py", url, extra)
+        ]
+    return results
+
+
 BENCHES = {
     "codes": bench_codes,
     "fastpath": bench_fastpath,
+    "gridpage": bench_gridpage,
     "import": bench_import,
     "reconcile": bench_reconcile,
     "rollcall": bench_rollcall,

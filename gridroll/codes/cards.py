@@ -6,6 +6,7 @@ Chinese fonts (ReportLab's STSong-Light is not embedded and prints empty boxes t
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +75,26 @@ def font_path() -> Path:
     return found[0]
 
 
+def static_font_path() -> Path:
+    """Noto Sans SC at weight 400 as a static TrueType font, made once from the packaged variable font
+    and kept under VAR_DIR (about 30 s, once per installation; ``load_demo`` makes it ahead). ReportLab
+    reads static fonts only, and WeasyPrint otherwise instantiates the variable font on every PDF."""
+    from django.conf import settings
+
+    out = Path(settings.VAR_DIR) / "fonts" / "NotoSansSC-Regular-400.ttf"
+    if out.exists():
+        return out
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib.instancer import instantiateVariableFont
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    font = instantiateVariableFont(TTFont(font_path()), {"wght": 400})
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    font.save(tmp)
+    tmp.replace(out)  # atomic: a concurrent first use never reads half a font
+    return out
+
+
 def render_pdf(context: dict) -> bytes:
     """The card sheet as PDF bytes; RuntimeError with a clear message when WeasyPrint cannot run."""
     return pdf_from_template("codes/cards_pdf.html", context)
@@ -85,5 +106,5 @@ def pdf_from_template(template: str, context: dict) -> bytes:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:
         raise RuntimeError(f"PDF 需要 WeasyPrint 和系统的 pango 库：{exc}。可先用打印页面直接打印。") from exc
-    html = render_to_string(template, {**context, "font_url": font_path().as_uri()})
+    html = render_to_string(template, {**context, "font_url": static_font_path().as_uri()})
     return HTML(string=html).write_pdf()

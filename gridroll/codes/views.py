@@ -19,7 +19,7 @@ from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area, Building, Household, Level
 from gridroll.codes import registration, services
 from gridroll.codes.forms import DependentForm, RegisterForm, RevokeForm
-from gridroll.codes.models import ResidentAccess
+from gridroll.codes.models import PersonalCode, ResidentAccess
 from gridroll.codes.qr import qr_svg
 from gridroll.core import throttle
 from gridroll.residents.models import Guardianship, Resident
@@ -394,8 +394,16 @@ def cards(request):
     from gridroll.codes.cards import card_context, render_pdf
 
     residents, title = _card_residents(request)
-    services.issue_codes(residents, request.user, reason=f"打印码卡：{title}")
+    if request.method == "POST":
+        # Issuing is a write: only a POST issues codes (a GET, a prefetch or a crawler never does).
+        issued = services.issue_codes(residents, request.user, reason=f"打印码卡：{title}")
+        messages.success(request, _("Codes issued: %(n)s.") % {"n": issued})
+        return redirect(f"{reverse('codes:cards')}?{request.GET.urlencode()}")
     context = card_context(residents, title)
+    holders = PersonalCode.objects.filter(revoked_at__isnull=True, resident__isnull=False).values(
+        "resident_id"
+    )
+    context["without_code"] = residents.exclude(pk__in=holders).count()
     if request.GET.get("format") == "pdf":
         try:
             pdf = render_pdf(context)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("rollcall/", views.start, name="start"),
     path("rollcall/<int:round_pk>/<int:area_pk>/", views.area_roll, name="area"),
     path("rollcall/<int:round_pk>/<int:area_pk>/live/", views.live, name="live"),
+    path("rollcall/<int:round_pk>/<int:area_pk>/b/<int:building_pk>/", views.building, name="building"),
     path("rollcall/<int:round_pk>/<int:area_pk>/sheet/", views.sheet, name="sheet"),
     path("rollcall/<int:round_pk>/<int:area_pk>/sheet.pdf", views.sheet, {"fmt": "pdf"}, name="sheet_pdf"),
     path("rollcall/<int:round_pk>/<int:area_pk>/sheet.xlsx", views.sheet, {"fmt": "xlsx"}, name="sheet_xlsx"),

@@ -128,11 +128,16 @@ PERSON_FIELDS = (
 )
 
 
-def _grid_people(request, round_: Round, area: Area, only: str = "") -> list[dict]:
-    """The grid's buildings, each with its households in order and their people and states."""
+def _grid_people(
+    request, round_: Round, area: Area, only: str = "", building_pk: int | None = None
+) -> list[dict]:
+    """The grid's buildings, each with its households in order and their people and states (one
+    building's only with ``building_pk``: what the page loads when the building is opened)."""
     entries = Entry.objects.filter(round=round_, grid=area)
     if only:
         entries = entries.filter(state=only)
+    if building_pk is not None:
+        entries = entries.filter(building_id=building_pk)
     calls = may_call(request.user, area.path)  # once for the grid: the rule of residents.masking
     # The grid's buildings in a query of their own (a dozen rows) rather than joined to every person.
     known = {
@@ -181,6 +186,30 @@ def _grid_people(request, round_: Round, area: Area, only: str = "") -> list[dic
     return sorted(out, key=lambda b: (b["building"].compound_key, natural_key(b["building"].number)))
 
 
+def _grid_buildings(round_: Round, area: Area, only: str = "") -> list[dict]:
+    """The grid page's buildings with their counts, read from the tallies alone (a dozen rows): the
+    people of a building are loaded when it is opened (``building``), so the page stays light."""
+    out = []
+    for t in Tally.objects.filter(round=round_, grid=area).select_related("building"):
+        counts = {c: getattr(t, c) for c in ["total", *COUNTED]}
+        if not t.total or (only and not counts[only]):
+            continue
+        b = t.building
+        out.append(
+            {
+                "building": SimpleNamespace(
+                    pk=b.pk,
+                    label=" ".join(p for p in (b.compound, building_label(b.number)) if p),
+                    compound_key=b.compound_key,
+                    number=b.number,
+                ),
+                "counts": with_progress(counts),
+                "shown": counts[only] if only else t.total,
+            }
+        )
+    return sorted(out, key=lambda b: (b["building"].compound_key, natural_key(b["building"].number)))
+
+
 def _children_completion(round_: Round, area: Area) -> tuple[list[dict], list[dict]]:
     """Completion per child area and per building under ``area``, worst first."""
     tallies = list(
@@ -217,9 +246,7 @@ def _version(round_: Round, area: Area) -> str:
         "m"
     ]
     entry_at = (
-        Entry.objects.filter(round=round_, grid__path__startswith=area.path).aggregate(m=Max("updated_at"))[
-            "m"
-        ]
+        Entry.objects.filter(round=round_, grid=area).aggregate(m=Max("updated_at"))["m"]
         if area.is_grid
         else None
     )
@@ -243,7 +270,7 @@ def _roll_context(request, round_: Round, area: Area) -> dict:
         "now": timezone.now(),
     }
     if area.is_grid:
-        ctx["buildings"] = _grid_people(request, round_, area, only)
+        ctx["buildings"] = _grid_buildings(round_, area, only)
         ctx["exemptions"] = Exemption.choices
     else:
         ctx["children"], ctx["worst_buildings"] = _children_completion(round_, area)
@@ -263,7 +290,7 @@ def area_roll(request, round_pk: int, area_pk: int):
             "pending": _pending(request.user, area),
             "bedridden": Entry.objects.filter(
                 round=round_, grid__path__startswith=area.path, resident__is_bedridden=True
-            ).select_related("resident", "household")[:100]
+            ).select_related("resident", "household__building")[:100]
             if area.is_grid
             else [],
         }
@@ -278,6 +305,32 @@ def live(request, round_pk: int, area_pk: int):
     if request.GET.get("since") == _version(round_, area):
         return HttpResponse(status=204)
     return render(request, "rollcall/_roll.html", _roll_context(request, round_, area))
+
+
+@login_required
+def building(request, round_pk: int, area_pk: int, building_pk: int):
+    """One building's households and people on the grid page, loaded when the building is opened."""
+    round_, area = _context(request, round_pk, area_pk)
+    if not area.is_grid:
+        raise Http404
+    only = request.GET.get("state", "")
+    if only not in State.values:
+        only = ""
+    found = _grid_people(request, round_, area, only, building_pk=building_pk)
+    return render(
+        request,
+        "rollcall/_building.html",
+        {"b": found[0] if found else {"households": []}, "round": round_, "area": area, "only": only},
+    )
+
+
+def _person(request, entry: Entry) -> Person:
+    """One row of the grid page, read exactly as ``_grid_people`` reads it (same fields, same masking)."""
+    row = Entry.objects.filter(pk=entry.pk).values_list(*PERSON_FIELDS).get()
+    person = Person(*row[:11])
+    calls = may_call(request.user, entry.grid.path)
+    person.phone_shown = person.phone if calls else mask_phone(person.phone)
+    return person
 
 
 def _retests(user, round_: Round, area: Area) -> list:
@@ -321,19 +374,27 @@ def _visitors(round_: Round, area: Area):
 @login_required
 @require_POST
 def exempt(request, pk: int):
+    """Set or take back an exemption. From the page's script (``X-Requested-With: fetch``) the answer is
+    the person's new row, swapped in place (no reload, the worker keeps their place); otherwise a
+    redirect back with a message."""
     entry = get_in_scope(Entry.objects.select_related("grid"), request.user, Action.EDIT_REGISTRY, pk=pk)
+    in_place = request.headers.get("X-Requested-With") == "fetch"
     try:
         if request.POST.get("clear"):
             clear_exemption(request.user, entry)
-            messages.success(request, _("Exemption taken back."))
+            done = _("Exemption taken back.")
         else:
             set_exemption(request.user, entry, request.POST.get("reason", ""), request.POST.get("note", ""))
-            messages.success(request, _("Marked exempt."))
+            done = _("Marked exempt.")
     except ExemptionError as exc:
-        messages.error(
-            request,
-            _("Say why in the note.") if str(exc) == "note_required" else _("Choose a reason."),
-        )
+        error = _("Say why in the note.") if str(exc) == "note_required" else _("Choose a reason.")
+        if in_place:
+            return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+        messages.error(request, error)
+    else:
+        if in_place:
+            return render(request, "rollcall/_person.html", {"e": _person(request, entry)})
+        messages.success(request, done)
     return redirect(safe_next(request, reverse("rollcall:start")))
 
 
@@ -434,9 +495,9 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
         "printed_at": timezone.now(),
     }
     if fmt == "pdf":
-        from gridroll.codes.cards import pdf_from_template
+        from gridroll.rollcall.sheet_pdf import sheet_pdf
 
-        pdf = pdf_from_template("rollcall/sheet_pdf.html", ctx)
+        pdf = sheet_pdf(round_, area, groups, timezone.localtime(ctx["printed_at"]))
         return download(pdf, f"{filename}.pdf", "application/pdf", inline=True)
     return render(request, "rollcall/sheet.html", ctx)
 

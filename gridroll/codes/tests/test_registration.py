@@ -236,9 +236,30 @@ def test_staff_reissue_and_new_link_are_scoped(tree, grid_worker, outsider, resi
 @pytest.mark.parametrize("param", ["household", "building", "area"])
 def test_card_sheets_are_scoped(tree, grid_worker, outsider, resident_a, login, param):
     target = {"household": tree["household_a"], "building": tree["building_a"], "area": tree["grid_a"]}[param]
-    assert login(outsider).get(reverse("codes:cards"), {param: target.pk}).status_code == 404
-    page = login(grid_worker).get(reverse("codes:cards"), {param: target.pk})
+    url = f"{reverse('codes:cards')}?{param}={target.pk}"
+    assert login(outsider).get(url).status_code == 404
+    assert login(outsider).post(url).status_code == 404
+    assert not resident_a.codes.exists()
+    client = login(grid_worker)
+    assert client.post(url).status_code == 302
+    page = client.get(url)
     assert page.context["count"] == 1 and "韩*怡" in page.content.decode()
+
+
+@pytest.mark.parametrize("fmt", ["", "pdf"])
+def test_a_get_of_the_card_sheet_never_issues_codes(tree, grid_worker, resident_a, login, fmt):
+    """Attack: a prefetch, a crawler or a reload of 打印码卡 must not issue codes (nor audit them)."""
+    client = login(grid_worker)
+    params = {"area": tree["grid_a"].pk, **({"format": fmt} if fmt else {})}
+    page = client.get(reverse("codes:cards"), params)
+    assert page.status_code in (200, 503)  # 503: PDF renderer missing on this machine
+    assert not resident_a.codes.exists()
+    if not fmt:
+        assert page.context["count"] == 0 and page.context["without_code"] == 1
+        assert 'method="post"' in page.content.decode()
+    client.post(f"{reverse('codes:cards')}?area={tree['grid_a'].pk}")
+    assert resident_a.codes.filter(revoked_at__isnull=True).count() == 1
+    assert client.get(reverse("codes:cards"), {"area": tree["grid_a"].pk}).context["without_code"] == 0
 
 
 def test_sites_are_managed_within_scope(tree, grid_worker, outsider, login):

@@ -113,6 +113,10 @@ OBJECTS = {
     "sampling:stations": (lambda w: {"pk": w.site.pk}, REGISTRY),
     "rollcall:area": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
     "rollcall:live": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
+    "rollcall:building": (
+        lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk, "building_pk": w.building_a.pk},
+        REGISTRY,
+    ),
     "rollcall:sheet": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
     "rollcall:sheet_pdf": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
     "rollcall:sheet_xlsx": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),

@@ -31,5 +31,7 @@ def test_the_grid_workers_page_changes_when_a_scan_lands(
     page.wait_for_function(
         "document.querySelector('.pill.missing b').textContent.trim() === '9'", timeout=10000
     )
+    # The open building's people are loaded on demand and refreshed in place after the counts.
+    page.wait_for_function("document.querySelectorAll('.person.sampled').length === 3", timeout=10000)
     assert page.locator(".person.sampled").count() == 3
     page.screenshot(path=str(tmp_path / "after.png"), full_page=True)

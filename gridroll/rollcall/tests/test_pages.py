@@ -1,4 +1,8 @@
+import html
 import io
+import re
+import shutil
+import subprocess
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,10 +24,25 @@ def admin(db):
     return User.objects.create_superuser("root", password="x")
 
 
+def opened(client, url: str) -> str:
+    """The grid page with every building opened, as the page's script loads them (data-src)."""
+    page = client.get(url).content.decode()
+    parts = [page]
+    for src in re.findall(r'class="people" data-src="([^"]+)"', page):
+        response = client.get(html.unescape(src))
+        assert response.status_code == 200
+        parts.append(response.content.decode())
+    return "\n".join(parts)
+
+
 def urls(roll, area):
     return [
         reverse("rollcall:area", args=[roll.pk, area.pk]),
         reverse("rollcall:live", args=[roll.pk, area.pk]),
+        *[
+            reverse("rollcall:building", args=[roll.pk, area.pk, b])
+            for b in Entry.objects.filter(round=roll).values_list("building_id", flat=True).distinct()
+        ],
         reverse("rollcall:sheet", args=[roll.pk, area.pk]),
         reverse("rollcall:sheet_xlsx", args=[roll.pk, area.pk]),
         reverse("rollcall:repeat", args=[roll.pk, area.pk]),
@@ -37,11 +56,10 @@ def test_grid_worker_sees_the_grid_by_household_with_states_and_phones(
     people[0].save()
     fill(admin, act, "TUBE000001", people[:2])
     client = login(grid_worker)
-    page = client.get(reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk])).content.decode()
+    page = opened(client, reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]))
     assert "居民00号" in page and "tel:13905351234" in page and "13905351234" in page
     assert "已采样" in page or "Sampled" in page
-    missing = client.get(reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]) + "?state=missing")
-    body = missing.content.decode()
+    body = opened(client, reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]) + "?state=missing")
     assert "居民05号" in body and "居民00号" not in body
     assert client.get(reverse("rollcall:start")).status_code == 302
 
@@ -49,7 +67,7 @@ def test_grid_worker_sees_the_grid_by_household_with_states_and_phones(
 def test_phones_are_masked_above_the_community(roll, people, tree, sub_admin, login):
     people[0].phone = "13905351234"
     people[0].save()
-    page = login(sub_admin).get(reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk])).content.decode()
+    page = opened(login(sub_admin), reverse("rollcall:area", args=[roll.pk, tree["grid_a"].pk]))
     assert "居民00号" in page and "13905351234" not in page and "139****1234" in page
 
 
@@ -128,6 +146,31 @@ def test_print_view_and_pdf(roll, people, tree, grid_worker, login):
     assert "已核" in html and "居民00号" in html and "data-print" in html
     pdf = client.get(reverse("rollcall:sheet_pdf", args=[roll.pk, tree["grid_a"].pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs pdftotext (poppler-utils)")
+def test_the_pdf_sheet_lists_exactly_the_grids_people_with_their_states(
+    roll, people, tree, grid_worker, login, act, admin, resident_b, tmp_path
+):
+    fill(admin, act, "TUBE000001", people[:2])
+    entry = Entry.objects.get(round=roll, resident=people[5])
+    client = login(grid_worker)
+    client.post(reverse("rollcall:exempt", args=[entry.pk]), {"reason": "hospital", "note": "人民医院"})
+    response = client.get(reverse("rollcall:sheet_pdf", args=[roll.pk, tree["grid_a"].pk]))
+    (tmp_path / "s.pdf").write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "s.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    on_roll = Entry.objects.filter(round=roll, grid=tree["grid_a"]).select_related("resident")
+    assert f"共 {on_roll.count()} 人" in text
+    for e in on_roll:  # every person of the roll, with the roll's own state
+        line = next(line for line in text.splitlines() if e.resident.name in line)
+        assert e.get_state_display() in line, line
+    assert {e.state for e in on_roll} == {"sampled", "exempt", "missing"}
+    assert "人民医院" in next(line for line in text.splitlines() if people[5].name in line)
+    assert resident_b.name not in text  # grid B's
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "s.pdf")], capture_output=True, text=True).stdout
+    assert "NotoSansSC" in fonts and " yes yes " in fonts  # embedded and subset
 
 
 def test_export_rollcall_command(roll, people, tree, tmp_path, capsys):

@@ -18,6 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.monotonic()
+        from gridroll.codes.cards import static_font_path
+
+        static_font_path()  # the check sheet's PDF font, made once here rather than in the first request
         if options["reset"]:
             call_command("flush", "--noinput", verbosity=0)
         extra = None
