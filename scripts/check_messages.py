@@ -27,8 +27,29 @@ def problems(po: polib.POFile) -> list[str]:
     return out
 
 
+def entries(po: polib.POFile) -> dict:
+    return {
+        (e.msgctxt, e.msgid, e.msgid_plural): (e.msgstr, tuple(sorted(e.msgstr_plural.items())))
+        for e in po
+        if not e.obsolete
+    }
+
+
 def main() -> int:
     po = polib.pofile(str(PO))
+    if len(sys.argv) == 3 and sys.argv[1] == "--same-as":
+        # CI: the committed catalogue (copied aside before makemessages) must hold exactly the strings
+        # the code uses now, with the same translations; line wrapping and source references aside.
+        before, now = entries(polib.pofile(sys.argv[2])), entries(po)
+        added, gone = sorted(set(now) - set(before)), sorted(set(before) - set(now))
+        for key in added:
+            print(f"not in the committed catalogue: {key[1]}")
+        for key in gone:
+            print(f"in the catalogue but no longer in the code: {key[1]}")
+        if added or gone:
+            print("run 'make messages', translate, and commit django.po", file=sys.stderr)
+            return 1
+        return 0
     found = problems(po)
     for line in found:
         print(line)
