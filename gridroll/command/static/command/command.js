@@ -26,9 +26,9 @@
         xAxis: { type: "category", data: d.points.map(function (p) { return p.hour; }) },
         yAxis: { type: "value" },
         series: [
-          { name: el.closest(".panel").querySelector("h2").textContent, type: "line",
+          { name: el.dataset.sampled, type: "line",
             data: d.points.map(function (p) { return p.sampled; }), symbol: "circle", lineStyle: { width: 3 } },
-          { name: "—", type: "line", data: d.points.map(function (p) { return p.pace; }),
+          { name: el.dataset.pace, type: "line", data: d.points.map(function (p) { return p.pace; }),
             lineStyle: { type: "dashed" }, symbol: "none" }
         ]
       };
