@@ -186,9 +186,16 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
     ids = [s.pk for s in site_rows]
     windows: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
     since = now - 6 * WINDOW
+    # Scan actions by site and time (index scan_site_recent); a scan uploaded late from an offline
+    # phone counts when it arrived.
     for site_id, at in (
-        Sample.objects.filter(round=round_, is_removed=False, tube__site_id__in=ids, scanned_at__gte=since)
-        .values_list("tube__site_id", "scanned_at")
+        ScanAction.objects.filter(
+            site_id__in=ids,
+            received_at__gte=since,
+            kind=ScanAction.Kind.ADD,
+            result__in=[ScanAction.Result.ACCEPTED, ScanAction.Result.WARNED],
+        )
+        .values_list("site_id", "received_at")
         .iterator()
     ):
         k = min(5, int((now - at) / WINDOW))
@@ -206,10 +213,10 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
         .values_list("site_id", "n")
     )
     total = dict(
-        Sample.objects.filter(round=round_, is_removed=False, tube__site_id__in=ids)
-        .values("tube__site_id")
-        .annotate(n=Count("id"))
-        .values_list("tube__site_id", "n")
+        Tube.objects.filter(round=round_, site_id__in=ids)
+        .values("site_id")
+        .annotate(n=Sum("size"))
+        .values_list("site_id", "n")
     )
     out = []
     for s in site_rows:
