@@ -19,7 +19,7 @@ from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building
 from gridroll.labs.models import ResultUpload, RetestTask
 from gridroll.labs.queries import turnaround_by_lab
-from gridroll.rollcall.models import COUNTED, Tally
+from gridroll.rollcall.models import COUNTED, Entry, Tally
 from gridroll.rollcall.services import state_counts, with_progress
 from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Station, Tube
 
@@ -123,9 +123,9 @@ def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.da
     expected = counts["total"] - counts["exempt"]
     samples = Sample.objects.filter(round=round_, is_removed=False, is_repeat=False)
     if area.parent_id is not None:
-        samples = samples.filter(
-            resident__entries__round=round_, resident__entries__grid__path__startswith=area.path
-        )
+        # The area's people first (entry_round_grid), then their samples (sample_round_resident).
+        people = Entry.objects.filter(round=round_, grid__path__startswith=area.path).values("resident_id")
+        samples = samples.filter(resident_id__in=people)
     hourly = dict(
         samples.annotate(h=TruncHour("scanned_at")).values("h").annotate(n=Count("id")).values_list("h", "n")
     )
