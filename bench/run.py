@@ -111,6 +111,19 @@ def bench_rollcall(args) -> list[dict]:
     return run_script("rollcall_bench.py", url, ["--rounds", str(args.rounds)])
 
 
+def bench_command(args) -> list[dict]:
+    # The command view on the 1,000,000-resident district with three rounds. Its database is the cache:
+    # kept (BENCH_REUSE=1) or built again (about a quarter hour).
+    if os.environ.get("BENCH_REUSE") == "1":
+        url = f"{POSTGRES}/gridroll_bench_command"
+    else:
+        url = fresh_postgres("gridroll_bench_command")
+    if not url:
+        print("the command benchmark needs PostgreSQL; skipped", file=sys.stderr)
+        return []
+    return run_script("command_bench.py", url, ["--rounds", str(max(args.rounds, 5))])
+
+
 def bench_reconcile(args) -> list[dict]:
     rounds = ["--rounds", str(args.rounds)]
     small, large = ["--sizes", "5000:50000"], ["--sizes", "100000:1000000"]
@@ -147,6 +160,7 @@ BENCHES = {
     "import": bench_import,
     "reconcile": bench_reconcile,
     "rollcall": bench_rollcall,
+    "command": bench_command,
     "scan": bench_scan,
 }
 

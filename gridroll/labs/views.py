@@ -4,7 +4,6 @@ community and subdistrict staff. Labs see barcodes and results, never names."""
 from __future__ import annotations
 
 import io
-import statistics
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +19,7 @@ from gridroll.core import tables
 from gridroll.core.http import download, param_int
 from gridroll.core.uploads import refused_upload
 from gridroll.labs.models import ResultIssue, ResultUpload, RetestTask
+from gridroll.labs.queries import turnaround_by_lab
 from gridroll.labs.services import (
     ReceiveError,
     box_differences,
@@ -156,17 +156,6 @@ def resolve(request, pk: int):
     return redirect("labs:conflicts")
 
 
-def _hours(pairs) -> dict:
-    values = sorted((b - a).total_seconds() / 3600 for a, b in pairs if a and b and b >= a)
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "median": round(statistics.median(values), 1),
-        "p90": round(values[min(len(values) - 1, int(len(values) * 0.9))], 1),
-    }
-
-
 @login_required
 def turnaround(request):
     """Sampled → packed → received → reported, per lab: medians and 90th percentiles in hours."""
@@ -178,24 +167,7 @@ def turnaround(request):
     round_id = request.GET.get("round")
     if round_id and round_id.isdigit():
         tubes = tubes.filter(round_id=int(round_id))
-    rows: dict[str, list] = {}
-    for t in tubes.values("lab", "sealed_at", "packed_at", "received_at", "reported_at").iterator(
-        chunk_size=5000
-    ):
-        rows.setdefault(t["lab"] or _("(not received yet)"), []).append(t)
-    labs = []
-    for lab, ts in sorted(rows.items()):
-        labs.append(
-            {
-                "lab": lab,
-                "tubes": len(ts),
-                "reported": sum(1 for t in ts if t["reported_at"]),
-                "packing": _hours((t["sealed_at"], t["packed_at"]) for t in ts),
-                "transport": _hours((t["packed_at"], t["received_at"]) for t in ts),
-                "testing": _hours((t["received_at"], t["reported_at"]) for t in ts),
-                "total": _hours((t["sealed_at"], t["reported_at"]) for t in ts),
-            }
-        )
+    labs = turnaround_by_lab(tubes)
     # Per tube: the slowest reported tubes, and the oldest still waiting for a result.
     step_fields = ("barcode", "lab", "sealed_at", "packed_at", "received_at", "reported_at")
     slowest = []

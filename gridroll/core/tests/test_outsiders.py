@@ -46,6 +46,7 @@ NO_OBJECT = {
     "sampling:manifest",
     "sampling:rounds",
     "rollcall:start",
+    "command:start",
     "labs:home",
     "labs:conflicts",
     "labs:turnaround",
@@ -138,6 +139,10 @@ OBJECTS = {
     "api-1:roster": (lambda w: {"site_id": w.site.pk}, ("outsider", "far_admin", "lab")),
     "api-1:lookup": (lambda w: {"site_id": w.site.pk}, ("outsider", "far_admin", "lab")),
     "api-1:get_counts": (lambda w: {"round_id": w.round.pk, "area_id": w.grid_a.pk}, REGISTRY),
+    "command:board": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
+    "command:data": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
+    "command:report_xlsx": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
+    "command:report_pdf": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
 }
 
 

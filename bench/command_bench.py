@@ -1,0 +1,177 @@
+"""The command view at district scale, on PostgreSQL, each figure beside a hand-written query.
+
+    make bench ARGS="--only command"
+
+Setup (not measured, cached: the database ``gridroll_bench_command`` is kept between runs with
+BENCH_REUSE=1, as the roll-call benchmark's is): the 1,000,000-resident district of generate_district.py
+and three rounds, built as rollcall_bench.py builds them (two closed at 95% and 93% sampled and negative,
+the open one 60% sampled into 100,000 tubes of six), the tubes spread over three labs with packing,
+transport and reporting times, so every panel has rows to read.
+
+Measured, interleaved for ``--rounds`` rounds, medians reported:
+- the whole view's data for the district (every panel, as the page and its JSON endpoint build it)
+  against a hand-written SQL query of the same figures;
+- the same for one grid;
+- the refresh that finds nothing changed (the per-panel versions only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+from django.core.management import call_command
+from django.db import connection
+from rollcall_bench import fill_round, open_round
+
+from gridroll.areas.models import Area
+from gridroll.residents.models import Resident
+from gridroll.sampling.models import Round, Site, Station, Tube
+
+
+def setup(residents: int) -> tuple[Round, Area]:
+    call_command("migrate", verbosity=0)
+    if not Resident.objects.exists():
+        from generate_district import generate
+
+        generate(residents=residents, quiet=True)
+    district = Area.objects.get(parent__isnull=True)
+    if not Round.objects.filter(name="第3轮").exists():
+        site = Site.objects.create(area=district, name="bench")
+        Station.objects.create(site=site, name="1")
+        rounds = [open_round(district, f"第{n + 1}轮", 2 - n) for n in range(3)]
+        for r, share in zip(rounds[:2], (0.95, 0.93), strict=True):
+            fill_round(r, site, share, negative=True, seed=r.pk)
+            r.status = Round.Status.CLOSED
+            r.save(update_fields=["status"])
+        fill_round(rounds[2], site, 0.6, negative=False, seed=rounds[2].pk)
+    current = Round.objects.get(name="第3轮")
+    if not Tube.objects.exclude(lab="").exists():
+        with connection.cursor() as cursor:
+            # Three labs; times along the way so that the turnaround has something to measure. In the open
+            # round (no result yet) a third of the tubes are still at the site, the rest at the lab.
+            cursor.execute(
+                "UPDATE sampling_tube SET lab = 'lab' || (id % 3), "
+                "packed_at = sealed_at + (id % 60) * interval '1 minute', "
+                "received_at = sealed_at + (60 + id % 120) * interval '1 minute', "
+                "reported_at = CASE WHEN result = '' THEN NULL "
+                "ELSE sealed_at + (200 + id % 300) * interval '1 minute' END"
+            )
+            cursor.execute(
+                "UPDATE sampling_tube SET received_at = NULL, lab = '' WHERE round_id = %s AND id %% 3 = 1",
+                [current.pk],
+            )
+            cursor.execute("ANALYZE")
+    return current, district
+
+
+def hand_written(round_id: int, path: str) -> dict:
+    """The same figures by hand: completion per grid from the tallies, the hourly first samples, tubes
+    per stage and site, lab times, retests per grid."""
+    like = path + "%"
+    out = {}
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT t.grid_id, SUM(total), SUM(missing), SUM(exempt), SUM(positive), SUM(pool_positive) "
+            "FROM rollcall_tally t JOIN areas_area a ON a.id = t.grid_id "
+            "WHERE t.round_id = %s AND a.path LIKE %s GROUP BY t.grid_id",
+            [round_id, like],
+        )
+        out["grids"] = c.fetchall()
+        c.execute(
+            "SELECT date_trunc('hour', s.scanned_at), COUNT(*) FROM sampling_sample s "
+            "JOIN rollcall_entry e ON e.round_id = s.round_id AND e.resident_id = s.resident_id "
+            "JOIN areas_area a ON a.id = e.grid_id "
+            "WHERE s.round_id = %s AND NOT s.is_removed AND NOT s.is_repeat AND a.path LIKE %s GROUP BY 1",
+            [round_id, like],
+        )
+        out["hourly"] = c.fetchall()
+        c.execute(
+            "SELECT t.site_id, COUNT(*) FILTER (WHERE t.status = 'open'), "
+            "COUNT(*) FILTER (WHERE t.status = 'sealed' AND t.packed_at IS NULL AND t.received_at IS NULL), "
+            "COUNT(*) FILTER (WHERE t.received_at IS NOT NULL AND t.reported_at IS NULL), "
+            "COUNT(*) FILTER (WHERE t.reported_at IS NOT NULL), MIN(t.sealed_at) "
+            "FROM sampling_tube t JOIN sampling_site st ON st.id = t.site_id JOIN areas_area a ON a.id = st.area_id "  # noqa: E501
+            "WHERE t.round_id = %s AND a.path LIKE %s GROUP BY t.site_id",
+            [round_id, like],
+        )
+        out["tubes"] = c.fetchall()
+        c.execute(
+            "SELECT t.lab, COUNT(*), COUNT(t.reported_at), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY t.reported_at - t.received_at), "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY t.reported_at - t.received_at), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY t.reported_at - t.sealed_at), "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY t.reported_at - t.sealed_at) "
+            "FROM sampling_tube t JOIN sampling_site st ON st.id = t.site_id JOIN areas_area a ON a.id = st.area_id "  # noqa: E501
+            "WHERE t.round_id = %s AND a.path LIKE %s AND t.received_at IS NOT NULL GROUP BY t.lab",
+            [round_id, like],
+        )
+        out["labs"] = c.fetchall()
+        c.execute(
+            "SELECT e.grid_id, COUNT(*) FILTER (WHERE k.status <> 'closed'), COUNT(*) FILTER (WHERE k.status = 'closed') "  # noqa: E501
+            "FROM labs_retesttask k JOIN rollcall_entry e ON e.round_id = k.round_id AND e.resident_id = k.resident_id "  # noqa: E501
+            "JOIN areas_area a ON a.id = e.grid_id WHERE k.round_id = %s AND a.path LIKE %s GROUP BY 1",
+            [round_id, like],
+        )
+        out["retests"] = c.fetchall()
+    return out
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def measure(current: Round, district: Area, rounds: int) -> None:
+    from gridroll.command import queries
+
+    grid = Area.objects.filter(level="grid").order_by("path")[len(Area.objects.filter(level="grid")) // 2]
+    # The figures agree with the hand-written ones before anything is timed.
+    ours = queries.view_data(current, district)
+    hand = hand_written(current.pk, district.path)
+    assert ours["areas"]["totals"]["total"] == sum(r[1] for r in hand["grids"])
+    assert ours["areas"]["totals"]["missing"] == sum(r[2] for r in hand["grids"])
+    assert ours["progress"]["sampled"] == sum(r[1] for r in hand["hourly"])
+    assert ours["tubes"]["totals"]["reported"] == sum(r[4] for r in hand["tubes"])
+    assert sum(lab["tubes"] for lab in ours["labs"]) == sum(r[1] for r in hand["labs"])
+    out: dict[str, list[float]] = {
+        k: [] for k in ("district", "district_hand", "grid", "grid_hand", "unchanged")
+    }
+    for _ in range(rounds):
+        for key, fn in (
+            ("district", lambda: queries.view_data(current, district)),
+            ("district_hand", lambda: hand_written(current.pk, district.path)),
+            ("grid", lambda: queries.view_data(current, grid)),
+            ("grid_hand", lambda: hand_written(current.pk, grid.path)),
+            ("unchanged", lambda: queries.versions(current, district)),
+        ):
+            started = time.perf_counter()
+            fn()
+            out[key].append(time.perf_counter() - started)
+    for key, values in out.items():
+        print(json.dumps({"name": f"command.{key}_ms", "value": ms(statistics.median(values)), "unit": "ms"}))
+    for key in ("district", "grid"):
+        ratio = statistics.median(a / b for a, b in zip(out[key], out[f"{key}_hand"], strict=True))
+        print(json.dumps({"name": f"command.{key}_over_hand", "value": round(ratio, 2), "unit": "x"}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--residents", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--setup-only", action="store_true")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("the command benchmark needs PostgreSQL (DATABASE_URL=postgres://...)")
+    started = time.perf_counter()
+    current, district = setup(args.residents)
+    print(f"setup: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if args.setup_only:
+        return
+    measure(current, district, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The command view's figures against direct counts of the roll call and the tube records, its scope,
+the refresh that sends only changed panels, and the day's report."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+
+from gridroll.command import queries
+from gridroll.conftest import make_user
+from gridroll.labs.models import RetestTask
+from gridroll.labs.services import ResultUpload, apply_results
+from gridroll.residents.models import Resident
+from gridroll.rollcall.models import Entry, Exemption
+from gridroll.rollcall.services import set_exemption
+from gridroll.rollcall.tests.helpers import assert_tallies_true, fill, receive
+from gridroll.sampling.models import Box, Sample, Tube
+from gridroll.sampling.services import record_actions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(db):
+    return User.objects.create_superuser("root", password="x")
+
+
+def results(rows):
+    upload = ResultUpload.objects.create(filename="api")
+    return apply_results(upload, [{"_row": i + 2, **r} for i, r in enumerate(rows)])
+
+
+@pytest.fixture
+def busy(roll, people, act, admin, tree, resident_b):
+    """A round with pools, a positive pool and its retests, a negative, an exemption, a tube still open, a
+    box handed over, and people in grid B."""
+    from gridroll.rollcall.services import sync_round
+
+    sync_round(roll)
+    fill(admin, act, "TUBE000001", people[:5])  # positive pool
+    fill(admin, act, "TUBE000002", people[5:8])  # negative
+    fill(admin, act, "TUBE000003", people[8:9])  # packed into a handed-over box
+    record_actions(admin, [act("open_tube", "TUBE000004")])  # open, empty
+    record_actions(admin, [act("seal", "TUBE000001"), act("seal", "TUBE000002"), act("seal", "TUBE000003")])
+    receive("TUBE000001", "TUBE000002")
+    Tube.objects.filter(barcode__in=["TUBE000001", "TUBE000002"]).update(lab="市疾控")
+    results([{"tube": "TUBE000001", "result": "阳性"}, {"tube": "TUBE000002", "result": "阴性"}])
+    box = Box.objects.create(code="XA-0009", round=roll, site=Tube.objects.get(barcode="TUBE000003").site)
+    Tube.objects.filter(barcode="TUBE000003").update(box=box, packed_at=timezone.now())
+    Box.objects.filter(pk=box.pk).update(handed_at=timezone.now(), handed_to="市疾控")
+    # One retest done: re-swabbed alone and negative.
+    fill(admin, act, "TUBE000005", [people[0]], pool_mode="single")
+    receive("TUBE000005")
+    results([{"tube": "TUBE000005", "result": "negative"}])
+    set_exemption(admin, Entry.objects.get(round=roll, resident=people[10]), Exemption.HOSPITAL)
+    assert_tallies_true(roll)
+    return roll
+
+
+def _entries(round_, path):
+    return Entry.objects.filter(round=round_, grid__path__startswith=path)
+
+
+def test_every_panel_reconciles_with_the_roll_call_and_the_tubes(busy, tree, people):
+    district = tree["district"]
+    data = queries.view_data(busy, district)
+    entries = _entries(busy, district.path)
+
+    # Areas: the totals are the roll call's own counts.
+    t = data["areas"]["totals"]
+    assert t["total"] == entries.count() == 13  # 12 in grid A and resident_b in grid B
+    for state in ("missing", "negative", "pool_positive", "positive", "exempt", "sampled", "invalid"):
+        assert t[state] == entries.filter(state=state).count(), state
+    assert t["exempt"] == 1 and t["pool_positive"] == 4 and t["negative"] == 4
+    [sub] = data["areas"]["children"]
+    assert sub["name"] == tree["sub"].name and sub["total"] == t["total"]
+
+    # Progress: the last point is everyone with a sample; expected leaves out the exempt.
+    p = data["progress"]
+    sampled_people = (
+        Sample.objects.filter(round=busy, is_removed=False).values("resident_id").distinct().count()
+    )
+    assert p["sampled"] == sampled_people == 9
+    assert p["sampled"] == entries.exclude(state__in=["missing", "exempt"]).count()
+    assert p["expected"] == entries.exclude(state="exempt").count() == 12
+    assert max(x["sampled"] or 0 for x in p["points"]) == p["sampled"]
+    assert p["points"][-1]["pace"] <= p["expected"]
+    assert p["finish"] is not None
+
+    # Tubes: each stage against the tube rows.
+    tubes = data["tubes"]["totals"]
+    assert tubes["open"] == Tube.objects.filter(round=busy, status="open").count() == 1
+    assert tubes["reported"] == Tube.objects.filter(round=busy, reported_at__isnull=False).count() == 3
+    assert tubes["in_transit"] == 1 and tubes["sealed"] == 0
+    assert sum(tubes.values()) == Tube.objects.filter(round=busy).count()
+    assert data["tubes"]["oldest"]["barcode"] == "TUBE000003"
+    assert data["tubes"]["oldest"]["box__code"] == "XA-0009"
+
+    # Labs: the same turnaround as the labs' page.
+    from gridroll.labs.queries import turnaround_by_lab
+
+    assert data["labs"] == turnaround_by_lab(Tube.objects.filter(round=busy, received_at__isnull=False))
+    assert (
+        sum(lab["tubes"] for lab in data["labs"])
+        == Tube.objects.filter(round=busy, received_at__isnull=False).count()
+    )
+
+    # Positives: one pool, five retests of which one is done, all in grid A.
+    pos = data["positives"]
+    assert pos["pools"] == 1
+    [grid] = pos["per_grid"]
+    assert grid["grid_id"] == tree["grid_a"].pk
+    assert grid["open"] == RetestTask.objects.filter(round=busy).exclude(status="closed").count() == 4
+    assert grid["done"] == RetestTask.objects.filter(round=busy, status="closed").count() == 1
+
+    # Lagging: grids with their missing count as the roll call has it.
+    by_grid = {g["pk"]: g for g in data["lagging"]["grids"]}
+    for grid_area in (tree["grid_a"], tree["grid_b"]):
+        missing = _entries(busy, grid_area.path).filter(state="missing").count()
+        assert by_grid.get(grid_area.pk, {}).get("missing", 0) == missing
+
+    # Sites: every scan of the round, and the open tube's station.
+    [site] = data["sites"]
+    assert site["scans"] == Sample.objects.filter(round=busy, is_removed=False).count()
+    assert site["last10"] == site["scans"] and site["open_stations"] == 1
+
+
+def test_a_grid_shows_its_buildings_and_only_its_own_people(busy, tree):
+    grid = tree["grid_b"]
+    data = queries.view_data(busy, grid)
+    assert data["areas"]["totals"]["total"] == _entries(busy, grid.path).count() == 1
+    assert [c["kind"] for c in data["areas"]["children"]] == ["building"]
+    assert data["positives"]["per_grid"] == []
+
+
+def test_a_subdistrict_admin_sees_only_their_subdistrict(busy, tree, login):
+    from gridroll.areas.models import Area, Level
+
+    other = Area.objects.create(name="别的街道", level=Level.SUBDISTRICT, parent=tree["district"])
+    admin = make_user("sub_cmd", "subdistrict_admin", tree["sub"])
+    client = login(admin)
+    start = client.get(reverse("command:start"))
+    assert start.status_code == 302 and start["Location"] == reverse(
+        "command:board", args=[busy.pk, tree["sub"].pk]
+    )
+    assert client.get(start["Location"]).status_code == 200
+    for area in (tree["district"], other):
+        for name in ("command:board", "command:data", "command:report_xlsx"):
+            assert client.get(reverse(name, args=[busy.pk, area.pk])).status_code == 404, (name, area)
+
+
+def test_an_outsider_sees_nothing(busy, tree, outsider, grid_worker, login):
+    for user in (outsider, grid_worker, make_user("nobody", None, None)):
+        client = login(user)
+        assert client.get(reverse("command:start")).status_code == 404
+        assert client.get(reverse("command:board", args=[busy.pk, tree["grid_a"].pk])).status_code == 404
+
+
+def test_the_refresh_sends_only_changed_panels_and_nothing_when_nothing_changed(
+    busy, tree, act, admin, login, people
+):
+    client = login(admin)
+    url = reverse("command:data", args=[busy.pk, tree["district"].pk])
+    first = client.get(url).json()
+    assert set(first["html"]) == set(queries.PANELS)
+    v = ",".join(f"{k}:{x}" for k, x in first["versions"].items())
+    assert client.get(url, {"v": v}).status_code == 204
+    # An exemption moves the roll call, not the tubes.
+    set_exemption(admin, Entry.objects.get(round=busy, resident=people[11]), Exemption.AWAY)
+    changed = client.get(url, {"v": v}).json()
+    assert {"areas", "lagging", "progress"} <= set(changed["html"])
+    assert "tubes" not in changed["html"] and "sites" not in changed["html"]
+    assert ">2<" in changed["html"]["areas"] or "exempt" in changed["html"]["areas"]
+    # A scan moves the tubes.
+    v = ",".join(f"{k}:{x}" for k, x in changed["versions"].items())
+    record_actions(admin, [act("add", "TUBE000004", resident_id=people[9].pk)])
+    again = client.get(url, {"v": v}).json()
+    assert {"tubes", "sites", "areas"} <= set(again["html"])
+
+
+def test_the_page_and_the_days_report(busy, tree, admin, login):
+    client = login(admin)
+    page = client.get(reverse("command:board", args=[busy.pk, tree["district"].pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "echarts-5.6.0/echarts.min.js" in html and "//cdn" not in html
+    wall = client.get(reverse("command:board", args=[busy.pk, tree["district"].pk]), {"wall": "1"})
+    assert 'class="command wall"' in wall.content.decode()
+
+    xlsx = client.get(reverse("command:report_xlsx", args=[busy.pk, tree["district"].pk]))
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content) if xlsx.streaming else xlsx.content))
+    cells = [[c for c in row] for row in book.active.iter_rows(values_only=True)]
+    totals = next(r for r in cells if r and r[0] == "合计")
+    data = queries.view_data(busy, tree["district"])
+    assert totals[2] == data["areas"]["totals"]["missing"] and totals[4] == data["areas"]["totals"]["total"]
+
+    pdf = client.get(reverse("command:report_pdf", args=[busy.pk, tree["district"].pk]))
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+
+
+def test_the_pdfs_charts_are_svg_of_the_same_figures(busy, tree):
+    from gridroll.command.report import areas_svg, progress_svg
+
+    data = queries.view_data(busy, tree["district"])
+    svg = progress_svg(data["progress"]["points"])
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+    bars = areas_svg(data["areas"]["children"])
+    assert f"{data['areas']['children'][0]['percent']}%" in bars
+    assert json.dumps(data, default=str)  # the JSON the page's charts read
+    assert Resident.objects.count() == 13
