@@ -76,7 +76,13 @@ PHONE_LEVELS = [
 _COMPOUND_OK = "(compound_l = compound_r OR compound_l IS NULL)"
 _SAME_BUILDING = f"({_COMPOUND_OK} AND building_l = building_r)"
 ADDRESS_LEVELS = [
-    ("null", "(building_l IS NULL AND compound_l IS NULL) OR building_r IS NULL"),
+    # A building number alone, of no named compound (金水区5幢附近), that is not the resident's says
+    # little: every compound has a 5幢, and vague lists often name the wrong one. Neither for nor against.
+    (
+        "null",
+        "(building_l IS NULL AND compound_l IS NULL) OR building_r IS NULL"
+        " OR (compound_l IS NULL AND room_l IS NULL AND building_l <> building_r)",
+    ),
     ("household", f"{_SAME_BUILDING} AND room_l = room_r"),
     (
         "near",

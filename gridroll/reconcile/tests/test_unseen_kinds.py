@@ -187,6 +187,40 @@ def test_a_masked_name_that_fits_two_of_the_phones_household_is_not_guessed():
     assert named.automatic and named.resident_id == father.id
 
 
+def test_a_masked_name_with_another_members_phone_is_not_given_to_one_of_two_who_fit():
+    """胡* with the phone of 陈静秀, whose household has 胡军 and 胡强 (phones of their own): the phone says
+    "this household", the mask fits two of its members equally, and the first one listed was taken."""
+    base = list(_background().residents)
+    flat = dict(
+        household_id=777_002, building_id=777_002, compound="测试苑", building="6", entrance="1", room="1803"
+    )
+    mother = ResidentRow(900_011, "陈静秀", "", None, "13900002222", **flat)
+    first = ResidentRow(900_012, "胡军", "", None, "13900003333", **flat)
+    second = ResidentRow(900_013, "胡强", "", None, "13900004444", **flat)
+    registry = [*base, mother, first, second]
+    result = match_lines([FeedInput(1, "胡*", "", "13900002222", "测试苑")], registry)[1]
+    assert not result.automatic
+    assert {first.id, second.id} <= set(result.candidates)
+    # A full name settles it among the household.
+    named = match_lines([FeedInput(1, "胡强", "", "13900002222", "测试苑")], registry)[1]
+    assert named.automatic and named.resident_id == second.id
+
+
+@settings(max_examples=4, **SLOW)
+@given(p=people, off=st.integers(1, 5))
+def test_a_name_with_a_building_of_no_compound_reaches_the_person_in_another_building(p, off):
+    """毛红璐, 金水区5幢附近 (she lives in 6号楼 of 康桥名苑): blocked on the name with building 5 only,
+    she never reached scoring."""
+
+    def line(person, _relative):
+        return FeedInput(1, person.name, "", "", f"金水区{int(person.building) + off}幢附近")
+
+    _, _, _, mine = _one(p, line)
+    assert mine is not None, "the person must reach scoring and be among the candidates"
+    # Another building of no compound is neither for nor against.
+    assert mine.levels["address"] == "null"
+
+
 def test_a_phone_location_header_is_read():
     """落位名单 call the address 落位地址: it was dropped, and every such line lost its address."""
     data = (
