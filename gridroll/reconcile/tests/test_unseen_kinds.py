@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -104,11 +105,21 @@ def _one(p: dict, make) -> tuple:
     return person, relative, result, mine
 
 
-@settings(max_examples=5, **SLOW)
+@pytest.mark.parametrize("style", ["张*伟", "张**", "张*"])
+@settings(max_examples=3, **SLOW)
 @given(p=people)
-def test_a_masked_name_with_the_phone_is_matched(p):
+def test_a_masked_name_with_the_phone_is_matched(p, style):
+    """Every mask a list writes: 张*伟 (the middle hidden), 张** and 张* (only the surname shown)."""
+    if style == "张*":
+        p = {**p, "given": p["given"][:1]}  # 张* is a two-character name
+
     def line(person, _relative):
-        return FeedInput(1, person.name[0] + "*" + person.name[-1], "", person.phone, "")
+        masked = {
+            "张*伟": person.name[0] + "*" + person.name[-1],
+            "张**": person.name[0] + "**",
+            "张*": person.name[0] + "*",
+        }[style]
+        return FeedInput(1, masked, "", person.phone, "")
 
     person, _, result, mine = _one(p, line)
     assert mine is not None and mine.levels["name"] == "masked"
@@ -148,8 +159,11 @@ def test_a_dropped_character_with_the_exact_phone_and_flat_is_matched(p):
     assert result.automatic and result.resident_id == person.id
 
 
-@settings(max_examples=4, **SLOW)
-@given(p=people, style=st.sampled_from(["no_entrance", "dashed", "building_only", "compound_only"]))
+@pytest.mark.parametrize(
+    "style", ["no_entrance", "dashed", "building_only", "compound_only", "community_only"]
+)
+@settings(max_examples=2, **SLOW)
+@given(p=people)
 def test_a_vaguer_address_is_not_held_against_the_match(p, style):
     def line(person, _relative):
         address = {
@@ -157,15 +171,19 @@ def test_a_vaguer_address_is_not_held_against_the_match(p, style):
             "dashed": f"{person.building}号楼{person.entrance}-{person.room}",
             "building_only": f"{person.compound}{person.building}号楼附近",
             "compound_only": f"{person.compound}附近",
+            "community_only": "丰产路街道金水社区",
         }[style]
         return FeedInput(1, person.name, "", person.phone, address)
 
     person, _, result, mine = _one(p, line)
     expected = {"no_entrance": "household", "dashed": "household", "building_only": "building"}
+    expected["community_only"] = "null"  # nothing to compare: neither for nor against
     assert mine is not None
     level = mine.levels["address"]
     assert level == expected.get(style, "compound")
     assert result.automatic and result.resident_id == person.id
+    if level == "null":
+        return
     # The level is evidence for the match, however weak: "the compound only" counted as 4.8 bits against.
     m, u = model.load_parameters()["address"][level]
     assert m >= u
