@@ -750,6 +750,12 @@ def _fill(world, rows, header, lines, rng, people, kind, *, id_missing, phone_mi
                 "community": world.community_of[p.compound],
             }
             truth[index] = p.id
+            # A wrong building or room places the person only as far as what is still right: the
+            # compound (张敏, 鑫苑家园37# for 27#, says "a 张敏 of 鑫苑家园"), or the building.
+            if "building_wrong" in errs and precision in ("flat", "building"):
+                precision = "compound"
+            elif "room_wrong" in errs and precision == "flat":
+                precision = "building"
             identifiable[index] = _identifiable(
                 world, p, name_kind, name, id_kind, phone_kind, ph, precision, at
             )
