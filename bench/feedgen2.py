@@ -531,6 +531,18 @@ def _identifiable(
     """Does what the line still shows single the person out? Judged from the truth, not by a matcher."""
     if id_kind == "full":
         return True
+    if name_kind == "masked" and phone_kind in ("own", "own_typo", "family"):
+        # The line's phone points at the residents who could have given it: those who have it and the
+        # members of their households who have no phone of their own (a child listed with a parent's
+        # phone). A mask that fits two of them (张** for 张勇龙 and his phoneless son 张华龙) does not
+        # single the person out, whatever else the line shows of the household.
+        # A person with a phone of their own who gives a family member's reads as that member.
+        phone = p.phone if phone_kind != "family" else phone_cell
+        pool = {c.id: c for c in [p, *_carriers(world, phone, p)]}.values()
+        if [c.id for c in pool if _fits_mask(written_name, c.name)] != [p.id] or (
+            phone_kind == "family" and p.phone
+        ):
+            return False
     if phone_kind in ("own", "own_typo"):
         sharers = world.by_phone.get(p.phone, [])
         if len(sharers) == 1:
@@ -565,6 +577,19 @@ def _identifiable(
         return True
     # A masked name needs two supports.
     return support >= 2
+
+
+def _carriers(world: World, phone: str, p: ResidentRow) -> list[ResidentRow]:
+    """Who could give this phone on a list: its owners, and their households' members without one."""
+    owners = world.by_phone.get(phone_digits_only(phone), [])
+    households = {o.household_id for o in owners} | {p.household_id}
+    phoneless = [r for h in households for r in world.households.get(h or 0, []) if not r.phone]
+    return list({r.id: r for r in [*owners, *phoneless]}.values())
+
+
+def phone_digits_only(cell: str) -> str:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return digits[-11:] if len(digits) > 11 else digits
 
 
 def _fits_mask(mask: str, name: str) -> bool:
@@ -725,6 +750,12 @@ def _fill(world, rows, header, lines, rng, people, kind, *, id_missing, phone_mi
                 "community": world.community_of[p.compound],
             }
             truth[index] = p.id
+            # A wrong building or room places the person only as far as what is still right: the
+            # compound (张敏, 鑫苑家园37# for 27#, says "a 张敏 of 鑫苑家园"), or the building.
+            if "building_wrong" in errs and precision in ("flat", "building"):
+                precision = "compound"
+            elif "room_wrong" in errs and precision == "flat":
+                precision = "building"
             identifiable[index] = _identifiable(
                 world, p, name_kind, name, id_kind, phone_kind, ph, precision, at
             )

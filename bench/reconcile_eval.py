@@ -74,6 +74,7 @@ def synth_case(residents: int, lines: int, seed: int) -> Case:
 
 
 def gen2_case(kind: str, residents: int, lines: int, seed: int) -> Case:
+    from gridroll.core.tables import limits
     from gridroll.lib.address import compound_key
     from gridroll.reconcile.services import line_fields, read_feed
 
@@ -83,7 +84,8 @@ def gen2_case(kind: str, residents: int, lines: int, seed: int) -> Case:
     # The registry as the app holds it: compounds by their key (正商小区 → 正商).
     for r in world.residents:
         r.compound = compound_key(r.compound)
-    read = read_feed(table.csv_bytes(), "名单.csv")
+    # Read as the command reads a file (its limits: a 100,000-line list is over the web upload's).
+    read = read_feed(table.csv_bytes(), "名单.csv", limits("command"))
     inputs = []
     for index, (_row, cells) in enumerate(read.rows, start=1):
         f = line_fields(cells, read.mapping)

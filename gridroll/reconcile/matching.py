@@ -136,11 +136,16 @@ def phone_path(scored: list[model.Candidate], phone: str, owners: PhoneOwners | 
     rank = NAME_RANK.get(lv["name"], len(NAME_RANK))
     # Who else could be carrying this phone: a resident who has it too, or a member of the household
     # without a phone of their own (白** with 白娜娟's phone, whose daughter 白悦梓 has none).
+    # When the phone is not the top candidate's own but a family member's, every member of that
+    # household carries it as much as the top candidate does (胡* with 陈静秀's phone: 胡军 or 胡强).
     carriers = [
         c
         for c in scored[1:]
         if c.levels["phone"] in ("exact", "one_digit")
-        or (c.levels["phone"] == "household" and c.resident_id in owners.phoneless)
+        or (
+            c.levels["phone"] == "household"
+            and (lv["phone"] == "household" or c.resident_id in owners.phoneless)
+        )
     ]
     if lv["name"] != "null" and any(NAME_RANK.get(c.levels["name"], 99) <= rank for c in carriers):
         return False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,13 @@ PHONE_LEVELS = [
 _COMPOUND_OK = "(compound_l = compound_r OR compound_l IS NULL)"
 _SAME_BUILDING = f"({_COMPOUND_OK} AND building_l = building_r)"
 ADDRESS_LEVELS = [
-    ("null", "(building_l IS NULL AND compound_l IS NULL) OR building_r IS NULL"),
+    # A building number alone, of no named compound (金水区5幢附近), that is not the resident's says
+    # little: every compound has a 5幢, and vague lists often name the wrong one. Neither for nor against.
+    (
+        "null",
+        "(building_l IS NULL AND compound_l IS NULL) OR building_r IS NULL"
+        " OR (compound_l IS NULL AND room_l IS NULL AND building_l <> building_r)",
+    ),
     ("household", f"{_SAME_BUILDING} AND room_l = room_r"),
     (
         "near",
@@ -141,6 +148,10 @@ BLOCKING_RULES = [
     "l.name = r.name_short2 AND l.phone7 = r.phone7",
     "l.name = r.name_short1 AND l.phone4 = r.phone4",
     "l.name = r.name_short2 AND l.phone4 = r.phone4",
+    # The list replaced a character by one of another sound and shape (郑杰虽 for 郑杰强, 尹青 for 尹倩):
+    # the name with the same character dropped on both sides, within the building.
+    "l.name_short1 = r.name_short1 AND l.building = r.building AND l.compound = r.compound",
+    "l.name_short2 = r.name_short2 AND l.building = r.building AND l.compound = r.compound",
     # The list added a character (张磊颖 for 张磊).
     "l.name_short1 = r.name AND l.building = r.building",
     "l.name_short2 = r.name AND l.building = r.building",
@@ -262,7 +273,7 @@ def predict(
     db_api=None,
     params: dict | None = None,
     top: int = 4,
-    min_weight: float = -10.0,
+    min_weight: float | None = None,
     learned: dict | None = None,
 ) -> dict[int, list[Candidate]]:
     """The best ``top`` candidates per feed line (by match weight), strongest first. The parameters are
@@ -318,12 +329,23 @@ EM_SAMPLE_LINES = 10_000
 U_MAX_PAIRS = 1e6
 
 
+def weight_floor(residents: int) -> float:
+    """The lowest match weight a candidate is kept at: the prior's (one in ``residents``), so a pair is
+    dropped only when its comparisons speak against it. A fixed cut (−10 bits) kept, against a million
+    residents, only pairs with 10 bits of evidence for them: 张敏 in her compound with another building,
+    or 尹青 for 尹倩 in her building, never reached the three candidates."""
+    prior = min(0.5, 1.0 / max(1, residents))
+    return math.log2(prior / (1 - prior))
+
+
 def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float, learned) -> list[tuple]:
     from splink import Linker
 
     dialect = db_api.sql_dialect.sql_dialect_str
     # A feed line matches at most one of the residents: the prior odds of a random pair.
     prior = min(0.5, 1.0 / max(1, len(registry)))
+    if min_weight is None:
+        min_weight = weight_floor(len(registry))
     left = db_api.register(_table_for(db_api, feed), dataset_display_name="a_feed")
     right = db_api.register(_table_for(db_api, registry), dataset_display_name="b_registry")
     if len(feed) >= EM_MIN_LINES:
