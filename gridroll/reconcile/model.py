@@ -338,7 +338,7 @@ def weight_floor(residents: int) -> float:
     return math.log2(prior / (1 - prior))
 
 
-def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float, learned) -> list[tuple]:
+def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float | None, learned) -> list[tuple]:
     from splink import Linker
 
     dialect = db_api.sql_dialect.sql_dialect_str
