@@ -858,6 +858,7 @@ ZH = {
     "tubes": "采样管",
     "yes": "是",
     "no": "否",
+    "Your role works without the resident registry: names and addresses stay with the grid workers. What you can do is below.": "您的角色不使用居民信息库：姓名和住址只由网格员掌握。您可以做的事见下方。",
 }
 
 
