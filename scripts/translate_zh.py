@@ -859,6 +859,7 @@ ZH = {
     "yes": "是",
     "no": "否",
     "Your role works without the resident registry: names and addresses stay with the grid workers. What you can do is below.": "您的角色不使用居民信息库：姓名和住址只由网格员掌握。您可以做的事见下方。",
+    "%(t)s in all: %(n)s still to swab, %(s)s swabbed and waiting for the result": "共 %(t)s 人：待采样 %(n)s 人，已采待出结果 %(s)s 人",
 }
 
 

@@ -298,13 +298,16 @@ def retests(request):
             header=RETEST_HEADER,
         )
         return download(out.getvalue(), "复核名单.xlsx")
-    open_tasks = [t for t in tasks if t.status != RetestTask.Status.CLOSED]
+    # "To do" is who still has to be swabbed; someone swabbed and waiting for the result is not (issue 18).
+    to_swab = sum(1 for t in tasks if t.status == RetestTask.Status.OPEN)
+    awaiting = sum(1 for t in tasks if t.status == RetestTask.Status.SAMPLED)
     return render(
         request,
         "labs/retests.html",
         {
             "tasks": tasks,
-            "open": len(open_tasks),
+            "open": to_swab,
+            "awaiting": awaiting,
             "round": round_,
             "area": area,
             "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:20],

@@ -169,3 +169,12 @@ def test_the_api_takes_results_and_answers_like_a_file(roll, people, act, admin,
     counts = login(admin).get(f"/api/labs/rollcall/{roll.pk}/{tree['community'].pk}").json()
     assert counts["counts"]["pool_positive"] == 10 and counts["children"]["第一网格"]["pool_positive"] == 10
     assert login(outsider).get(f"/api/labs/rollcall/{roll.pk}/{tree['community'].pk}").status_code == 404
+
+
+def test_the_retest_lists_summary_does_not_count_a_swabbed_person_as_to_do(positive_pool, login, sub_admin):
+    """Issue 18, item 11: "共10人，待处理10人" while one of the ten showed 已采待出结果."""
+    task = RetestTask.objects.filter(resident=positive_pool[0]).get()
+    RetestTask.objects.filter(pk=task.pk).update(status=RetestTask.Status.SAMPLED)
+    page = login(sub_admin).get(reverse("labs:retests"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已采待出结果" in page
+    assert "共 10 人：待采样 9 人，已采待出结果 1 人" in page
