@@ -610,6 +610,7 @@ def write_issues(upload: ResultUpload, out, filename: str) -> int:
 
 RESIDENT_WORDS = {
     "missing": "本轮尚未采样",
+    "missed": "未在本轮采样（本轮已结束）",
     "sampled": "已采样，等待结果",
     "negative": "阴性",
     "pool_positive": "混管阳性，请居家等待单管复核，不要外出",
@@ -622,13 +623,17 @@ RESIDENT_WORDS = {
 def person_results(resident, limit: int = 3) -> list[dict]:
     """A person's latest rounds as they themselves may see them, each with the time it became so."""
     from gridroll.rollcall.models import Entry
+    from gridroll.sampling.models import Round
 
-    out = [
-        {"round": e.round.name, "state": e.state, "text": RESIDENT_WORDS[e.state], "as_of": e.updated_at}
-        for e in Entry.objects.filter(resident=resident)
-        .select_related("round")
-        .order_by("-round__starts_at")[:limit]
-    ]
+    now = timezone.now()
+    out = []
+    entries = Entry.objects.filter(resident=resident).select_related("round").order_by("-round__starts_at")
+    for e in entries[:limit]:
+        words = RESIDENT_WORDS[e.state]
+        # "Not sampled yet" promises a chance that has passed once the round is over (issue 18, item 8).
+        if e.state == "missing" and (e.round.status == Round.Status.CLOSED or e.round.ends_at < now):
+            words = RESIDENT_WORDS["missed"]
+        out.append({"round": e.round.name, "state": e.state, "text": words, "as_of": e.updated_at})
     if out:
         return out
     # Not on any roll (a visitor): their own tubes say it.

@@ -178,3 +178,14 @@ def test_the_retest_lists_summary_does_not_count_a_swabbed_person_as_to_do(posit
     page = login(sub_admin).get(reverse("labs:retests"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "已采待出结果" in page
     assert "共 10 人：待采样 9 人，已采待出结果 1 人" in page
+
+
+def test_a_resident_is_not_told_not_sampled_yet_for_a_round_that_has_ended(roll, people):
+    """Issue 18, item 8: the resident's own page said 本轮尚未采样 for a round that had ended."""
+    from gridroll.labs.services import person_results
+    from gridroll.sampling.models import Round
+
+    assert person_results(people[0])[0]["text"] == "本轮尚未采样"
+    Round.objects.filter(pk=roll.pk).update(status=Round.Status.CLOSED)
+    text = person_results(people[0])[0]["text"]
+    assert "尚未" not in text and "已结束" in text
