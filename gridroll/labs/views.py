@@ -226,14 +226,15 @@ def turnaround(request):
 
 def retest_rows(user, round_: Round | None, area: Area | None):
     tasks = RetestTask.objects.restrict(user).select_related(
-        "resident__household__building__grid", "tube", "round"
+        "resident__household__building__grid__parent", "tube", "round"
     )
     if round_ is not None:
         tasks = tasks.filter(round=round_)
     if area is not None:
         tasks = tasks.filter(resident__household__building__grid__path__startswith=area.path)
-    tasks = list(
-        tasks.order_by("status", "resident__household__building__grid__path", "resident__household_id")
+    tasks = sorted(
+        tasks,
+        key=lambda t: (t.status, t.resident.household.building.grid.path, t.resident.household.sort_key),
     )
     grids = {t.resident.household.building.grid_id for t in tasks}
     workers: dict[int, list[str]] = {}
