@@ -860,6 +860,15 @@ ZH = {
     "no": "否",
     "Your role works without the resident registry: names and addresses stay with the grid workers. What you can do is below.": "您的角色不使用居民信息库：姓名和住址只由网格员掌握。您可以做的事见下方。",
     "%(t)s in all: %(n)s still to swab, %(s)s swabbed and waiting for the result": "共 %(t)s 人：待采样 %(n)s 人，已采待出结果 %(s)s 人",
+    "counted": "已清点",
+    "Scan each tube to count it": "逐管扫码清点",
+    "Count this tube": "清点此管",
+    "Counted by hand: all %(packed)s packed tubes are here": "已人工清点：装箱的 %(packed)s 管全部在箱内",
+    "Packed, not counted yet": "已装箱、尚未清点",
+    "Scan the tubes to count them; what is missing shows here.": "逐管扫码清点，缺少的采样管会显示在这里。",
+    "Counted, not packed in this box": "清点到、但不在本箱装箱记录中",
+    "%(n)d tubes recorded as counted.": "已记录清点 %(n)d 管。",
+    "(received, lab not named)": "（已接收，未填写检测机构）",
 }
 
 

@@ -94,7 +94,7 @@ def box_receive(request, pk: int):
         try:
             if request.POST.get("all"):
                 n = receive_all(request.user, box)
-                messages.success(request, _("%(n)d tubes received.") % {"n": n})
+                messages.success(request, _("%(n)d tubes recorded as counted.") % {"n": n})
             else:
                 receive_tube(request.user, box, request.POST.get("tube", ""))
         except ReceiveError as exc:
@@ -108,6 +108,7 @@ def box_receive(request, pk: int):
             "diff": box_differences(box),
             "packed": box.tubes.count(),
             "received": box.tubes.filter(received_at__isnull=False).count(),
+            "counted": box.receipts.count(),
             "receipts": box.receipts.order_by("-scanned_at")[:20],
         },
     )
@@ -182,7 +183,8 @@ def turnaround(request):
     for t in tubes.values("lab", "sealed_at", "packed_at", "received_at", "reported_at").iterator(
         chunk_size=5000
     ):
-        rows.setdefault(t["lab"] or _("(not received yet)"), []).append(t)
+        unnamed = _("(received, lab not named)") if t["received_at"] else _("(not received yet)")
+        rows.setdefault(t["lab"] or unnamed, []).append(t)
     labs = []
     for lab, ts in sorted(rows.items()):
         labs.append(

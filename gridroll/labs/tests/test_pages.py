@@ -48,17 +48,21 @@ def test_lab_receives_a_box_and_uploads_results_from_the_page(
     assert "BOX-9" in home and "居民0" not in home
     response = client.post(reverse("labs:home"), {"box": "box-9"})
     assert response.url == reverse("labs:box", args=[box.pk])
-    page = client.get(response.url).content.decode()
-    assert "TUBE000001" in page and "居民0" not in page  # labs never see names
-    client.post(response.url, {"tube": "TUBE000001"})
+    # Receiving the box received its tube; scanning it is the lab's count.
     assert Tube.objects.get(barcode="TUBE000001").received_at is not None
+    page = client.get(response.url).content.decode()
+    assert "居民0" not in page  # labs never see names
+    client.post(response.url, {"tube": "TUBE000001"})
+    page = client.get(response.url).content.decode()
+    assert "TUBE000001" in page and "居民0" not in page
     upload = io.BytesIO(
         b"\xe7\xae\xa1\xe7\xa0\x81,\xe7\xbb\x93\xe6\x9e\x9c\nTUBE000001,\xe9\x98\xb3\xe6\x80\xa7\nNOPE000001,x\n"
     )
     upload.name = "results.csv"
     response = client.post(reverse("labs:home"), {"file": upload, "lab": "聊城市检测中心"})
     page = client.get(response.url).content.decode()
-    assert "TUBE000001" in page and "unknown_tube" in page
+    # The reason in words, without its code in front (issue 18, item 5).
+    assert "TUBE000001" in page and "系统中没有这支管" in page and "unknown_tube" not in page
     rejects = client.get(response.url + "?download=1")
     rows = list(load_workbook(io.BytesIO(rejects.content)).active.values)
     assert rows[1][0] == "NOPE000001"
