@@ -196,3 +196,11 @@ class Household(models.Model):
     def label(self) -> str:
         b = self.building
         return household_label(b.compound, b.number, self.entrance, self.room)
+
+    @property
+    def sort_key(self) -> tuple:
+        """The order people walk a compound: 4号楼 before 10号楼, 2单元 before 10单元 (natural, not text)."""
+        from gridroll.lib.text import natural_key
+
+        b = self.building
+        return (b.compound_key, natural_key(b.number), natural_key(self.entrance), natural_key(self.room))

@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
+from gridroll.audit.labels import action_label
 from gridroll.audit.models import AuditRecord
 from gridroll.residents.masking import changes_for
 
@@ -18,12 +19,9 @@ def audit_log(request):
     action = request.GET.get("action", "")
     if action:
         records = records.filter(action=action)
-    actions = (
-        AuditRecord.objects.restrict(request.user)
-        .order_by("action")
-        .values_list("action", flat=True)
-        .distinct()
-    )
+    codes = AuditRecord.objects.restrict(request.user).order_by("action").values_list("action", flat=True)
+    # The filter offers what the reader reads (the label); the query string keeps the stable code.
+    actions = sorted(((a, action_label(a)) for a in codes.distinct()), key=lambda pair: pair[1])
     page = Paginator(records, 100).get_page(request.GET.get("page"))
     for h in page.object_list:
         # Identifiers as this user may see them: IDs masked, phones by the calling rule (issue 13).

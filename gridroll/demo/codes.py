@@ -182,5 +182,6 @@ def _feed_links(base: str) -> list[str]:
     return [
         f"  a big-data list for 嘉明社区 to check: {base}/reconcile/{feed.pk}/  (jiaming or niushu)",
         "      the same file from the command line: .venv/bin/python manage.py reconcile "
-        "var/demo/feed-jiaming.xlsx --round current --area 嘉明社区 --out var/demo/feed-result.xlsx",
+        "var/demo/feed-jiaming.xlsx --round current --area 嘉明社区 --out var/demo/feed-result.xlsx "
+        "--check-only",
     ]

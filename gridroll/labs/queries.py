@@ -25,7 +25,8 @@ def turnaround_by_lab(tubes) -> list[dict]:
     for t in tubes.values_list("lab", "sealed_at", "packed_at", "received_at", "reported_at").iterator(
         chunk_size=5000
     ):
-        rows.setdefault(t[0] or _("(not received yet)"), []).append(t)
+        unnamed = _("(received, lab not named)") if t[3] else _("(not received yet)")
+        rows.setdefault(t[0] or unnamed, []).append(t)
     labs = []
     for lab, ts in sorted(rows.items()):
         labs.append(

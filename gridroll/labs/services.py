@@ -42,7 +42,10 @@ class ReceiveError(Exception):
 
 @transaction.atomic
 def receive_box(user, box: Box, lab: str = "") -> Box:
-    """The lab has the box in hand (scanned its code). Tubes are then scanned one by one, or all at once."""
+    """The lab has the box in hand (scanned its code): the box and every tube packed in it are received,
+    at this lab. A technician expects results for a received box to go in at once (issue 18: uploads were
+    refused as ``tube_not_received`` until someone pressed "counted"); scanning the tubes afterwards is a
+    count that flags differences (``box_differences``), not a second receipt."""
     box = Box.objects.select_for_update().get(pk=box.pk)
     if box.status == Box.Status.RECEIVED:
         return box
@@ -52,7 +55,16 @@ def receive_box(user, box: Box, lab: str = "") -> Box:
     if lab and not box.handed_to:
         box.handed_to = lab
     box.save(update_fields=["status", "received_at", "handed_to"])
-    record(user, "box.receive", box, changes={"status": ["", box.status]}, area_path=box.site.area.path)
+    tubes = Tube.objects.filter(box=box, received_at__isnull=True).update(
+        received_at=box.received_at, lab=box.handed_to
+    )
+    record(
+        user,
+        "box.receive",
+        box,
+        changes={"status": ["", box.status], "tubes": [0, tubes]},
+        area_path=box.site.area.path,
+    )
     return box
 
 
@@ -75,24 +87,30 @@ def receive_tube(user, box: Box, barcode: str) -> BoxReceipt:
 
 @transaction.atomic
 def receive_all(user, box: Box) -> int:
-    """Every tube the system has in the box is taken as received (after the lab counted them)."""
+    """The lab counted the box by hand and every packed tube is there: the tubes not scanned yet are
+    recorded as counted (and received, for a box received before receiving took its tubes). The number
+    of tubes so recorded."""
     now = timezone.now()
-    tubes = list(box.tubes.filter(received_at__isnull=True))
+    scanned = set(box.receipts.values_list("barcode", flat=True))
+    tubes = [t for t in box.tubes.all() if t.barcode not in scanned]
     BoxReceipt.objects.bulk_create(
         [BoxReceipt(box=box, barcode=t.barcode, tube=t, user=user) for t in tubes], ignore_conflicts=True
     )
-    Tube.objects.filter(pk__in=[t.pk for t in tubes]).update(received_at=now, lab=box.handed_to)
+    Tube.objects.filter(pk__in=[t.pk for t in tubes], received_at__isnull=True).update(
+        received_at=now, lab=box.handed_to
+    )
     record(user, "box.receive_all", box, changes={"tubes": [0, len(tubes)]}, area_path=box.site.area.path)
     return len(tubes)
 
 
 def box_differences(box: Box) -> dict[str, list[str]]:
-    """Tubes packed in the box but not scanned at the lab, and tubes scanned there but not packed in it."""
-    packed = dict(box.tubes.values_list("barcode", "received_at"))
+    """The lab's count against the packer's: tubes packed in the box but not scanned at the lab (once the
+    count has begun), and tubes scanned there but not packed in it."""
+    packed = set(box.tubes.values_list("barcode", flat=True))
     scanned = set(box.receipts.values_list("barcode", flat=True))
     return {
-        "packed_not_received": sorted(b for b, at in packed.items() if b not in scanned and at is None),
-        "received_not_packed": sorted(scanned - set(packed)),
+        "packed_not_scanned": sorted(packed - scanned) if scanned else [],
+        "received_not_packed": sorted(scanned - packed),
     }
 
 
@@ -133,7 +151,10 @@ _RESULT_KEYS = {halfwidth(w).lower(): k for k, ws in RESULT_WORDS.items() for w 
 MESSAGES = {
     "missing_tube": "缺少管码",
     "unknown_tube": "系统中没有这支管",
-    "tube_not_received": "此管尚未接收（请先扫箱、扫管接收）",
+    "tube_not_received": (
+        "此管尚未接收：请先在“检测机构”首页扫描装它的转运箱的箱码接收该箱"
+        "（接收转运箱即接收箱内全部采样管），再上传结果"
+    ),
     "bad_result": "结果应为 阴性/阳性/无效（negative/positive/invalid）",
     "bad_ct": "Ct 值应为数字",
     "bad_tested_at": "检测时间无法识别（例：2022-04-12 08:30）",
@@ -610,6 +631,7 @@ def write_issues(upload: ResultUpload, out, filename: str) -> int:
 
 RESIDENT_WORDS = {
     "missing": "本轮尚未采样",
+    "missed": "未在本轮采样（本轮已结束）",
     "sampled": "已采样，等待结果",
     "negative": "阴性",
     "pool_positive": "混管阳性，请居家等待单管复核，不要外出",
@@ -622,13 +644,17 @@ RESIDENT_WORDS = {
 def person_results(resident, limit: int = 3) -> list[dict]:
     """A person's latest rounds as they themselves may see them, each with the time it became so."""
     from gridroll.rollcall.models import Entry
+    from gridroll.sampling.models import Round
 
-    out = [
-        {"round": e.round.name, "state": e.state, "text": RESIDENT_WORDS[e.state], "as_of": e.updated_at}
-        for e in Entry.objects.filter(resident=resident)
-        .select_related("round")
-        .order_by("-round__starts_at")[:limit]
-    ]
+    now = timezone.now()
+    out = []
+    entries = Entry.objects.filter(resident=resident).select_related("round").order_by("-round__starts_at")
+    for e in entries[:limit]:
+        words = RESIDENT_WORDS[e.state]
+        # "Not sampled yet" promises a chance that has passed once the round is over (issue 18, item 8).
+        if e.state == "missing" and (e.round.status == Round.Status.CLOSED or e.round.ends_at < now):
+            words = RESIDENT_WORDS["missed"]
+        out.append({"round": e.round.name, "state": e.state, "text": words, "as_of": e.updated_at})
     if out:
         return out
     # Not on any roll (a visitor): their own tubes say it.

@@ -94,7 +94,7 @@ def box_receive(request, pk: int):
         try:
             if request.POST.get("all"):
                 n = receive_all(request.user, box)
-                messages.success(request, _("%(n)d tubes received.") % {"n": n})
+                messages.success(request, _("%(n)d tubes recorded as counted.") % {"n": n})
             else:
                 receive_tube(request.user, box, request.POST.get("tube", ""))
         except ReceiveError as exc:
@@ -108,6 +108,7 @@ def box_receive(request, pk: int):
             "diff": box_differences(box),
             "packed": box.tubes.count(),
             "received": box.tubes.filter(received_at__isnull=False).count(),
+            "counted": box.receipts.count(),
             "receipts": box.receipts.order_by("-scanned_at")[:20],
         },
     )
@@ -198,14 +199,15 @@ def turnaround(request):
 
 def retest_rows(user, round_: Round | None, area: Area | None):
     tasks = RetestTask.objects.restrict(user).select_related(
-        "resident__household__building__grid", "tube", "round"
+        "resident__household__building__grid__parent", "tube", "round"
     )
     if round_ is not None:
         tasks = tasks.filter(round=round_)
     if area is not None:
         tasks = tasks.filter(resident__household__building__grid__path__startswith=area.path)
-    tasks = list(
-        tasks.order_by("status", "resident__household__building__grid__path", "resident__household_id")
+    tasks = sorted(
+        tasks,
+        key=lambda t: (t.status, t.resident.household.building.grid.path, t.resident.household.sort_key),
     )
     grids = {t.resident.household.building.grid_id for t in tasks}
     workers: dict[int, list[str]] = {}
@@ -270,13 +272,16 @@ def retests(request):
             header=RETEST_HEADER,
         )
         return download(out.getvalue(), "复核名单.xlsx")
-    open_tasks = [t for t in tasks if t.status != RetestTask.Status.CLOSED]
+    # "To do" is who still has to be swabbed; someone swabbed and waiting for the result is not (issue 18).
+    to_swab = sum(1 for t in tasks if t.status == RetestTask.Status.OPEN)
+    awaiting = sum(1 for t in tasks if t.status == RetestTask.Status.SAMPLED)
     return render(
         request,
         "labs/retests.html",
         {
             "tasks": tasks,
-            "open": len(open_tasks),
+            "open": to_swab,
+            "awaiting": awaiting,
             "round": round_,
             "area": area,
             "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:20],

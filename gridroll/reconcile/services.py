@@ -663,6 +663,12 @@ def result_rows(feed: Feed, lines, *, masked: bool, documents: dict | None = Non
         number = documents.get(resident_id, "")
         return idnumber.mask(number) if masked else number
 
+    from django.conf import settings
+    from django.utils import translation
+
+    # The 结论 column in words, like its header: the file goes to people upstream (issue 18, item 5).
+    with translation.override(settings.LANGUAGE_CODE):
+        words = {code: str(label) for code, label in Conclusion.choices}
     width = len(feed.columns)
     rows = []
     for x in lines:
@@ -671,7 +677,8 @@ def result_rows(feed: Feed, lines, *, masked: bool, documents: dict | None = Non
         if x.conclusion == Conclusion.REVIEW:
             candidates = "；".join(doc(c["id"]) or f"（无证件，编号{c['id']}）" for c in x.candidates)
         cells = (list(x.cells) + [""] * width)[:width]
-        rows.append([*cells, x.conclusion, matched, f"{x.confidence:.3f}", x.explanation, candidates])
+        conclusion = words.get(x.conclusion, x.conclusion)
+        rows.append([*cells, conclusion, matched, f"{x.confidence:.3f}", x.explanation, candidates])
     return [*feed.columns, *RESULT_HEADERS], rows
 
 

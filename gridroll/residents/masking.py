@@ -45,10 +45,13 @@ def _shown(field: str, value, calls: bool):
 
 
 def changes_for(user, changes: dict, area_path: str) -> list[tuple[str, object, object]]:
-    """An audit record's ``{field: [old, new]}`` as (field, old, new) rows fit for ``user``'s eyes."""
+    """An audit record's ``{field: [old, new]}`` as (field, old, new) rows fit for ``user``'s eyes: masked,
+    then with the field's name and the values' codes in the reader's language (audit/labels.py)."""
+    from gridroll.audit.labels import labelled
+
     calls = may_call(user, area_path)
     rows = []
     for field, pair in (changes or {}).items():
         old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
         rows.append((field, _shown(field, old, calls), _shown(field, new, calls)))
-    return rows
+    return labelled(rows)

@@ -332,6 +332,18 @@ class ExemptionError(Exception):
     pass
 
 
+def _exemption_reason(reason: str, note: str) -> str:
+    """The audit record's why: the worker's note, else the reason's label in the site's language (a
+    record is written once and read by anyone; the round is in its changes, not here)."""
+    if note:
+        return note
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(Exemption(reason).label)
+
+
 @transaction.atomic
 def set_exemption(user, entry: Entry, reason: str, note: str = "") -> Entry:
     """Mark a resident exempt in this round (audited). A sample, if any, still decides the state."""
@@ -349,8 +361,12 @@ def set_exemption(user, entry: Entry, reason: str, note: str = "") -> Entry:
         user,
         "rollcall.exempt",
         entry.resident,
-        changes={"exemption": [before[0], reason], "note": [before[1], entry.exemption_note]},
-        reason=f"{entry.round_id}",
+        changes={
+            "round": [None, entry.round.name],
+            "exemption": [before[0], reason],
+            "note": [before[1], entry.exemption_note],
+        },
+        reason=_exemption_reason(reason, entry.exemption_note),
         area_path=entry.grid.path,
     )
     refresh(entry.round_id, [entry.resident_id])
@@ -368,8 +384,11 @@ def clear_exemption(user, entry: Entry) -> Entry:
         user,
         "rollcall.unexempt",
         entry.resident,
-        changes={"exemption": [entry.exemption, ""], "note": [entry.exemption_note, ""]},
-        reason=f"{entry.round_id}",
+        changes={
+            "round": [None, entry.round.name],
+            "exemption": [entry.exemption, ""],
+            "note": [entry.exemption_note, ""],
+        },
         area_path=entry.grid.path,
     )
     entry.exemption, entry.exemption_note, entry.exempted_by, entry.exempted_at = "", "", user, timezone.now()

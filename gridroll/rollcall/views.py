@@ -214,7 +214,7 @@ def _children_completion(round_: Round, area: Area) -> tuple[list[dict], list[di
     """Completion per child area and per building under ``area``, worst first."""
     tallies = list(
         Tally.objects.filter(round=round_, grid__path__startswith=area.path).select_related(
-            "grid", "building"
+            "grid__parent", "building"
         )
     )
     children = {c.path: c for c in Area.objects.filter(parent=area)}
@@ -341,6 +341,7 @@ def _retests(user, round_: Round, area: Area) -> list:
         .select_related("resident__household__building__grid", "tube")
         .order_by("resident__household__building__grid__path", "resident__household_id")[:500]
     )
+    tasks.sort(key=lambda t: (t.resident.household.building.grid.path, t.resident.household.sort_key))
     for t in tasks:
         t.phone_shown = phone_for(user, t.resident.phone, t.resident.household.building.grid.path)
     return tasks
@@ -522,10 +523,12 @@ def repeat_missing(request, round_pk: int, area_pk: int):
     for resident_id, name in earlier:
         missed[resident_id].append(name)
     rows = []
-    for e in missing_now.filter(resident_id__in=list(missed)).select_related("resident", "household", "grid"):
+    for e in missing_now.filter(resident_id__in=list(missed)).select_related(
+        "resident", "household__building", "grid"
+    ):
         e.phone_shown = phone_for(request.user, e.resident.phone, e.grid.path)
         rows.append({"entry": e, "rounds": missed[e.resident_id]})
-    rows.sort(key=lambda r: (-len(r["rounds"]), r["entry"].household.label))
+    rows.sort(key=lambda r: (-len(r["rounds"]), r["entry"].household.sort_key))
     return render(
         request,
         "rollcall/repeat.html",

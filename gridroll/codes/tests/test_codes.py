@@ -180,3 +180,24 @@ def test_issue_codes_writes_a_card_sheet(tree, resident_a, resident_b, tmp_path)
     out = io.StringIO()
     call_command("issue_codes", "--area", "第一网格", stdout=out)
     assert "0 codes issued" in out.getvalue()
+
+
+def test_check_code_takes_a_short_code_as_typed(resident_a, grid_worker):
+    """Issue 18, item 14: short codes exist to be read aloud and typed; check_code called them malformed."""
+    code = services.issue_code(resident_a)
+    for typed in (code.short_code, code.short_code.lower(), code.short_code.replace("-", " ")):
+        result = services.check_code(typed)
+        assert (result.status, result.short_code) == ("valid", code.short_code), typed
+        assert result.person["masked_name"] == "韩*怡"
+    # A typo is caught by the check character and said so, not called "not ours".
+    body = code.short_code.replace("-", "")
+    typo = body[:3] + ("A" if body[3] != "A" else "B") + body[4:]
+    assert services.check_code(typo).reason in ("short_code_typo", "not_issued_here")
+    wrong_check = body[:7] + next(c for c in "ABCDEFGH" if c != body[7])
+    assert services.check_code(wrong_check).reason == "short_code_typo"
+    # A revoked code's short code is revoked too; the command line answers the same.
+    services.reissue_code(resident_a, grid_worker, "lost", "手机丢了")
+    assert services.check_code(code.short_code).status == "revoked"
+    out = io.StringIO()
+    call_command("check_code", code.short_code, stdout=out)
+    assert json.loads(out.getvalue())["reason"] == "lost"

@@ -49,17 +49,21 @@ def test_lab_receives_a_box_and_uploads_results_from_the_page(
     assert "BOX-9" in home and "居民0" not in home
     response = client.post(reverse("labs:home"), {"box": "box-9"})
     assert response.url == reverse("labs:box", args=[box.pk])
-    page = client.get(response.url).content.decode()
-    assert "TUBE000001" in page and "居民0" not in page  # labs never see names
-    client.post(response.url, {"tube": "TUBE000001"})
+    # Receiving the box received its tube; scanning it is the lab's count.
     assert Tube.objects.get(barcode="TUBE000001").received_at is not None
+    page = client.get(response.url).content.decode()
+    assert "居民0" not in page  # labs never see names
+    client.post(response.url, {"tube": "TUBE000001"})
+    page = client.get(response.url).content.decode()
+    assert "TUBE000001" in page and "居民0" not in page
     upload = io.BytesIO(
         b"\xe7\xae\xa1\xe7\xa0\x81,\xe7\xbb\x93\xe6\x9e\x9c\nTUBE000001,\xe9\x98\xb3\xe6\x80\xa7\nNOPE000001,x\n"
     )
     upload.name = "results.csv"
     response = client.post(reverse("labs:home"), {"file": upload, "lab": "聊城市检测中心"})
     page = client.get(response.url).content.decode()
-    assert "TUBE000001" in page and "unknown_tube" in page
+    # The reason in words, without its code in front (issue 18, item 5).
+    assert "TUBE000001" in page and "系统中没有这支管" in page and "unknown_tube" not in page
     rejects = client.get(response.url + "?download=1")
     rows = list(load_workbook(io.BytesIO(rejects.content)).active.values)
     assert rows[1][0] == "NOPE000001"
@@ -170,3 +174,23 @@ def test_the_api_takes_results_and_answers_like_a_file(roll, people, act, admin,
     counts = login(admin).get(f"/api/labs/rollcall/{roll.pk}/{tree['community'].pk}").json()
     assert counts["counts"]["pool_positive"] == 10 and counts["children"]["第一网格"]["pool_positive"] == 10
     assert login(outsider).get(f"/api/labs/rollcall/{roll.pk}/{tree['community'].pk}").status_code == 404
+
+
+def test_the_retest_lists_summary_does_not_count_a_swabbed_person_as_to_do(positive_pool, login, sub_admin):
+    """Issue 18, item 11: "共10人，待处理10人" while one of the ten showed 已采待出结果."""
+    task = RetestTask.objects.filter(resident=positive_pool[0]).get()
+    RetestTask.objects.filter(pk=task.pk).update(status=RetestTask.Status.SAMPLED)
+    page = login(sub_admin).get(reverse("labs:retests"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已采待出结果" in page
+    assert "共 10 人：待采样 9 人，已采待出结果 1 人" in page
+
+
+def test_a_resident_is_not_told_not_sampled_yet_for_a_round_that_has_ended(roll, people):
+    """Issue 18, item 8: the resident's own page said 本轮尚未采样 for a round that had ended."""
+    from gridroll.labs.services import person_results
+    from gridroll.sampling.models import Round
+
+    assert person_results(people[0])[0]["text"] == "本轮尚未采样"
+    Round.objects.filter(pk=roll.pk).update(status=Round.Status.CLOSED)
+    text = person_results(people[0])[0]["text"]
+    assert "尚未" not in text and "已结束" in text

@@ -172,9 +172,32 @@ def test_receiving_a_box_lists_what_is_missing_and_what_is_extra(roll, people, a
     receive_tube(admin, box, "TUBE000100")  # scanned twice: one receipt
     assert BoxReceipt.objects.filter(box=box).count() == 2
     assert box_differences(box) == {
-        "packed_not_received": ["TUBE000101"],
+        "packed_not_scanned": ["TUBE000101"],
         "received_not_packed": ["TUBE000102"],
     }
     assert receive_all(admin, box) == 1
-    assert box_differences(box)["packed_not_received"] == []
+    assert box_differences(box)["packed_not_scanned"] == []
     assert Tube.objects.filter(received_at__isnull=False).count() == 3
+
+
+def test_receiving_a_box_receives_its_tubes_so_results_go_in_at_once(roll, people, act, admin, round_, site):
+    """Issue 18, item 9: a received box's tubes stayed unreceived until "counted" was pressed, and the
+    upload was refused as tube_not_received with no hint of what to do."""
+    from gridroll.sampling.services import record_actions
+
+    fill(admin, act, "TUBE000201", people[:2])
+    fill(admin, act, "TUBE000202", people[2:4])
+    record_actions(admin, [act("seal", "TUBE000201"), act("seal", "TUBE000202")])
+    box = Box.objects.create(code="BOX-201", round=round_, site=site)
+    pack_tube(admin, box, "TUBE000201")
+    seal_box(admin, box, 1)
+    hand_over_box(admin, box, "聊城市检测中心", "小李")
+    assert box_differences(box) == {"packed_not_scanned": [], "received_not_packed": []}
+    receive_box(admin, box)
+    tube = Tube.objects.get(barcode="TUBE000201")
+    assert tube.received_at is not None and tube.lab == "聊城市检测中心"
+    upload = import_results(b"tube,result\nTUBE000201,negative\nTUBE000202,negative\n", "r.csv", user=admin)
+    issue = upload.issues.get()
+    assert issue.code == "tube_not_received" and issue.data["tube"] == "TUBE000202"
+    assert "箱码" in issue.message  # says what to do: receive the tube's box
+    assert Tube.objects.get(barcode="TUBE000201").result == "negative"

@@ -84,16 +84,33 @@ def test_the_command_writes_every_line_in_order(tmp_path, feed, round_, people, 
     src.write_bytes(feed_file(people))
     out = tmp_path / "result.xlsx"
     stdout = io.StringIO()
-    call_command(
-        "reconcile", str(src), "--round", "current", "--area", "测试社区", "--out", str(out), stdout=stdout
-    )
+    args = ["reconcile", str(src), "--round", "current", "--area", "测试社区", "--out", str(out)]
+    call_command(*args, "--full-ids", stdout=stdout)
     assert "7 lines" in stdout.getvalue()
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert list(rows[0]) == [*HEADER, "结论", "匹配证件号码", "置信度", "说明", "候选"]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4", "5", "6", "7"]
-    assert rows[1][6] == "tested" and rows[1][7] == people["a"].document_number
+    # The 结论 column in words, like its header (issue 18, item 5: it said "tested", "not_found").
+    assert rows[1][6] == "本轮已检测" and rows[1][7] == people["a"].document_number
     assert rows[3][3] == "13900001111"  # a phone Excel stored as a number comes back as text
-    assert rows[6][6] == "not_found" and rows[6][7] is None
+    assert rows[6][6] == "登记中查无此人" and rows[6][7] is None
+
+
+def test_the_command_masks_ids_like_the_page_and_can_keep_nothing(tmp_path, feed, round_, people, tree):
+    """Issue 18, item 15: the command's result carried full IDs while the page's export was masked, and
+    the README's example added a second copy of the demo list to the grid workers' worklists."""
+    from gridroll.reconcile.models import Feed
+
+    src = tmp_path / "名单.xlsx"
+    src.write_bytes(feed_file(people))
+    out = tmp_path / "result.xlsx"
+    before = Feed.objects.count()
+    args = ["reconcile", str(src), "--round", "current", "--area", "测试社区", "--out", str(out)]
+    call_command(*args, "--check-only", stdout=io.StringIO())
+    assert Feed.objects.count() == before
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    number = people["a"].document_number
+    assert rows[1][7] == f"{number[:4]}{'*' * 10}{number[-4:]}"
     assert float(rows[1][8]) >= 0.99
 
 

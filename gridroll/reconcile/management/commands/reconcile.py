@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = (
         "Check a feed (名单: .xlsx or .csv with names, ID numbers, phones, addresses) against the "
         "registry and write the result: the feed's rows in their order with 结论, 匹配证件号码, 置信度, "
-        "说明 and 候选. The feed is also kept for the grid workers' worklist."
+        "说明 and 候选. The feed is also kept for the grid workers' worklist unless --check-only. "
+        "ID numbers are masked as on the page's export unless --full-ids."
     )
 
     def add_arguments(self, parser):
@@ -19,6 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--area", help="the area the list is about (default: the whole registry's root)")
         parser.add_argument("--out", required=True, help="the .xlsx file to write")
         parser.add_argument("--source", default="", help="who sent the list (shown on the worklist)")
+        parser.add_argument(
+            "--check-only",
+            action="store_true",
+            help="write the result and keep nothing: the list does not reach the grid workers' worklists",
+        )
+        parser.add_argument(
+            "--full-ids",
+            action="store_true",
+            help="write whole ID numbers (default: masked, 3715**********1234, like the page's export)",
+        )
         parser.add_argument(
             "--engine",
             choices=("duckdb", "spark"),
@@ -68,11 +79,14 @@ class Command(BaseCommand):
         except FileError as exc:
             raise CommandError(f"{path.name}: {exc.message}") from None
         with open(options["out"], "wb") as out:
-            n = write_result(feed, out, masked=False)
+            n = write_result(feed, out, masked=not options["full_ids"])
         counts = {k: v for k, v in conclusion_counts(feed.lines.all()).items() if v}
+        if options["check_only"]:
+            feed.delete()
         self.stdout.write(
             f"{n} lines of {path.name} checked against {feed.registry_size} residents of {area.name} "
-            f"in {feed.seconds:.1f} s; written to {options['out']} (feed {feed.pk})"
+            f"in {feed.seconds:.1f} s; written to {options['out']}"
+            + (" (not kept)" if options["check_only"] else f" (feed {feed.pk})")
         )
         self.stdout.write("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         if feed.blank_rows:

@@ -1,0 +1,44 @@
+"""Issue 18, item 7: on a phone the tables hide their header row, and a cell read "48 / 154" with no
+name. Every body cell of a responsive table now shows its column's name before its value at 360 px."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridroll.conftest import make_user
+
+pytestmark = pytest.mark.browser
+
+LABELS = """
+() => Array.from(document.querySelectorAll('table.responsive tbody td')).map(td => {
+  const before = getComputedStyle(td, '::before').content;
+  const th = td.closest('table').tHead.rows[0].cells[td.cellIndex];
+  return {before, header: th ? th.textContent.trim() : '', visible: td.offsetParent !== null};
+})
+"""
+
+
+def test_every_cell_of_a_phone_table_shows_its_columns_name(
+    browser, live_server, tree, roll, people, resident_a, transactional_db
+):
+    worker = make_user("labels_worker", "grid_worker", tree["grid_a"])
+    worker.set_password("a-long-pass-phrase-4-tests")
+    worker.save()
+    context = browser.new_context(viewport={"width": 360, "height": 780}, base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "labels_worker")
+    page.fill("input[name=password]", "a-long-pass-phrase-4-tests")
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    household = people[0].household
+    for url in (f"/areas/{tree['grid_a'].pk}/", f"/households/{household.pk}/", "/retests/"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        cells = page.evaluate(LABELS)
+        if url.startswith("/areas/"):
+            assert cells, url
+        for cell in cells:
+            if cell["visible"] and cell["header"]:
+                assert cell["before"] == f'"{cell["header"]}："', (url, cell)
+    context.close()
