@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "gridroll.rollcall",
     "gridroll.labs",
     "gridroll.reconcile",
+    "gridroll.planning",
     "gridroll.demo",
 ]
 

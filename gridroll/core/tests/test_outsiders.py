@@ -20,6 +20,7 @@ from gridroll.areas.models import Area, Level
 from gridroll.codes.models import ResidentAccess
 from gridroll.conftest import make_user
 from gridroll.labs.models import ResultIssue, ResultUpload
+from gridroll.planning.models import Plan
 from gridroll.reconcile.models import Feed, FeedLine
 from gridroll.residents.models import Guardianship, ImportBatch, Resident
 from gridroll.rollcall.models import Entry
@@ -132,6 +133,12 @@ OBJECTS = {
     "api-1:roster": (lambda w: {"site_id": w.site.pk}, ("outsider", "far_admin", "lab")),
     "api-1:lookup": (lambda w: {"site_id": w.site.pk}, ("outsider", "far_admin", "lab")),
     "api-1:get_counts": (lambda w: {"round_id": w.round.pk, "area_id": w.grid_a.pk}, REGISTRY),
+    # Planning (issue 19): a plan is its area's planners' only.
+    "planning:round": (lambda w: {"round_pk": w.round.pk}, REGISTRY),
+    "planning:plan": (lambda w: {"pk": w.plan.pk}, REGISTRY),
+    "planning:replan": (lambda w: {"pk": w.plan.pk}, REGISTRY),
+    "planning:accept": (lambda w: {"pk": w.plan.pk}, REGISTRY),
+    "planning:site_capacity": (lambda w: {"pk": w.site.pk}, REGISTRY),
 }
 
 
@@ -183,6 +190,7 @@ def world(tree, round_, site, resident_a, sub_admin):
         issue=ResultIssue.objects.create(upload=upload, row_number=2, code="conflict", message="x"),
         feed=feed,
         line=FeedLine.objects.create(feed=feed, line=1, row_number=2, name="韩馨怡"),
+        plan=Plan.objects.create(round=round_, area=tree["community"], status=Plan.Status.PROPOSED),
     )
 
 
