@@ -120,9 +120,15 @@ def bench_reconcile(args) -> list[dict]:
     return results
 
 
+def bench_planning(args) -> list[dict]:
+    # In memory: no database (the planner and the simulation are pure).
+    return run_script("planning_bench.py", "sqlite://", ["--rounds", str(args.rounds)])
+
+
 BENCHES = {
     "codes": bench_codes,
     "import": bench_import,
+    "planning": bench_planning,
     "reconcile": bench_reconcile,
     "rollcall": bench_rollcall,
     "scan": bench_scan,

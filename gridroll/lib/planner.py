@@ -135,35 +135,30 @@ def candidates(
     return out
 
 
-def assign_sites(
-    buildings: list[BuildingIn], sites: list[SiteIn]
-) -> tuple[dict[int, int], float, float, int]:
-    """Stage 1: building index → site index, by the LP and a greedy repair. PlanError when it does not fit."""
+def _solve(
+    rows: list[int], cand: list[list[tuple[int, float]]], loads: np.ndarray, caps: np.ndarray, integral: bool
+) -> tuple[dict[tuple[int, int], float], float]:
+    """The transportation model over buildings ``rows`` (each served once, each site under ``caps``),
+    by HiGHS: an LP, or a MIP when ``integral``. An 'unserved' slack per building keeps it feasible, so
+    a shortage comes back as PlanError rather than as a solver status."""
     import highspy
 
-    cand = candidates(buildings, sites)
     cols_b, cols_s, costs = [], [], []
-    for i, c in enumerate(cand):
-        if not c and buildings[i].load > 0:
-            raise PlanError("no_site", f"building {buildings[i].id} has no open sampling site in its area")
-        for j, c_ij in c:
-            cols_b.append(i)
+    for r, i in enumerate(rows):
+        for j, c_ij in cand[i]:
+            cols_b.append(r)
             cols_s.append(j)
             costs.append(c_ij)
-    n, m, nc = len(buildings), len(sites), len(costs)
-    # Columns: x[b,s] then one slack per building ("unserved"), so the LP is always feasible and a
-    # shortage shows as slack rather than as a solver failure.
-    loads = np.array([b.load for b in buildings])
-    caps = np.array([s.minutes * LOAD_TARGET for s in sites])
+    n, m, nc = len(rows), len(caps), len(costs)
+    row_loads = loads[rows]
     num_col = nc + n
-    starts = np.arange(0, 2 * nc + 1, 2, dtype=np.int32)
-    starts = np.concatenate([starts, 2 * nc + 1 + np.arange(n, dtype=np.int32)])
+    starts = np.concatenate([np.arange(0, 2 * nc + 1, 2), 2 * nc + 1 + np.arange(n)]).astype(np.int32)
     index = np.empty(2 * nc + n, dtype=np.int32)
     value = np.empty(2 * nc + n)
     index[0 : 2 * nc : 2] = cols_b
     index[1 : 2 * nc : 2] = n + np.array(cols_s, dtype=np.int32)
     value[0 : 2 * nc : 2] = 1.0
-    value[1 : 2 * nc : 2] = loads[cols_b] if nc else []
+    value[1 : 2 * nc : 2] = row_loads[cols_b] if nc else []
     index[2 * nc :] = np.arange(n)
     value[2 * nc :] = 1.0
     lp = highspy.HighsLp()
@@ -177,60 +172,66 @@ def assign_sites(
     a = highspy.HighsSparseMatrix()
     a.format_ = highspy.MatrixFormat.kColwise
     a.num_col_, a.num_row_ = num_col, n + m
-    a.start_ = starts[: num_col + 1]
+    a.start_ = starts
     a.index_ = index
     a.value_ = value
     lp.a_matrix_ = a
+    if integral:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * num_col
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
+    if integral:
+        h.setOptionValue("time_limit", 5.0)
+        h.setOptionValue("mip_rel_gap", 0.01)
     h.passModel(lp)
     h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise PlanError(
-            "solver_failed", f"the LP solver stopped: {h.modelStatusToString(h.getModelStatus())}"
-        )
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal and not (
+        integral and h.getInfo().primal_solution_status == 2
+    ):
+        raise PlanError("solver_failed", f"the solver stopped: {h.modelStatusToString(status)}")
     x = np.array(h.getSolution().col_value)
     slack = x[nc:]
     if (slack > 1e-6).any():
-        short = float((slack * loads).sum())
+        short = float((slack * row_loads).sum())
         raise PlanError(
             "not_enough_capacity",
-            f"the sites' stations cannot serve everyone in the window: "
+            "the sites' stations cannot serve everyone in the window: "
             f"about {short / 60:.0f} station-hours short",
         )
-    bound = float(np.dot(x[:nc], costs))
-    # Rounding: most buildings are integral; split ones go where most of them went, if there is room.
-    # Rounding may go over the LP's target by about one building (a vertex solution splits few); the
-    # slot packing needs the rest of SLOT_TARGET for the elderly slot and the slots' ends.
-    biggest = float(loads.max()) if n else 0.0
-    hard = np.array([s.minutes * LOAD_TARGET + biggest for s in sites])
-    used = np.zeros(m)
-    by_b: dict[int, list[tuple[float, float, int]]] = defaultdict(list)
-    for col in range(nc):
-        by_b[cols_b[col]].append((-x[col], costs[col], cols_s[col]))
-    split = sum(1 for opts in by_b.values() if sum(1 for v, _c, _j in opts if -v > 1e-6) > 1)
-    order = sorted(range(n), key=lambda i: min((v for v, _c, _j in by_b[i]), default=0.0))
-    site_of, cost = {}, 0.0
-    for i in order:
-        if buildings[i].load <= 0 and not by_b[i]:
-            continue
-        for _v, cost_ij, j in sorted(by_b[i]):
-            if used[j] + loads[i] <= hard[j] + 1e-9:
-                used[j] += loads[i]
-                site_of[i] = j
-                cost += cost_ij
-                break
-        else:
-            # Every candidate is at the target: the least loaded takes it, within what the slots can hold.
-            j = min((j for _v, _c, j in by_b[i]), key=lambda j: (used[j] + loads[i]) / max(hard[j], 1e-9))
-            if used[j] + loads[i] > sites[j].minutes * (SLOT_TARGET - 0.03):
-                raise PlanError(
-                    "not_enough_capacity", f"no site near building {buildings[i].id} has room left"
-                )
-            used[j] += loads[i]
+    out = {(rows[cols_b[k]], cols_s[k]): float(x[k]) for k in range(nc) if x[k] > 1e-9}
+    return out, float(np.dot(x[:nc], costs))
+
+
+def assign_sites(
+    buildings: list[BuildingIn], sites: list[SiteIn]
+) -> tuple[dict[int, int], float, float, int]:
+    """Stage 1: building index → site index. The LP first; buildings it splits between sites (few: a
+    vertex solution has at most one basic variable per row) are then placed by a small MIP in what the
+    others leave, up to what the slots can hold. PlanError when it does not fit."""
+    cand = candidates(buildings, sites)
+    for i, c in enumerate(cand):
+        if not c and buildings[i].load > 0:
+            raise PlanError("no_site", f"building {buildings[i].id} has no open sampling site in its area")
+    loads = np.array([b.load for b in buildings])
+    rows = [i for i, b in enumerate(buildings) if b.load > 0]
+    x, bound = _solve(rows, cand, loads, np.array([s.minutes * LOAD_TARGET for s in sites]), integral=False)
+    site_of: dict[int, int] = {}
+    used = np.zeros(len(sites))
+    for (i, j), v in x.items():
+        if v > 1 - 1e-6:
             site_of[i] = j
-            cost += dict((jj, c) for _v, c, jj in by_b[i])[j]
-    return site_of, cost, bound, split
+            used[j] += loads[i]
+    split = [i for i in rows if i not in site_of]
+    if split:
+        room = np.array([s.minutes * (SLOT_TARGET - 0.03) for s in sites]) - used
+        y, _c = _solve(split, cand, loads, np.maximum(room, 0.0), integral=True)
+        for (i, j), v in y.items():
+            if v > 0.5:
+                site_of[i] = j
+    cost_of = {(i, j): c for i, c_list in enumerate(cand) for j, c in c_list}
+    cost = sum(cost_of[(i, j)] for i, j in site_of.items())
+    return site_of, cost, bound, len(split)
 
 
 def schedule(
