@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -121,14 +122,21 @@ def site_capacity(request, pk: int):
             queue = int(request.POST.get("queue_space", "200"))
             if not 1 <= queue <= 10000:
                 raise ValueError
-            services.set_site_capacity(
-                request.user, site, queue_space=queue, is_shut=bool(request.POST.get("is_shut"))
-            )
-            for st in stations:
-                rates = {m: int(request.POST.get(f"{st.pk}_{m}", "0")) for m in PoolMode.values}
-                services.set_station_capacity(
-                    request.user, st, is_open=bool(request.POST.get(f"{st.pk}_open")), rates=rates
+            # Everything is read and checked before anything is written: a bad number changes nothing.
+            rates = {
+                st.pk: {m: int(request.POST.get(f"{st.pk}_{m}", "0")) for m in PoolMode.values}
+                for st in stations
+            }
+            if any(not 1 <= v <= 1000 for r in rates.values() for v in r.values()):
+                raise ValueError
+            with transaction.atomic():
+                services.set_site_capacity(
+                    request.user, site, queue_space=queue, is_shut=bool(request.POST.get("is_shut"))
                 )
+                for st in stations:
+                    services.set_station_capacity(
+                        request.user, st, is_open=bool(request.POST.get(f"{st.pk}_open")), rates=rates[st.pk]
+                    )
             messages.success(request, _("Capacity saved."))
         except ValueError:
             messages.error(request, _("Give whole numbers: queue space 1–10000, swabs per hour 1–1000."))

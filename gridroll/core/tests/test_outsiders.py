@@ -139,6 +139,10 @@ OBJECTS = {
     "planning:replan": (lambda w: {"pk": w.plan.pk}, REGISTRY),
     "planning:accept": (lambda w: {"pk": w.plan.pk}, REGISTRY),
     "planning:site_capacity": (lambda w: {"pk": w.site.pk}, REGISTRY),
+    "planning:notice": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
+    "planning:notice_pdf": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
+    "planning:notice_text": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
+    "planning:grid_slots": (lambda w: {"round_pk": w.round.pk, "grid_pk": w.grid_a.pk}, REGISTRY),
 }
 
 

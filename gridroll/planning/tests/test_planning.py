@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
 
 import pytest
 from django.urls import reverse
@@ -20,7 +21,8 @@ from gridroll.sampling.models import Round, RoundArea, Site, Station
 
 @pytest.fixture
 def town(tree):
-    """Two grids, 20 buildings of 30–60 residents, two sites of 2 stations; a round of 4 hours."""
+    """Two grids, 20 buildings of 30–49 residents, a site of 4 stations in grid A and one of 2 in grid B;
+    a round of 4 hours."""
     now = timezone.now()
     round_ = Round.objects.create(
         name="第5轮", starts_at=now, ends_at=now + datetime.timedelta(hours=4), status=Round.Status.OPEN
@@ -29,8 +31,8 @@ def town(tree):
     sites = []
     for grid in (tree["grid_a"], tree["grid_b"]):
         s = Site.objects.create(area=grid, name=f"{grid.name}采样点")
-        for n in (1, 2):
-            Station.objects.create(site=s, name=f"{n}号台")
+        for n in range(4 if grid == tree["grid_a"] else 2):
+            Station.objects.create(site=s, name=f"{n + 1}号台")
         sites.append(s)
     residents = []
     for i in range(20):
@@ -169,29 +171,86 @@ def test_outsiders_see_no_other_areas_plan(town, tree, sub_admin, client):
 def test_the_capacity_page_saves_and_audits(town, tree, sub_admin, client):
     _round, sites = town
     client.force_login(sub_admin)
-    st = sites[0].stations.first()
-    data = {
-        "queue_space": "150",
-        f"{st.pk}_open": "on",
-        f"{st.pk}_single": "30",
-        f"{st.pk}_household": "60",
-        f"{st.pk}_pool10": "90",
-        f"{st.pk}_pool20": "100",
-    }
-    other = sites[0].stations.last()
-    data.update(
-        {
-            f"{other.pk}_single": "30",
-            f"{other.pk}_household": "60",
-            f"{other.pk}_pool10": "90",
-            f"{other.pk}_pool20": "100",
-        }
-    )
+    stations = list(sites[0].stations.all())
+    data = {"queue_space": "150"}
+    for st in stations:
+        data.update(
+            {
+                f"{st.pk}_single": "30",
+                f"{st.pk}_household": "60",
+                f"{st.pk}_pool10": "90",
+                f"{st.pk}_pool20": "100",
+            }
+        )
+        if st != stations[-1]:
+            data[f"{st.pk}_open"] = "on"
     client.post(reverse("planning:site_capacity", args=[sites[0].pk]), data)
-    assert sites[0].capacity.queue_space == 150
+    assert SiteCapacity.objects.get(site=sites[0]).queue_space == 150
+    st, other = stations[0], stations[-1]
+    st.refresh_from_db()
+    other.refresh_from_db()
     assert st.capacity.per_hour_pool10 == 90 and not other.capacity.is_open
-    assert AuditRecord.objects.filter(action="planning.station_capacity").count() == 2
-    bad = client.post(
-        reverse("planning:site_capacity", args=[sites[0].pk]), {**data, "queue_space": "-3"}, follow=True
+    assert AuditRecord.objects.filter(action="planning.station_capacity").count() == len(stations)
+
+
+def test_the_capacity_page_refuses_a_bad_number_and_changes_nothing(town, tree, sub_admin, client):
+    _round, sites = town
+    client.force_login(sub_admin)
+    st = sites[0].stations.first()
+    data = {"queue_space": "150", f"{st.pk}_single": "-3"}
+    page = client.post(reverse("planning:site_capacity", args=[sites[0].pk]), data, follow=True)
+    assert "1000" in page.content.decode()
+    assert not SiteCapacity.objects.filter(site=sites[0]).exists()
+    assert not AuditRecord.objects.filter(action__startswith="planning.").exists()
+
+
+def test_a_buildings_notice_follows_the_accepted_replan(town, tree, sub_admin, client):
+    round_, sites = town
+    plan = services.make_plan(sub_admin, round_, tree["sub"])
+    b = (
+        BatchBuilding.objects.filter(
+            plan=plan,
+            kind=Batch.Kind.GENERAL,
+            batch__site=sites[1],
+            batch__starts_at__gt=round_.starts_at + datetime.timedelta(minutes=70),
+        )
+        .first()
+        .building
     )
-    assert "1–10000" in bad.content.decode() or "10000" in bad.content.decode()
+    worker = make_user("gw_notice", "grid_worker", b.grid)
+    client.force_login(worker)
+    url = reverse("planning:notice_text", args=[round_.pk, b.pk])
+    assert sites[1].name in client.get(url).content.decode()
+    SiteCapacity.objects.create(site=sites[1], is_shut=True)
+    new = services.propose_replan(
+        sub_admin, plan, now=round_.starts_at + datetime.timedelta(minutes=70), speeds={}
+    )
+    assert sites[1].name in client.get(url).content.decode()  # a proposal changes nothing yet
+    services.accept_plan(sub_admin, new)
+    text = client.get(url).content.decode()
+    assert sites[0].name in text and sites[1].name not in text
+    page = client.get(reverse("planning:notice", args=[round_.pk, b.pk])).content.decode()
+    assert sites[0].name in page
+    slots = client.get(reverse("planning:grid_slots", args=[round_.pk, b.grid.pk])).content.decode()
+    assert b.label in slots
+
+
+def test_the_notice_pdf_embeds_the_chinese_font(town, tree, sub_admin, client, tmp_path):
+    round_, _sites = town
+    plan = services.make_plan(sub_admin, round_, tree["sub"])
+    b = BatchBuilding.objects.filter(plan=plan, kind=Batch.Kind.GENERAL).first().building
+    client.force_login(sub_admin)
+    pdf = client.get(reverse("planning:notice_pdf", args=[round_.pk, b.pk]))
+    assert pdf["Content-Type"] == "application/pdf"
+    (tmp_path / "notice.pdf").write_bytes(pdf.content)
+    # The Chinese font travels inside the PDF (as the code cards'): it prints anywhere.
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "notice.pdf")], capture_output=True, text=True).stdout
+    assert "GridrollCJK" in fonts and all(" yes " in line for line in fonts.splitlines()[2:]), fonts
+
+
+def test_an_outsider_gets_no_notice_of_another_grid(town, tree, sub_admin, outsider, client):
+    round_, _sites = town
+    services.make_plan(sub_admin, round_, tree["sub"])
+    b = Building.objects.filter(grid=tree["grid_a"]).first()
+    client.force_login(outsider)
+    assert client.get(reverse("planning:notice_text", args=[round_.pk, b.pk])).status_code == 404
