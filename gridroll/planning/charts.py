@@ -57,7 +57,8 @@ def load_chart(rows) -> SafeString:
     worst = max([20.0] + [r["sim"].get("max_wait", 0) for r in rows])
     width = bar * max(len(rows), 1) + 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="loadchart" viewBox="0 0 {width} {h + 20}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="loadchart" height="160" '
+        f'viewBox="0 0 {width} {h + 20}" '
         'role="img" aria-label="waits">'
     ]
     y20 = h - h * 20 / worst
