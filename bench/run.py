@@ -153,11 +153,17 @@ def bench_gridpage(args) -> list[dict]:
     return results
 
 
+def bench_planning(args) -> list[dict]:
+    # In memory: no database (the planner and the simulation are pure).
+    return run_script("planning_bench.py", "sqlite://", ["--rounds", str(args.rounds)])
+
+
 BENCHES = {
     "codes": bench_codes,
     "fastpath": bench_fastpath,
     "gridpage": bench_gridpage,
     "import": bench_import,
+    "planning": bench_planning,
     "reconcile": bench_reconcile,
     "rollcall": bench_rollcall,
     "command": bench_command,

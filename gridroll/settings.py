@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "gridroll.labs",
     "gridroll.reconcile",
     "gridroll.command",
+    "gridroll.planning",
     "gridroll.demo",
 ]
 

@@ -20,6 +20,7 @@ from gridroll.areas.models import Area, Level
 from gridroll.codes.models import ResidentAccess
 from gridroll.conftest import make_user
 from gridroll.labs.models import ResultIssue, ResultUpload
+from gridroll.planning.models import Plan
 from gridroll.reconcile.models import Feed, FeedLine
 from gridroll.residents.models import Guardianship, ImportBatch, Resident
 from gridroll.rollcall.models import Entry
@@ -143,6 +144,16 @@ OBJECTS = {
     "command:data": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
     "command:report_xlsx": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
     "command:report_pdf": (lambda w: {"round_pk": w.round.pk, "area_pk": w.grid_a.pk}, REGISTRY),
+    # Planning (issue 19): a plan is its area's planners' only.
+    "planning:round": (lambda w: {"round_pk": w.round.pk}, REGISTRY),
+    "planning:plan": (lambda w: {"pk": w.plan.pk}, REGISTRY),
+    "planning:replan": (lambda w: {"pk": w.plan.pk}, REGISTRY),
+    "planning:accept": (lambda w: {"pk": w.plan.pk}, REGISTRY),
+    "planning:site_capacity": (lambda w: {"pk": w.site.pk}, REGISTRY),
+    "planning:notice": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
+    "planning:notice_pdf": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
+    "planning:notice_text": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
+    "planning:grid_slots": (lambda w: {"round_pk": w.round.pk, "grid_pk": w.grid_a.pk}, REGISTRY),
 }
 
 
@@ -194,6 +205,7 @@ def world(tree, round_, site, resident_a, sub_admin):
         issue=ResultIssue.objects.create(upload=upload, row_number=2, code="conflict", message="x"),
         feed=feed,
         line=FeedLine.objects.create(feed=feed, line=1, row_number=2, name="韩馨怡"),
+        plan=Plan.objects.create(round=round_, area=tree["community"], status=Plan.Status.PROPOSED),
     )
 
 

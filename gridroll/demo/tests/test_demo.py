@@ -44,3 +44,14 @@ def test_the_family_page_and_the_pending_claims(demo, client):
 @pytest.mark.django_db
 def test_the_retest_list_is_there(demo):
     assert RetestTask.objects.filter(kind="retest").count() == 10
+
+
+@pytest.mark.django_db
+def test_the_demo_round_has_a_plan_and_a_proposed_replan(demo):
+    from gridroll.planning.models import Batch, BatchBuilding, Plan
+
+    plan = Plan.objects.get(area__name="闫寺街道", status=Plan.Status.ACCEPTED)
+    proposal = Plan.objects.get(parent=plan, status=Plan.Status.PROPOSED)
+    buildings = BatchBuilding.objects.filter(plan=plan, kind=Batch.Kind.GENERAL)
+    assert buildings.count() == buildings.values("building").distinct().count() > 0
+    assert proposal.metrics["replanned"] > 0

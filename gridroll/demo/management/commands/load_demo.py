@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from gridroll.demo import codes as demo_codes
 from gridroll.demo import district
 from gridroll.demo import feed as demo_feed
+from gridroll.demo import planning as demo_planning
 from gridroll.demo import sampling as demo_sampling
 
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             extra = demo_codes.build(district.DISTRICT)
             demo_sampling.build(district.DISTRICT)
             demo_feed.build()
+            demo_planning.build(district.DISTRICT)
             self.stdout.write(
                 f"Built {district.DISTRICT}: {counts['areas']} areas, {counts['buildings']} buildings, "
                 f"{counts['households']} households, {counts['residents']} residents "
