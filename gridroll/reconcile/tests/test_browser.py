@@ -64,5 +64,5 @@ def test_upload_work_and_answer_upstream(
     rows = list(load_workbook(data).active.iter_rows(values_only=True))
     assert rows[0][-5:] == ("结论", "匹配证件号码", "置信度", "说明", "候选")
     by_name = {r[1]: r for r in rows[1:]}
-    assert by_name["司马懿"][6] == "not_here" and "电话核实" in by_name["司马懿"][9]
+    assert by_name["司马懿"][6] == "不在本辖区居住" and "电话核实" in by_name["司马懿"][9]
     assert "*" in by_name["韩馨一"][7]
