@@ -3,8 +3,12 @@
 nginx (deploy/nginx.conf, TLS) → several gunicorn instances → PostgreSQL (a cluster of its own, with a
 streaming replica serving the check sheets) + Redis (sessions, caches). Many simulated phones
 (bench/phones.py, the same simulation as bench/faults.py) scan the district's people into tubes; grid
-workers poll their check sheets (read from the replica). Faults on the schedule: a phone offline, an app
-server killed -9 and restarted, a worker killed, the primary restarted -m immediate.
+workers poll their check sheets (read from the replica); a command-centre officer keeps the command view
+refreshing (only changed panels); a lab takes the sealed tubes in boxes (packed, sealed, handed over and
+received through the services, as the site and the lab would) and reports their results through
+``POST /api/labs/results`` with a few positive pools, whose members must then be on the retest list.
+Faults on the schedule: a phone offline, an app server killed -9 and restarted, a worker killed, the
+primary restarted -m immediate, the replica promoted (read-heavy pages must fall back to the primary).
 
 It reports completion time, bindings/s, p50/p99 per endpoint outside fault windows, lost and duplicated
 actions, roll-call entries that disagree with samples, recovery times, and where the CPU went (the first
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -98,6 +103,53 @@ def first_bottleneck(cpu: dict[str, float], busy_cores: float, cores: int) -> st
     return f"none saturated ({busy_cores:.2f} of {cores} cores busy): the phones' pace set the rate"
 
 
+def https(
+    method: str, path: str, cookie: str, csrf: str, body: str | None = None
+) -> tuple[int | None, bytes]:
+    """One request through nginx; (None, b"") when the connection fails or times out."""
+    headers = {"Cookie": cookie, "X-CSRFToken": csrf, "Referer": f"https://127.0.0.1:{NGINX_PORT}/"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        c = http.client.HTTPSConnection("127.0.0.1", NGINX_PORT, timeout=30, context=CTX)
+        c.request(method, path, body, headers)
+        r = c.getresponse()
+        return r.status, r.read()
+    except (OSError, http.client.HTTPException):
+        return None, b""
+
+
+def is_positive(barcode: str) -> bool:
+    """About one tube in 150 is a positive pool, decided by the barcode so that the check can recount it."""
+    return zlib.crc32(barcode.encode()) % 150 == 0
+
+
+def lab_invariants(round_) -> dict[str, int]:
+    """Every sealed tube reported as sent; every live member of a positive pool on the retest list."""
+    from gridroll.labs.models import RetestTask
+    from gridroll.sampling.models import Sample, Tube
+
+    sealed = Tube.objects.filter(round=round_, status="sealed")
+    reported = dict(sealed.exclude(result="").values_list("barcode", "result"))
+    positives = [b for b, r in reported.items() if r == "positive"]
+    members = set(
+        Sample.objects.filter(tube__barcode__in=positives, is_removed=False).values_list(
+            "tube_id", "resident_id"
+        )
+    )
+    tasks = set(RetestTask.objects.filter(tube__barcode__in=positives).values_list("tube_id", "resident_id"))
+    return {
+        "sealed_tubes": sealed.count(),
+        "sealed_tubes_not_reported": sealed.filter(result="").count(),
+        "reported_result_not_as_sent": sum(
+            1 for b, r in reported.items() if r != ("positive" if is_positive(b) else "negative")
+        ),
+        "positive_pools": len(positives),
+        "positive_pool_members": len(members),
+        "positive_members_without_retest": len(members - tasks),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * (len(values) - 1)))] * 1000 if values else 0.0
@@ -145,6 +197,12 @@ def main() -> int:
         grid = grids[i % len(grids)]
         Grant.objects.get_or_create(user=user, area_id=grid, role="grid_worker")
         watchers.append((session_for(user)[0], grid))
+    district = Area.objects.get(parent__isnull=True)
+    officer, _ = User.objects.get_or_create(username="rehearse-command")
+    Grant.objects.get_or_create(user=officer, area=district, role="district_admin")
+    lab_user, _ = User.objects.get_or_create(username="rehearse-lab")
+    Grant.objects.get_or_create(user=lab_user, area=district, role="lab_staff")
+    officer_session, lab_session = session_for(officer), session_for(lab_user)
     connections.close_all()
     replica.datadir.parent.mkdir(exist_ok=True)
     primary.base_backup(replica.datadir, replica=True)
@@ -184,6 +242,9 @@ def main() -> int:
         lists[(i + 1) % args.phones].append(t)
     stats = Stats()
     t0 = stats.t0
+    from django.utils import timezone
+
+    wall0 = timezone.now()
     endpoints = Endpoints(t0)
     target = ("127.0.0.1", NGINX_PORT, True)
     phones = [Phone(i, users[i], round_, site, lists[i], stats, target) for i in range(args.phones)]
@@ -221,9 +282,76 @@ def main() -> int:
             endpoints.record("GET rollcall:sheet (replica)", started, status)
             stop.wait(rng.uniform(5, 15))
 
+    def command_centre() -> None:
+        versions = ""
+        while not stop.is_set():
+            started = time.monotonic()
+            status, data = https("GET", f"/command/{round_.pk}/{district.pk}/data.json?v={versions}",
+                                 *officer_session)  # fmt: skip
+            endpoints.record("GET command:data (changed panels)", started, status)
+            if status == 200:
+                versions = ",".join(f"{k}:{v}" for k, v in json.loads(data)["versions"].items())
+            stop.wait(5)
+
+    lab_figures: dict[str, float] = defaultdict(float)
+
+    def lab_pass() -> None:
+        """Box the sealed tubes (100 a box), receive them, report the received ones' results."""
+        from gridroll.labs.services import receive_box
+        from gridroll.sampling.boxes import create_box, hand_over_box, pack_tube, seal_box
+        from gridroll.sampling.models import Box, Tube
+
+        try:
+            # Boxes a fault interrupted are finished first, then new ones.
+            for box in Box.objects.filter(round=round_, code__startswith="RH-").exclude(status="received"):
+                if box.status == "packing":
+                    box = seal_box(lab_user, box, box.tubes.count())
+                if box.status == "sealed":
+                    box = hand_over_box(lab_user, box, "演练检测所", courier="演练")
+                receive_box(lab_user, box)
+            sealed = Tube.objects.filter(round=round_, status="sealed", box__isnull=True).order_by("id")
+            barcodes = list(sealed.values_list("barcode", flat=True)[:1000])
+            for i in range(0, len(barcodes), 100):
+                lab_figures["boxes"] += 1
+                box = create_box(lab_user, site, f"RH-{int(lab_figures['boxes']):05d}")
+                for barcode in barcodes[i : i + 100]:
+                    pack_tube(lab_user, box, barcode)
+                box = seal_box(lab_user, box, len(barcodes[i : i + 100]))
+                box = hand_over_box(lab_user, box, "演练检测所", courier="演练")
+                receive_box(lab_user, box)
+            todo = list(
+                Tube.objects.filter(round=round_, received_at__isnull=False, result="")
+                .order_by("id")
+                .values_list("barcode", flat=True)[:2000]
+            )
+        except Exception:  # the primary restarting: the next pass goes on from the rows
+            lab_figures["passes_interrupted"] += 1
+            connections.close_all()
+            return
+        finally:
+            connections.close_all()
+        if not todo:
+            return
+        rows = [{"tube": b, "result": "positive" if is_positive(b) else "negative"} for b in todo]
+        started = time.monotonic()
+        status, data = https(
+            "POST", "/api/labs/results", *lab_session, json.dumps({"lab": "演练检测所", "rows": rows})
+        )
+        endpoints.record("POST /api/labs/results", started, status)
+        if status == 200:
+            answer = json.loads(data)
+            lab_figures["tubes_reported"] += answer["applied"]
+            lab_figures["positive_pools"] += len(answer["positive_tubes"])
+
+    def lab() -> None:
+        while not stop.is_set():
+            lab_pass()
+            stop.wait(10)
+
     threads = [threading.Thread(target=scanner, args=(p,)) for p in phones]
     threads += [threading.Thread(target=uploader, args=(p,)) for p in phones]
     pollers = [threading.Thread(target=grid_worker, args=w) for w in watchers]
+    pollers += [threading.Thread(target=command_centre), threading.Thread(target=lab)]
     for t in threads + pollers:
         t.start()
 
@@ -254,6 +382,9 @@ def main() -> int:
     primary.stop("immediate")
     primary.start()
     recoveries["primary restart (crash recovery, accepting again)"] = time.monotonic() - began
+    at(0.8)
+    note("replica promoted (read-heavy pages must fall back to the primary)")
+    replica.promote()
     at(1.0)
     stop.set()
     drain = time.monotonic()
@@ -261,6 +392,9 @@ def main() -> int:
         t.join()
     drained_s = time.monotonic() - drain
     elapsed = time.monotonic() - t0
+    # The lab's last passes: every tube the phones sealed is boxed, received and reported.
+    for _ in range(5):
+        lab_pass()
     cpu1, busy1 = cpu_by_group({a.proc.pid for a in apps if a.proc}), machine_busy()
     for a in apps:
         a.stop()
@@ -272,6 +406,14 @@ def main() -> int:
     from gridroll.sampling.models import Sample
 
     bindings = Sample.objects.filter(round=round_).count()
+    live = Sample.objects.filter(round=round_, is_removed=False)
+    people = live.values("resident").distinct().count()
+    last = live.order_by("-received_at").values_list("received_at", flat=True).first()
+    lab_check = lab_invariants(round_)
+    print(json.dumps({"lab": lab_check}, ensure_ascii=False, indent=2))
+    if any(lab_check[k] for k in ("sealed_tubes_not_reported", "positive_members_without_retest",
+                                  "reported_result_not_as_sent")):  # fmt: skip
+        code = 1
     windows = [(t, t + 15) for t, what in fault_log if "offline" not in what]
     for start, seconds, status in stats.requests:
         endpoints.rows["POST /api/sampling/scans/batch"].append((start, seconds, status))
@@ -299,13 +441,18 @@ def main() -> int:
         "bindings": bindings,
         "bindings_per_s": round(bindings / elapsed, 1),
         "target_bindings_per_s": 1400,
-        "round_complete": bindings >= args.residents,
+        "people_sampled": people,
+        "round_complete": people >= args.residents,
+        "completed_after_s": round((last - wall0).total_seconds(), 1)
+        if last and people >= args.residents
+        else None,
         "machine_cpu_busy": f"{busy / elapsed:.2f} of {cores} cores",
         "cpu_seconds_by_process": dict(sorted(cpu.items(), key=lambda kv: -kv[1])),
         "first_bottleneck": first_bottleneck(cpu, busy / elapsed, cores),
         "per_endpoint": per_endpoint,
         "recoveries_s": {k: round(v, 1) for k, v in recoveries.items()},
         "queues_drained_s": round(drained_s, 1),
+        "lab": {**{k: int(v) for k, v in lab_figures.items()}, **lab_check},
     }
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     (HERE / "results").mkdir(exist_ok=True)
