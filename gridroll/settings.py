@@ -324,14 +324,28 @@ CONTENT_SECURITY_POLICY = (
 
 # No private link secrets, search terms, ID or phone numbers in log lines (gridroll/core/logs.py); the
 # gunicorn access log is configured alike in deploy/gunicorn.conf.py.
+_LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "").lower() == "json" else ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"scrub": {"()": "gridroll.core.logs.ScrubFilter"}},
-    "formatters": {"server": {"format": "[{server_time}] {message}", "style": "{"}},
+    "formatters": {
+        "server": {"format": "[{server_time}] {message}", "style": "{"},
+        "plain": {"format": "{message}", "style": "{"},
+        # LOG_FORMAT=json: one JSON object a line for a log shipper (docs/deployment.md).
+        "json": {"()": "gridroll.core.logs.JsonFormatter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["scrub"]},
-        "server": {"class": "logging.StreamHandler", "filters": ["scrub"], "formatter": "server"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["scrub"],
+            "formatter": _LOG_FORMAT or "plain",
+        },
+        "server": {
+            "class": "logging.StreamHandler",
+            "filters": ["scrub"],
+            "formatter": _LOG_FORMAT or "server",
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
     "loggers": {

@@ -4,6 +4,7 @@ log lines — each written as the attack or the mistake it answers."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -15,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from gridroll.conftest import make_user
@@ -272,11 +273,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_gunicorn_access_log_has_no_secrets_or_id_numbers(tmp_path):
-    """The deployment's own gunicorn configuration, run for real on 127.0.0.1, answering three requests."""
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_gunicorn_access_log_has_no_secrets_or_id_numbers(tmp_path, log_format):
+    """The deployment's own gunicorn configuration, run for real on 127.0.0.1, answering three requests;
+    with LOG_FORMAT=json every line is a JSON object of named fields (structured logs, issue 21)."""
     port = _free_port()
     log = tmp_path / "access.log"
-    env = {**os.environ, "GRIDROLL_DEMO": "1", "GRIDROLL_VAR_DIR": str(tmp_path)}
+    env = {**os.environ, "GRIDROLL_DEMO": "1", "GRIDROLL_VAR_DIR": str(tmp_path), "LOG_FORMAT": log_format}
     env.pop("DATABASE_URL", None)
     env.update(GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", GUNICORN_ACCESSLOG=str(log))
     server = subprocess.Popen(
@@ -311,6 +314,38 @@ def test_gunicorn_access_log_has_no_secrets_or_id_numbers(tmp_path):
     assert "/residents/" in text and "/me/…/" in text and "/register/s/…/" in text
     for secret in ("37150219660912986X", "Zx9SecretLinkToken0123456789", "SiteToken987654", "13812345678"):
         assert secret not in text, text
+    if log_format == "json":
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        assert len(lines) >= 4, text
+        paths = {line["path"] for line in lines}
+        assert {"/me/…/", "/register/s/…/"} <= paths, paths
+        for line in lines:
+            assert isinstance(line["status"], int) and line["method"] == "GET" and "time" in line, line
+            assert "query" not in line and "referer" not in line, line
+
+
+def test_json_log_lines_are_objects_with_fields_and_nothing_private():
+    from gridroll.core.logs import JsonFormatter
+
+    request = RequestFactory().get("/residents/", {"q": "37150219660912986X"})
+    request.path = "/me/Zx9SecretLinkToken0123456789/"
+    record = logging.LogRecord(
+        "django.request",
+        logging.ERROR,
+        __file__,
+        1,
+        "Internal Server Error: %s",
+        ("/x/?phone=13812345678",),
+        None,
+    )
+    record.request, record.status_code = request, 500
+    ScrubFilter().filter(record)
+    line = JsonFormatter().format(record)
+    data = json.loads(line)
+    assert data["level"] == "error" and data["logger"] == "django.request" and data["status"] == 500
+    assert data["method"] == "GET" and data["path"] == "/me/…/"
+    for secret in ("37150219660912986X", "Zx9SecretLinkToken0123456789", "13812345678"):
+        assert secret not in line
 
 
 def test_error_pages_are_gridrolls_own_and_say_nothing_internal(sub_admin, login, rf):
