@@ -116,7 +116,8 @@ class GunicornLogger(_GunicornLogger):  # type: ignore[misc,valid-type]
         }
         for atom, name in self.JSON_FIELDS.items():
             value = atoms.get(atom)
-            line[name] = int(value) if name in ("status", "bytes", "ms") and str(value).isdigit() else value
+            numeric = name in ("status", "bytes", "ms") and str(value).isdigit()
+            line[name] = int(str(value)) if numeric else value
         try:
             self.access_log.info(json.dumps(line, ensure_ascii=False))
         except Exception:  # gunicorn's own rule: a log line never takes a request down
