@@ -21,9 +21,12 @@ def test_a_grid_worker_finds_a_resident_and_reveals_the_id(
     page.fill("main input[name=q]", "韩馨")
     page.press("main input[name=q]", "Enter")
     page.click("text=韩馨怡")
-    assert resident_a.masked_document in page.content()
+    # The click navigates: wait for the resident's page before reading it (a loaded machine is slow).
+    page.wait_for_url(f"**/residents/{resident_a.pk}/")
+    page.get_by_text(resident_a.masked_document).first.wait_for()
     assert resident_a.document_number not in page.content()
     page.click("text=显示完整号码")
+    page.get_by_text(resident_a.document_number).first.wait_for()
     assert resident_a.document_number in page.content()
     page.screenshot(path=str(tmp_path / "resident.png"), full_page=True)
     assert AuditRecord.objects.filter(action="resident.reveal_document", actor=grid_worker).count() == 1
