@@ -228,7 +228,6 @@ def worklist(request, pk: int):
             "lines": lines,
             "show": show,
             "conclusions": Conclusion.choices,
-            "query": request.GET.urlencode(),
             "bulk": [x.pk for x in lines if x.bulk],
         },
     )

@@ -178,6 +178,7 @@ def test_rematch_keeps_decisions_and_sees_registry_corrections(feed, grid_worker
 def test_worklist_is_worst_first_and_decisions_work_from_it(login, feed, grid_worker, people):
     c = login(grid_worker)
     page = c.get(reverse("reconcile:worklist", args=[feed.pk]) + "?show=all").content.decode()
+    assert 'name="q" value=""' in page  # the header's search box is not filled with "show=all"
     # Missing comes before tested; grid B's line is not shown to grid A's worker.
     assert page.index("王秀英") < page.index("韩馨一")
     assert "徐志强" not in page
