@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridroll.core.middleware.SecurityHeadersMiddleware",
     "gridroll.core.middleware.ChosenLanguageMiddleware",
+    "gridroll.core.middleware.DebugNotFoundMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

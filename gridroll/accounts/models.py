@@ -18,6 +18,8 @@ class Grant(models.Model):
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
 
     class Meta:
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
         constraints = [models.UniqueConstraint(fields=["user", "area", "role"], name="grant_unique")]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridroll.lib.address import building_label, household_label
 
@@ -66,6 +67,8 @@ class Area(models.Model):
     objects = AreaQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = pgettext_lazy("admin", "areas")
         ordering = ["path"]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="area_name_unique_in_parent"),
@@ -142,6 +145,8 @@ class Building(models.Model):
     objects = BuildingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
         ordering = ["compound_key", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -182,6 +187,8 @@ class Household(models.Model):
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
         ordering = ["building", "entrance", "room"]
         constraints = [
             models.UniqueConstraint(

@@ -44,6 +44,8 @@ class AuditRecord(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
 

@@ -136,7 +136,13 @@ def _held_people(access: ResidentAccess) -> list[dict]:
         "dependent__household__building"
     )
     for g in links:
-        relation = _("Dependent · %(relation)s") % {"relation": g.relation} if g.relation else _("Dependent")
+        # The link's relation is what the guardian is to them: "you are their 父母", never "父母" alone
+        # under the child's name, which read as if the infant were the parent (issue 18, item 8).
+        relation = (
+            _("Dependent · you are their %(relation)s") % {"relation": g.relation}
+            if g.relation
+            else _("Dependent")
+        )
         people.append(_person(g.dependent, relation, g.is_confirmed, link=g))
     return people
 

@@ -25,6 +25,35 @@ class ChosenLanguageMiddleware:
         return response
 
 
+class DebugNotFoundMiddleware:
+    """gridroll's own 404 page with DEBUG on too (the demo runs with DEBUG on).
+
+    With DEBUG on, Django answers every 404 with its technical page, in English, listing the URL patterns:
+    what a new user of the demo met (issue 18, defect 4). Production never shows it; now the demo does not
+    either. Only that page is replaced (it alone carries Django's ``NONE,NOARCHIVE`` robots tag), never a
+    404 a view wrote itself (the API's JSON, a download's text).
+    """
+
+    MARK = b'<meta name="robots" content="NONE,NOARCHIVE">'
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and not response.streaming
+            and self.MARK in response.content[:2000]
+        ):
+            from django.http import Http404
+            from django.views.defaults import page_not_found
+
+            return page_not_found(request, Http404())
+        return response
+
+
 class SecurityHeadersMiddleware:
     """Headers Django's SecurityMiddleware does not send: a Content-Security-Policy that the pages satisfy
     (scripts from our static files only), a Permissions-Policy (the camera for the scanner page, nothing

@@ -10,7 +10,10 @@ from gridroll.areas.models import Area
 @login_required
 def home(request):
     """Where each person starts: their areas, a search box, and what they can do next."""
-    grants = request.user.grants.select_related("area").order_by("area__path")
+    grants = list(request.user.grants.select_related("area").order_by("area__path"))
+    for g in grants:
+        # A sampler's or a lab's area is where they work, not a page they may open (it would be a 404).
+        g.may_open = can(request.user, Action.VIEW_REGISTRY, g.area.path)
     areas = Area.objects.filter(parent__isnull=True) if request.user.is_superuser else None
     return render(
         request,

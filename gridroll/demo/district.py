@@ -25,6 +25,29 @@ SEED_COMPOUND = "盛世佳苑"
 SEED_HOUSEHOLDS = 668
 SEED_RESIDENTS = 2256
 
+_CHILDREN = ("儿子", "女儿")
+_GRANDCHILDREN = ("孙子", "孙女")
+_COUPLE = ("户主", "配偶")
+
+
+def guardian_relation(dependent: str, guardian: str) -> str:
+    """What a guardian is to their dependent (Guardianship.relation, the words of the claim form), from
+    both their relations to the household head."""
+    if dependent in _CHILDREN and guardian in _COUPLE:
+        return "父母"
+    if dependent in _GRANDCHILDREN and guardian in _COUPLE:
+        return "祖父母"
+    if dependent in _COUPLE and guardian in _COUPLE:
+        return "配偶"
+    if (dependent in _COUPLE and guardian in _CHILDREN) or (
+        dependent in ("父亲", "母亲") and guardian in _COUPLE
+    ):
+        return "子女"
+    if dependent in ("父亲", "母亲") and guardian in _CHILDREN:
+        return "孙子女"
+    return "其他亲属"
+
+
 COMPOUND_NAMES = (
     "龙湾小区",
     "文苑小区",
@@ -224,7 +247,7 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
             )
         for i, p in enumerate(people):
             for g in p.guardians:
-                relation = "父母" if p.relation in ("儿子", "女儿") else "子女"
+                relation = guardian_relation(p.relation, people[g].relation)
                 guardian_links.append((base + i, base + g, relation))
     Resident.objects.bulk_create(residents, batch_size=2000)
     Guardianship.objects.bulk_create(
@@ -266,9 +289,16 @@ def seed_compound_people(factory: PeopleFactory, households: int) -> list[list]:
             for p in groups[index]:
                 p.guardians = [g for g in p.guardians if g < len(groups[index])]
             del dropped
-        elif total < SEED_RESIDENTS and groups[index][0].relation == "户主" and len(groups[index]) < 6:
-            surname = groups[index][0].name[0]
-            child = factory.person(rng.choice("MF"), 1, 12, surname, "孙子")
+        elif (
+            total < SEED_RESIDENTS
+            and groups[index][0].relation == "户主"
+            and len(groups[index]) < 6
+            and not any(p.relation == "合租" for p in groups[index])
+        ):
+            # A child or a grandchild of the head, as the head's age allows (no 孙子 of a head of 40).
+            child = factory.descendant(groups[index][0], groups[index][0].name[0])
+            if child is None:
+                continue
             child.guardians = [0]
             groups[index].append(child)
             total += 1

@@ -251,6 +251,23 @@ class PeopleFactory:
             p.phone = self.phone()
         return p
 
+    def age(self, p: Person) -> int:
+        return (self.today - p.birth_date).days // 365
+
+    def descendant(self, head: Person, surname: str) -> Person | None:
+        """A child of 1 to 12 added to ``head``'s household, related as their age allows: a grandchild
+        (孙子/孙女) of a head at least 50, a son or daughter (儿子/女儿) of a head of 23 to 49; None for
+        a younger head."""
+        head_age = self.age(head)
+        sex = self.rng.choice("MF")
+        if head_age >= 50:
+            relation, gap = ("孙子" if sex == "M" else "孙女"), 38
+        elif head_age >= 23:
+            relation, gap = ("儿子" if sex == "M" else "女儿"), 22
+        else:
+            return None
+        return self.person(sex, 1, min(12, head_age - gap), surname, relation)
+
     # Households ----------------------------------------------------------------------------------
     def household(self, rural: bool = False) -> list[Person]:
         """One household; sizes average about 3.4 people, as in 盛世佳苑 (2,256 residents / 668 households)."""
@@ -263,10 +280,13 @@ class PeopleFactory:
         surname = self.surname()
         if kind in ("family", "three_generations", "couple"):
             father = self.person("M", 28, 52, surname, "户主")
-            mother = self.person("F", 26, 50, relation="配偶")
+            head_age = self.age(father)
+            # A wife within a few years of her husband's age, as most are.
+            mother = self.person("F", max(24, head_age - 8), max(24, head_age + 4), relation="配偶")
             people += [father, mother]
             if kind != "couple":
-                parent_age = (self.today - mother.birth_date).days // 365
+                # Children are at least 22 years younger than the younger parent.
+                parent_age = min(head_age, self.age(mother))
                 for _ in range(rng.choices((1, 2, 3), (55, 40, 5))[0]):
                     sex = rng.choice("MF")
                     child = self.person(
@@ -278,8 +298,9 @@ class PeopleFactory:
                         child.phone = ""
                     people.append(child)
             if kind == "three_generations":
-                grandpa = self.person("M", 60, 88, surname, "父亲")
-                grandma = self.person("F", 58, 86, relation="母亲")
+                # The head's parents: at least 22 years older than the head.
+                grandpa = self.person("M", max(60, head_age + 24), max(88, head_age + 30), surname, "父亲")
+                grandma = self.person("F", max(58, head_age + 22), max(86, head_age + 28), relation="母亲")
                 people += [grandpa, grandma][: rng.choice((1, 2, 2))]
         elif kind == "elderly_couple":
             people += [self.person("M", 62, 90, surname, "户主"), self.person("F", 60, 88, relation="配偶")]

@@ -285,6 +285,6 @@ def retests(request):
             "round": round_,
             "area": area,
             "rounds": Round.objects.exclude(status=Round.Status.PLANNED)[:20],
-            "query": request.GET.urlencode(),
+            "params": request.GET.urlencode(),  # not "query": that is the header search box's
         },
     )

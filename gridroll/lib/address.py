@@ -104,3 +104,16 @@ def parse(text: str) -> Address:
         entrance=number_key(tail["e"]) if tail["e"] else "",
         room=room_key(tail["r"]),
     )
+
+
+_FLOOR_ROOM = re.compile(r"^(?P<f>\d{1,2})(?P<p>\d{2})$")
+
+
+def floor_and_flat(room: str) -> tuple[int | None, str]:
+    """Where a room sits in its building, from its number as Chinese buildings number them: '501' →
+    (5, '01'), '1203' → (12, '03'), '0802' → (8, '02'). (None, room) for a room that names no floor
+    ('1' in a village, 'A', '101A')."""
+    found = _FLOOR_ROOM.match(halfwidth(room).strip())
+    if found is None or int(found["f"]) == 0:
+        return None, room
+    return int(found["f"]), found["p"]

@@ -30,6 +30,10 @@ class SiteCapacity(models.Model):
     def __str__(self) -> str:
         return f"{self.site} capacity"
 
+    class Meta:
+        verbose_name = _("site capacity")
+        verbose_name_plural = _("site capacities")
+
 
 class StationCapacity(models.Model):
     """Swabs per hour at one station by pool mode, and whether the station is open."""
@@ -46,6 +50,10 @@ class StationCapacity(models.Model):
 
     def rate(self, mode: str) -> int:
         return getattr(self, f"per_hour_{mode}")
+
+    class Meta:
+        verbose_name = _("station capacity")
+        verbose_name_plural = _("station capacities")
 
 
 class PlanQuerySet(models.QuerySet["Plan"]):
@@ -80,6 +88,8 @@ class Plan(models.Model):
     objects = PlanQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("round plan")
+        verbose_name_plural = _("round plans")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

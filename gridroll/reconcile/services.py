@@ -538,6 +538,19 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
     return line
 
 
+def confirm_many(user, lines: list[FeedLine]) -> list[FeedLine]:
+    """Confirm the matcher's own match on many lines at once (the worklist's bulk confirm): each line goes
+    through ``decide`` as if confirmed alone — the same rules, one audit record per line, each undone on
+    its own — and all of them in one transaction, so that a failure leaves none half-done. Lines that are
+    not an undecided automatic match are refused (DecisionError), not skipped: the caller chose them."""
+    with transaction.atomic():
+        for line in lines:
+            if not line.automatic or line.decision or line.resident is None:
+                raise DecisionError(f"第{line.line}行不是待确认的自动匹配")
+            decide(user, line, Decision.CONFIRMED, line.resident)
+    return lines
+
+
 def undo(user, line: FeedLine) -> FeedLine:
     """Take a decision back: the line reads again as the matcher left it, with the roll call as it is now.
 

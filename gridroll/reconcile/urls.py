@@ -8,6 +8,7 @@ urlpatterns = [
     path("reconcile/<int:pk>/", views.feed_detail, name="feed"),
     path("reconcile/<int:pk>/lines/", views.worklist, name="worklist"),
     path("reconcile/<int:pk>/export.xlsx", views.export, name="export"),
+    path("reconcile/<int:pk>/confirm/", views.confirm_many, name="confirm_many"),
     path("reconcile/<int:pk>/rematch/", views.rematch, name="rematch"),
     path("reconcile/<int:pk>/delete/", views.delete, name="delete"),
     path("reconcile/lines/<int:pk>/decide/", views.decide, name="decide"),

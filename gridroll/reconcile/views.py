@@ -205,7 +205,11 @@ def worklist(request, pk: int):
     ):
         dupes.setdefault(first, []).append(line_no)
     may_edit = {x.pk: can(request.user, Action.EDIT_REGISTRY, x.area_path) for x in lines}
+    bulk = set(
+        confirmable(request.user, feed).filter(pk__in=[x.pk for x in lines]).values_list("pk", flat=True)
+    )
     for x in lines:
+        x.bulk = x.pk in bulk
         x.shown_candidates = _candidates(request.user, x) if not x.automatic or x.decision else []
         x.same_person_lines = dupes.get(x.pk, [])
         x.may_edit = may_edit[x.pk]
@@ -224,7 +228,7 @@ def worklist(request, pk: int):
             "lines": lines,
             "show": show,
             "conclusions": Conclusion.choices,
-            "query": request.GET.urlencode(),
+            "bulk": [x.pk for x in lines if x.bulk],
         },
     )
 
@@ -263,6 +267,54 @@ def decide(request, pk: int):
             request, _("Line %(n)s: %(what)s.") % {"n": line.line, "what": line.get_conclusion_display()}
         )
     return _back(request, line)
+
+
+def confirmable(user, feed: Feed):
+    """Lines of ``feed`` the user may confirm in bulk: matched by the matcher alone, not decided yet, with
+    a registered person the user may edit (as the single confirm asks)."""
+    return (
+        FeedLine.objects.restrict(user, Action.EDIT_REGISTRY)
+        .filter(feed=feed, duplicate_of__isnull=True, automatic=True, decision="", resident__isnull=False)
+        .filter(resident__in=Resident.objects.restrict(user, Action.EDIT_REGISTRY))
+    )
+
+
+@login_required
+@require_POST
+def confirm_many(request, pk: int):
+    """Confirm the matcher's match on the ticked lines, or on every such line the page showed ("all")."""
+    feed = _feed(request.user, pk)
+    field = "shown" if request.POST.get("all") else "line"
+    raw = request.POST.get("shown", "").split(",") if field == "shown" else request.POST.getlist("line")
+    ids = {int(x) for x in raw if x.strip().isdigit()}
+    back = redirect(safe_next(request, reverse("reconcile:worklist", args=[feed.pk])))
+    if not ids:
+        messages.error(request, _("Tick the lines to confirm first."))
+        return back
+    lines = list(
+        confirmable(request.user, feed)
+        .filter(pk__in=ids)
+        .select_related("feed__round", "resident")
+        .order_by("line")
+    )
+    skipped = len(ids) - len(lines)
+    try:
+        services.confirm_many(request.user, lines)
+    except services.DecisionError as exc:
+        messages.error(request, str(exc))
+        return back
+    messages.success(
+        request,
+        _("%(n)s lines confirmed; each can be undone on its own.") % {"n": len(lines)}
+        + (
+            " "
+            + _("%(n)s lines were not confirmed: decided already, or not a match you may confirm.")
+            % {"n": skipped}
+            if skipped
+            else ""
+        ),
+    )
+    return back
 
 
 @login_required

@@ -5,6 +5,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridroll.lib import idnumber
 from gridroll.lib import phone as phonelib
@@ -116,6 +117,8 @@ class Resident(models.Model):
     objects = ResidentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = pgettext_lazy("admin", "residents")
         ordering = ["household_id", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -193,6 +196,8 @@ class Guardianship(models.Model):
     end_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("guardianship")
+        verbose_name_plural = _("guardianships")
         constraints = [
             models.UniqueConstraint(
                 fields=["dependent", "guardian"],
@@ -242,6 +247,8 @@ class ImportBatch(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

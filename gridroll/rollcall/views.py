@@ -288,11 +288,7 @@ def area_roll(request, round_pk: int, area_pk: int):
             "retests": _retests(request.user, round_, area)[:200],
             "visitors": _visitors(round_, area),
             "pending": _pending(request.user, area),
-            "bedridden": Entry.objects.filter(
-                round=round_, grid__path__startswith=area.path, resident__is_bedridden=True
-            ).select_related("resident", "household__building")[:100]
-            if area.is_grid
-            else [],
+            "home": home_rows(request.user, round_, area, limit=100) if area.is_grid else [],
         }
     )
     return render(request, "rollcall/area.html", ctx)
@@ -321,6 +317,51 @@ def building(request, round_pk: int, area_pk: int, building_pk: int):
         request,
         "rollcall/_building.html",
         {"b": found[0] if found else {"households": []}, "round": round_, "area": area, "only": only},
+    )
+
+
+@login_required
+def flat_map(request, round_pk: int, area_pk: int, building_pk: int):
+    """A building's 户图: one cell per flat, coloured by its household's state in the round; a tapped
+    flat (``?h=``) shows its people above the map, read and masked as on the grid page."""
+    from gridroll.rollcall import flatmap
+
+    round_, area = _context(request, round_pk, area_pk)
+    if not area.is_grid:
+        raise Http404
+    building_ = Building.objects.filter(pk=building_pk, grid=area).first()
+    if building_ is None:
+        raise Http404
+    found = flatmap.flats(round_, building_)
+    chosen = None
+    wanted = request.GET.get("h", "")
+    if wanted.isdigit():
+        chosen = next((f for f in found if f.pk == int(wanted)), None)
+        if chosen is None:
+            raise Http404
+    people: list[Person] = []
+    if chosen is not None:
+        calls = may_call(request.user, area.path)
+        rows = Entry.objects.filter(round=round_, building=building_, household_id=chosen.pk)
+        for row in rows.values_list(*PERSON_FIELDS):
+            person = Person(*row[:11])
+            person.phone_shown = person.phone if calls else mask_phone(person.phone)
+            people.append(person)
+        people.sort(key=lambda e: (e.relation != "户主", e.resident_id))
+    return render(
+        request,
+        "rollcall/flat_map.html",
+        {
+            "round": round_,
+            "area": area,
+            "building": building_,
+            "blocks": flatmap.blocks(found),
+            "summary": flatmap.summary(found),
+            "chosen": chosen,
+            "people": people,
+            "now": timezone.now(),
+            "ancestors": crumbs(request.user, area),
+        },
     )
 
 
@@ -397,6 +438,112 @@ def exempt(request, pk: int):
             return render(request, "rollcall/_person.html", {"e": _person(request, entry)})
         messages.success(request, done)
     return redirect(safe_next(request, reverse("rollcall:start")))
+
+
+# ------------------------------------------------------------------------------- the home sampling list
+
+HOME_EXEMPTIONS = [Exemption.HOME_SCHEDULED, Exemption.HOME_DONE]
+
+
+def home_rows(user, round_: Round, area: Area, limit: int | None = None) -> list[Entry]:
+    """The people of ``area`` who are sampled at home (bedridden, or exempt as home sampling scheduled or
+    done), in walking order, each with a phone to call before the visit: their own, else a guardian's,
+    else someone's of their household (the head first); ``phone_shown`` masked as ``phone_for`` says
+    (whole for the grid worker and the community, masked above), ``phone_whose`` saying whose it is."""
+    from django.db.models import Q
+
+    from gridroll.residents.models import Guardianship
+
+    entries = list(
+        Entry.objects.restrict(user)
+        .filter(round=round_, grid__path__startswith=area.path)
+        .filter(Q(resident__is_bedridden=True) | Q(exemption__in=HOME_EXEMPTIONS))
+        .select_related("resident", "household__building", "grid")
+    )
+    entries.sort(key=lambda e: (e.grid.path, e.household.sort_key, e.resident_id))
+    if limit is not None:
+        entries = entries[:limit]
+    ids = [e.resident_id for e in entries]
+    guardians: dict[int, tuple[str, str, str]] = {}
+    links = (
+        Guardianship.objects.filter(dependent_id__in=ids, ended_at__isnull=True, is_confirmed=True)
+        .exclude(guardian__phone="")
+        .order_by("pk")
+        .values_list("dependent_id", "guardian__name", "relation", "guardian__phone")
+    )
+    for dependent_id, name, relation, phone in links:
+        guardians.setdefault(dependent_id, (name, relation, phone))
+    housemates: dict[int, list[tuple[int, str, str, str]]] = defaultdict(list)
+    others = (
+        Resident.objects.filter(household_id__in={e.household_id for e in entries}, is_pending=False)
+        .exclude(phone="")
+        .exclude(status__in=["moved_out", "deceased"])
+        .values_list("household_id", "pk", "name", "relation", "phone")
+    )
+    for household_id, pk, name, relation, phone in others:
+        housemates[household_id].append((pk, name, relation, phone))
+    for e in entries:
+        phone, whose = e.resident.phone, ""
+        if not phone and e.resident_id in guardians:
+            name, relation, phone = guardians[e.resident_id]
+            whose = _("guardian %(name)s") % {"name": name} + (f"（{relation}）" if relation else "")
+        if not phone:
+            mates = sorted(
+                (m for m in housemates[e.household_id] if m[0] != e.resident_id),
+                key=lambda m: (m[2] != "户主", m[0]),
+            )
+            if mates:
+                _pk, name, relation, phone = mates[0]
+                whose = _("household: %(name)s") % {"name": name} + (f"（{relation}）" if relation else "")
+        e.phone_full = phone
+        e.phone_shown = phone_for(user, phone, e.grid.path)
+        e.phone_whose = whose
+    return entries
+
+
+def home_table(entries) -> list[list]:
+    return [
+        [
+            e.grid.name,
+            e.household.label,
+            e.resident.name,
+            e.resident.age if e.resident.age is not None else "",
+            _("bedridden") if e.resident.is_bedridden else "",
+            e.get_state_display(),
+            e.get_exemption_display() if e.exemption else "",
+            e.exemption_note,
+            e.phone_shown,
+            e.phone_whose,
+        ]
+        for e in entries
+    ]
+
+
+@login_required
+def home_list(request, round_pk: int, area_pk: int):
+    """The home sampling list as Excel: who, where, their state and a phone to call before the visit."""
+    import io
+
+    from gridroll.core.exports import write_xlsx
+
+    round_, area = _context(request, round_pk, area_pk)
+    header = [
+        _("Grid"),
+        _("Address"),
+        _("Name"),
+        _("Age"),
+        _("Bedridden"),
+        _("State"),
+        _("Exemption"),
+        _("Note"),
+        _("Phone"),
+        _("Whose phone"),
+    ]
+    out = io.BytesIO()
+    write_xlsx(
+        home_table(home_rows(request.user, round_, area)), out, title=_("Home sampling"), header=header
+    )
+    return download(out.getvalue(), f"{area.name}-{round_.name}-{_('Home sampling')}.xlsx")
 
 
 # ------------------------------------------------------------------------------------- the check sheet

@@ -142,6 +142,8 @@ def test_a_parent_adds_a_child_without_an_id(tree, client):
     assert link.guardian.document_number == PARENT_ID and link.consent_at is not None
     page = client.get(reverse("codes:me", args=[secret])).content.decode()
     assert services.current_code(child).short_code in page
+    # The parent is the child's 父母, not the other way round (issue 18, item 8).
+    assert "被监护人 · 您是其父母" in page
 
 
 def test_an_under_14_needs_the_guardians_consent(tree, client):

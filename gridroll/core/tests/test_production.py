@@ -359,3 +359,17 @@ def test_error_pages_are_gridrolls_own_and_say_nothing_internal(sub_admin, login
     assert "Traceback" not in page.content.decode() and "sqlite" not in page.content.decode()
     page = server_error(rf.get("/"))
     assert page.status_code == 500 and "服务器出错" in page.content.decode()
+
+
+def test_the_demo_with_debug_on_shows_gridrolls_404_not_djangos(sub_admin, login, settings):
+    """Issue 18, defect 4: `make demo` runs with DEBUG on, where Django answered a 404 with its English
+    technical page listing the URL patterns."""
+    settings.DEBUG = True
+    client = login(sub_admin)
+    for url in ("/no/such/page/", "/areas/999999/"):  # no route; a route whose object is missing
+        page = client.get(url)
+        body = page.content.decode()
+        assert page.status_code == 404 and "找不到页面" in body, url
+        assert "URLconf" not in body and "Django" not in body, url
+    api = client.get("/api/areas/999999")
+    assert api.status_code == 404 and api["Content-Type"].startswith("application/json")

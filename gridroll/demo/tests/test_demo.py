@@ -55,3 +55,23 @@ def test_the_demo_round_has_a_plan_and_a_proposed_replan(demo):
     buildings = BatchBuilding.objects.filter(plan=plan, kind=Batch.Kind.GENERAL)
     assert buildings.count() == buildings.values("building").distinct().count() > 0
     assert proposal.metrics["replanned"] > 0
+
+
+@pytest.mark.django_db
+def test_demo_people_are_related_as_their_ages_allow(demo):
+    """Issue 18, defect 16: no 孙子 of a head of 40, no 儿子 older than the head, no 父亲 younger."""
+    import datetime
+
+    from gridroll.demo.tests.test_relations import relation_faults
+    from gridroll.residents.models import Guardianship
+
+    households: dict = {}
+    for row in Resident.objects.values_list("household_id", "name", "relation", "sex", "birth_date"):
+        households.setdefault(row[0], []).append(row[1:])
+    assert len(households) > 10_000
+    assert relation_faults(households.values(), datetime.date.today()) == []
+    # A guardian is never named a parent of their own parent (defect 8's sibling).
+    wrong = Guardianship.objects.filter(
+        relation="父母", dependent__relation__in=["户主", "配偶", "父亲", "母亲"]
+    )
+    assert not wrong.exists()

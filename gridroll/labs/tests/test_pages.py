@@ -109,6 +109,10 @@ def test_retest_list_for_the_grid_worker_and_the_subdistrict_and_not_the_outside
     assert "gridworker_a" in {r[5] for r in rows[1:]}  # the grid worker's name, to call them
     outsider_page = login(outsider).get(reverse("labs:retests")).content.decode()
     assert not any(p.name in outsider_page for p in people)
+    # The filter's query string keeps the Excel link, and no longer fills the header's search box.
+    filtered = login(sub_admin).get(reverse("labs:retests") + f"?round={roll.pk}").content.decode()
+    assert f'href="?round={roll.pk}&format=xlsx"' in filtered
+    assert 'name="q" value=""' in filtered
 
 
 def test_a_resident_sees_their_own_result_with_its_time_and_only_once_confirmed(

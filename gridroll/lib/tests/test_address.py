@@ -72,3 +72,23 @@ def test_compound_key_drops_only_the_suffix():
     # 光岳花园小区 is 光岳花园, not 光岳: the garden is part of the name.
     assert address.compound_key("光岳花园小区") == "光岳花园"
     assert address.compound_key("盛世佳苑小区") == "盛世佳苑"
+
+
+@pytest.mark.parametrize(
+    "room, expected",
+    [
+        ("501", (5, "01")),
+        ("1203", (12, "03")),
+        ("0802", (8, "02")),
+        ("３０４", (3, "04")),
+        ("1", (None, "1")),
+        ("12", (None, "12")),
+        ("A", (None, "A")),
+        ("101A", (None, "101A")),
+        ("001", (None, "001")),
+    ],
+)
+def test_a_room_number_gives_its_floor_and_flat(room, expected):
+    from gridroll.lib.address import floor_and_flat
+
+    assert floor_and_flat(room) == expected

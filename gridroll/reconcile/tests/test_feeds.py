@@ -178,6 +178,7 @@ def test_rematch_keeps_decisions_and_sees_registry_corrections(feed, grid_worker
 def test_worklist_is_worst_first_and_decisions_work_from_it(login, feed, grid_worker, people):
     c = login(grid_worker)
     page = c.get(reverse("reconcile:worklist", args=[feed.pk]) + "?show=all").content.decode()
+    assert 'name="q" value=""' in page  # the header's search box is not filled with "show=all"
     # Missing comes before tested; grid B's line is not shown to grid A's worker.
     assert page.index("王秀英") < page.index("韩馨一")
     assert "徐志强" not in page
@@ -299,3 +300,87 @@ def test_the_outsider_sees_nothing(client, feed, tree, people):
         ).active.iter_rows(values_only=True)
     )
     assert [r[1] for r in rows[1:]] == ["徐志强"]
+
+
+# --------------------------------------------------------------------------------- bulk confirmation
+
+
+def _shown(page: str) -> list[int]:
+    import re
+
+    found = re.search(r'name="shown" value="([\d,]*)"', page)
+    return [int(x) for x in found[1].split(",")] if found and found[1] else []
+
+
+def test_bulk_confirm_confirms_each_matched_line_as_the_single_path_does(login, feed, grid_worker, people):
+    """Issue 18: the worklist's sure matches confirmed in one POST, each audited and undone on its own."""
+    c = login(grid_worker)
+    url = reverse("reconcile:worklist", args=[feed.pk]) + "?show=all"
+    page = c.get(url).content.decode()
+    shown = _shown(page)
+    sure = set(
+        FeedLine.objects.filter(feed=feed, automatic=True, decision="", duplicate_of__isnull=True)
+        .exclude(resident=people["b"])
+        .values_list("pk", flat=True)
+    )
+    assert shown and set(shown) == sure  # every sure line of grid A, and not grid B's 徐志强
+    assert f'value="{shown[0]}" form="bulk"' in page  # a checkbox per line
+    grid_b_line = feed.lines.get(resident=people["b"])
+    r = c.post(
+        reverse("reconcile:confirm_many", args=[feed.pk]),
+        {"all": "1", "shown": ",".join(map(str, [*shown, grid_b_line.pk])), "next": url},
+    )
+    assert r.status_code == 302 and r["Location"] == url
+    confirmed = FeedLine.objects.filter(feed=feed, decision=Decision.CONFIRMED)
+    assert set(confirmed.values_list("pk", flat=True)) == sure
+    assert all(x.decided_by == grid_worker for x in confirmed)
+    grid_b_line.refresh_from_db()
+    assert grid_b_line.decision == ""  # not the grid worker's line: left alone
+    records = AuditRecord.objects.filter(action="reconcile.decide", actor=grid_worker)
+    assert sorted(records.values_list("target_id", flat=True)) == sorted(sure)  # one record per line
+    # What the single confirm writes, line by line (same service).
+    line2 = feed.lines.get(line=2)
+    assert line2.conclusion == Conclusion.MISSING and "确认" in line2.explanation
+    # Undone the way a single decision is.
+    c.post(reverse("reconcile:undo", args=[line2.pk]))
+    line2.refresh_from_db()
+    assert line2.decision == "" and line2.resident == people["mother"] and line2.automatic
+    assert _shown(c.get(url).content.decode()) == [line2.pk]
+
+
+def test_bulk_confirm_of_ticked_lines_only(login, feed, grid_worker, people):
+    c = login(grid_worker)
+    line2 = feed.lines.get(line=2)
+    c.post(reverse("reconcile:confirm_many", args=[feed.pk]), {"line": [line2.pk]})
+    assert list(FeedLine.objects.filter(feed=feed).exclude(decision="").values_list("pk", flat=True)) == [
+        line2.pk
+    ]
+    # Nothing ticked: nothing happens, and the page says what to do.
+    r = c.post(reverse("reconcile:confirm_many", args=[feed.pk]), {}, follow=True)
+    assert "请先勾选要确认的行" in r.content.decode()
+
+
+def test_bulk_confirm_by_an_outsider_confirms_nothing(login, feed, outsider, tree, people):
+    lines = list(FeedLine.objects.filter(feed=feed).values_list("pk", flat=True))
+    c = login(outsider)  # grid B's worker: sees the feed (徐志强 is theirs), not grid A's lines
+    c.post(
+        reverse("reconcile:confirm_many", args=[feed.pk]), {"all": "1", "shown": ",".join(map(str, lines))}
+    )
+    decided = FeedLine.objects.filter(feed=feed).exclude(decision="")
+    assert set(decided.values_list("resident__household__building__grid", flat=True)) <= {tree["grid_b"].pk}
+    assert not decided.filter(resident__household__building__grid=tree["grid_a"]).exists()
+    stranger = login(make_user("stranger", "sampler", tree["grid_b"]))
+    assert (
+        stranger.post(reverse("reconcile:confirm_many", args=[feed.pk]), {"line": lines}).status_code == 404
+    )
+
+
+def test_confirm_many_refuses_a_decided_line_and_confirms_none(feed, grid_worker, people):
+    from gridroll.reconcile.services import DecisionError, confirm_many
+
+    line1, line2 = feed.lines.get(line=1), feed.lines.get(line=2)
+    decide(grid_worker, line1, Decision.NOT_HERE, note="电话核实")
+    with pytest.raises(DecisionError):
+        confirm_many(grid_worker, [feed.lines.get(line=2), feed.lines.get(line=1)])
+    line2.refresh_from_db()
+    assert line2.decision == ""  # one transaction: nothing half-done
