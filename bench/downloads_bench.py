@@ -116,6 +116,9 @@ def targets() -> list[tuple[str, str, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cap", type=int, default=60)
+    parser.add_argument(
+        "--jobs", action="store_true", help="also time the district's jobs, run as run_jobs would"
+    )
     parser.add_argument("--only", action="append", help="a name prefix, e.g. cards or sheet.district")
     parser.add_argument(
         "--command", action="store_true", help="also time issue_codes --pdf for the seed grid"
@@ -147,6 +150,8 @@ def main() -> None:
             finally:
                 signal.alarm(0)
         rows.append(("command.issue_codes_pdf.grid", seconds, 0, 0))
+    if args.jobs:
+        rows += time_jobs(client)
     for name, seconds, status, size in rows:
         value = round(seconds, 3) if seconds is not None else f">{args.cap}"
         print(
@@ -154,6 +159,48 @@ def main() -> None:
                 {"name": f"downloads.{name}", "value": value, "unit": "s", "status": status, "bytes": size}
             )
         )
+
+
+def time_jobs(client: Client) -> list[tuple[str, float | None, int, int]]:
+    """Each district-wide file as a job: submitted by the page's POST, run here as ``run_jobs`` would
+    (one at a time), downloaded. Times the run; the POST and the download are requests and timed too."""
+    from gridroll.jobs import runner
+    from gridroll.jobs.models import Job
+
+    district = Area.objects.get(level=Level.DISTRICT, parent__isnull=True)
+    round_ = Round.objects.filter(status__in=["open", "closed"]).order_by("-starts_at").first()
+    sheet = (
+        reverse("rollcall:sheet", kwargs={"round_pk": round_.pk, "area_pk": district.pk}) if round_ else None
+    )
+    posts = [
+        ("cards.district.pdf", f"{reverse('codes:cards')}?area={district.pk}", {"format": "pdf"}),
+        (
+            "registry.district.xlsx",
+            reverse("areas:area_export", kwargs={"pk": district.pk}),
+            {"format": "xlsx"},
+        ),
+    ]
+    if sheet:
+        posts += [
+            ("sheet.district.pdf", sheet, {"format": "pdf"}),
+            ("sheet.district.xlsx", sheet, {"format": "xlsx"}),
+        ]
+    rows: list[tuple[str, float | None, int, int]] = []
+    for name, url, data in posts:
+        Job.objects.filter(owner__username="district").delete()
+        started = time.perf_counter()
+        response = client.post(url, data)
+        rows.append((f"job.{name}.submit", time.perf_counter() - started, response.status_code, 0))
+        started = time.perf_counter()
+        job = runner.run_next()
+        rows.append((f"job.{name}.run", time.perf_counter() - started, 0, job.size if job else 0))
+        if job is not None:
+            seconds, status, size = timed(client, reverse("jobs:download", args=[job.pk]), 60)
+            rows.append((f"job.{name}.download", seconds, status, size))
+            print(
+                f"job {name}: {job.status} {job.done}/{job.total} {job.size:,} B {job.error}", file=sys.stderr
+            )
+    return rows
 
 
 def _fmt(seconds: float | None, cap: int) -> str:

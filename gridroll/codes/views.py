@@ -369,27 +369,34 @@ def reject(request, kind: str, pk: int):
     return _back(request, target)
 
 
+# More cards than this are a background job even for a grid or a building: the seed grid's 2,256 cards
+# took 20 s as HTML and 15 s as PDF on the demo machine (bench/README.md, "downloads").
+CARDS_DIRECT = 500
+
+
 @login_required
 def cards(request):
     """An A4 sheet of code cards for people without phones: print view, or PDF with ?format=pdf.
 
-    Above a grid (a community has thousands of cards; the district's HTML was 102 MB) there is no print
-    view: the PDF is prepared in the background (issue 18)."""
+    Above a grid (a community has thousands of cards; the district's HTML was 102 MB), or past
+    CARDS_DIRECT cards, there is no print view: the PDF is prepared in the background (issue 18)."""
     from gridroll.codes.cards import card_context, card_residents, render_pdf
 
     residents, title, area = card_residents(request.user, request.GET)
-    big = area is not None and area.level != Level.GRID
+    count = PersonalCode.objects.filter(resident__in=residents, revoked_at__isnull=True).count()
+    big = (area is not None and area.level != Level.GRID) or count > CARDS_DIRECT
     if request.method == "POST" and big and request.POST.get("format") == "pdf":
         from gridroll.jobs.services import submit
 
+        scope = {k: int(request.GET[k]) for k in ("household", "building", "area") if k in request.GET}
         job = submit(
             request.user,
             "codes.cards",
-            {"area": area.pk},
+            dict(list(scope.items())[:1]),
             title=_("Code cards · %(area)s") % {"area": title},
             filename=f"{title}-码卡.pdf",
             content_type="application/pdf",
-            area_path=area.path,
+            area_path=area.path if area is not None else "",
         )
         return redirect("jobs:detail", pk=job.pk)
     if request.method == "POST":
@@ -401,11 +408,7 @@ def cards(request):
         "resident_id"
     )
     if big:
-        context = {
-            "title": title,
-            "big": True,
-            "count": PersonalCode.objects.filter(resident__in=residents, revoked_at__isnull=True).count(),
-        }
+        context = {"title": title, "big": True, "count": count}
     else:
         context = card_context(residents, title, qr=request.GET.get("format") != "pdf")
     context["without_code"] = residents.exclude(pk__in=holders).count()

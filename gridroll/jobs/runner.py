@@ -166,6 +166,7 @@ def run_pending(limit: int | None = None) -> int:
 
 _lock = threading.Lock()
 _wake = threading.Event()
+_stop = threading.Event()
 _thread: threading.Thread | None = None
 IDLE_SECONDS = 60
 
@@ -178,15 +179,26 @@ def wake() -> None:
     with _lock:
         _wake.set()
         if _thread is None or not _thread.is_alive():
+            _stop.clear()
             _thread = threading.Thread(target=_loop, name="gridroll-jobs", daemon=True)
             _thread.start()
+
+
+def stop(timeout: float = 30) -> None:
+    """End the in-process runner after its current job (tests; a server simply exits)."""
+    with _lock:
+        thread = _thread
+    if thread is not None:
+        _stop.set()
+        _wake.set()
+        thread.join(timeout)
 
 
 def _loop() -> None:
     idle_since = time.monotonic()
     worker = worker_name()
     try:
-        while time.monotonic() - idle_since < IDLE_SECONDS:
+        while time.monotonic() - idle_since < IDLE_SECONDS and not _stop.is_set():
             _wake.clear()
             try:
                 ran = run_next(worker)
@@ -195,7 +207,7 @@ def _loop() -> None:
                 ran = None
             if ran is not None:
                 idle_since = time.monotonic()
-            else:
+            elif not _stop.is_set():
                 _wake.wait(2)
     finally:
         connections.close_all()
