@@ -105,8 +105,34 @@ class Progress:
             raise JobLost(self.job.pk)
 
 
+def _heartbeat(pk: int, worker: str, done: threading.Event) -> None:
+    """Renew the claim while the job runs, whether or not it reports progress: only a runner that is
+    gone stops renewing it (a long first query or a slow page is no reason to take the job away)."""
+    interval = max(1.0, settings.JOBS_STALE_SECONDS / 4)
+    try:
+        while not done.wait(interval):
+            Job.objects.filter(pk=pk, claimed_by=worker, status=Job.Status.RUNNING).update(
+                heartbeat_at=timezone.now()
+            )
+    except Exception:
+        log.exception("job %s: the heartbeat failed; progress reports still renew the claim", pk)
+    finally:
+        connections.close_all()
+
+
 def run(job: Job, worker: str) -> Job:
     """Make ``job``'s file (claimed by ``worker``) and record the outcome."""
+    done = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(job.pk, worker, done), daemon=True)
+    beat.start()
+    try:
+        return _run(job, worker)
+    finally:
+        done.set()
+        beat.join()
+
+
+def _run(job: Job, worker: str) -> Job:
     directory = jobs_dir()
     directory.mkdir(parents=True, exist_ok=True)
     suffix = "".join(c for c in Path(job.filename).suffix if c.isalnum() or c == ".")[:10]

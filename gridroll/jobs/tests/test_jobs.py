@@ -308,3 +308,25 @@ def test_a_grid_with_more_cards_than_a_request_makes_in_time_is_a_job_too(
     job = Job.objects.get(kind="codes.cards", owner=grid_worker)
     assert job.params["area"] == tree["grid_a"].pk and job.status == Job.Status.DONE
     assert pdf_pages(job.path.read_bytes()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_keeps_its_claim_without_reporting_progress(fake_kinds, tree, settings, monkeypatch):
+    """A job whose first step is long (no progress yet) is not taken for a dead runner's."""
+    settings.JOBS_STALE_SECONDS = 4  # renewed every second
+    owner = make_user("owner", "subdistrict_admin", tree["sub"])
+    seen = {}
+
+    def quiet(job, out, progress):
+        time.sleep(2.5)
+        seen["heartbeat"] = Job.objects.get(pk=job.pk).heartbeat_at
+        out.write(b"x")
+
+    fake_kinds["test.quiet"] = quiet
+    monkeypatch.setattr(kinds, "KINDS", {**kinds.KINDS, "test.quiet": "test.quiet"})
+    job = submit(owner, "test.quiet", {}, title="慢", filename="x.txt", content_type="text/plain")
+    claimed = runner.claim("runner-a")
+    started = claimed.heartbeat_at
+    assert runner.run(claimed, "runner-a").status == Job.Status.DONE
+    assert seen["heartbeat"] > started
+    assert Job.objects.get(pk=job.pk).attempts == 1
