@@ -78,6 +78,7 @@ def test_the_district_admin_prepares_the_districts_code_cards(
     link = page.locator("[data-job-download]")
     link.wait_for(state="visible", timeout=30_000)
     assert page.inner_text("[data-job-label]") == "已准备好"
+    assert not page.locator("[data-job-bar]").is_visible()  # the bar gives way to the link
     page.screenshot(path=str(tmp_path / "ready.png"), full_page=True)
     with page.expect_download() as info:
         link.click()
