@@ -244,7 +244,7 @@ def cards_pdf(context: dict, out, progress=None) -> int:
 def card_residents(user, query):
     """Residents for a card sheet: ``household``, ``building`` or ``area`` (any level) in ``query``,
     within ``user``'s scope (Http404 otherwise); the sheet's title; the area (None for a household or
-    a building)."""
+    a building); the path of the area or of the building's grid (for the audit)."""
     from gridroll.accounts.roles import Action
     from gridroll.accounts.scope import get_in_scope
     from gridroll.areas.models import Area, Building, Household
@@ -252,18 +252,25 @@ def card_residents(user, query):
 
     qs = Resident.objects.restrict(user, Action.MANAGE_CODES).exclude(status__in=["moved_out", "deceased"])
     if "household" in query:
-        household = get_in_scope(Household.objects.all(), user, Action.MANAGE_CODES, pk=query["household"])
-        return qs.filter(household=household), household.label, None
+        household = get_in_scope(
+            Household.objects.select_related("building__grid"),
+            user,
+            Action.MANAGE_CODES,
+            pk=query["household"],
+        )
+        return qs.filter(household=household), household.label, None, household.building.grid.path
     if "building" in query:
-        building = get_in_scope(Building.objects.all(), user, Action.MANAGE_CODES, pk=query["building"])
-        return qs.filter(household__building=building), building.label, None
+        building = get_in_scope(
+            Building.objects.select_related("grid"), user, Action.MANAGE_CODES, pk=query["building"]
+        )
+        return qs.filter(household__building=building), building.label, None, building.grid.path
     area = get_in_scope(Area.objects.all(), user, Action.MANAGE_CODES, pk=query.get("area"))
-    return qs.filter(household__building__grid__path__startswith=area.path), area.name, area
+    return qs.filter(household__building__grid__path__startswith=area.path), area.name, area, area.path
 
 
 def cards_job(job, out, progress) -> None:
     """The background job (gridroll/jobs): the card sheet of ``job.params`` as its owner may see it."""
-    residents, title, _area = card_residents(job.owner, job.params)
+    residents, title, _area, _path = card_residents(job.owner, job.params)
     context = card_context(residents, title, qr=False)
     progress(0, context["count"])
     cards_pdf(context, out, progress)

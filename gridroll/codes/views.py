@@ -382,7 +382,7 @@ def cards(request):
     CARDS_DIRECT cards, there is no print view: the PDF is prepared in the background (issue 18)."""
     from gridroll.codes.cards import card_context, card_residents, render_pdf
 
-    residents, title, area = card_residents(request.user, request.GET)
+    residents, title, area, path = card_residents(request.user, request.GET)
     count = PersonalCode.objects.filter(resident__in=residents, revoked_at__isnull=True).count()
     big = (area is not None and area.level != Level.GRID) or count > CARDS_DIRECT
     if request.method == "POST" and big and request.POST.get("format") == "pdf":
@@ -396,7 +396,7 @@ def cards(request):
             title=_("Code cards · %(area)s") % {"area": title},
             filename=f"{title}-码卡.pdf",
             content_type="application/pdf",
-            area_path=area.path if area is not None else "",
+            area_path=path,
         )
         return redirect("jobs:detail", pk=job.pk)
     if request.method == "POST":
