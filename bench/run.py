@@ -153,12 +153,18 @@ def bench_gridpage(args) -> list[dict]:
     return results
 
 
+def bench_cards(args) -> list[dict]:
+    # The card sheet's PDF against its HTML print view; the database only holds the cards' people.
+    return run_script("cards_bench.py", fresh_sqlite("gridroll_bench_cards"), ["--rounds", str(args.rounds)])
+
+
 def bench_planning(args) -> list[dict]:
     # In memory: no database (the planner and the simulation are pure).
     return run_script("planning_bench.py", "sqlite://", ["--rounds", str(args.rounds)])
 
 
 BENCHES = {
+    "cards": bench_cards,
     "codes": bench_codes,
     "fastpath": bench_fastpath,
     "gridpage": bench_gridpage,

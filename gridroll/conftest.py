@@ -29,6 +29,14 @@ def sms_outbox(settings):
 
 
 @pytest.fixture(autouse=True)
+def jobs_in_tests(settings, tmp_path):
+    """Background jobs run when a test says so (``runner.run_pending()``), never on a thread of their
+    own, and write their files under the test's own directory."""
+    settings.JOBS_IN_PROCESS = False
+    settings.JOBS_DIR = tmp_path / "jobs"
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests make many users: a deliberately slow hasher (PBKDF2, ~0.3 s a password) would be most of
     their time. Production keeps Django's default."""

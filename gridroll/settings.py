@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "gridroll.reconcile",
     "gridroll.command",
     "gridroll.planning",
+    "gridroll.jobs",
     "gridroll.demo",
 ]
 
@@ -176,9 +177,19 @@ RETENTION_DAYS = {
     "pending": env_int("GRIDROLL_RETAIN_PENDING_DAYS", 30),
     "uploaded_files": env_int("GRIDROLL_RETAIN_UPLOADS_DAYS", 7),
     "feeds": env_int("GRIDROLL_RETAIN_FEEDS_DAYS", 60),
+    # Files prepared in the background (card sheets, check sheets, registry exports) and their jobs.
+    "jobs": env_int("GRIDROLL_RETAIN_JOB_FILES_DAYS", 2),
     # The Cybersecurity Law asks for at least six months of logs; three years by default.
     "audit": env_int("GRIDROLL_RETAIN_AUDIT_DAYS", 3 * 365),
 }
+
+# Background jobs (gridroll/jobs/runner.py): run by a thread in the web process (the demo; nothing else to
+# start) or by `manage.py run_jobs` (production, docs/deployment.md). A claim not renewed for
+# JOBS_STALE_SECONDS is a dead runner's: the job is taken again, and failed after JOBS_MAX_ATTEMPTS tries.
+JOBS_IN_PROCESS = env_bool("GRIDROLL_JOBS_IN_PROCESS", DEMO)
+JOBS_STALE_SECONDS = env_int("GRIDROLL_JOBS_STALE_SECONDS", 120)
+JOBS_MAX_ATTEMPTS = env_int("GRIDROLL_JOBS_MAX_ATTEMPTS", 2)
+JOBS_DIR = VAR_DIR / "jobs"  # the prepared files (personal data: kept RETENTION_DAYS["jobs"] days)
 
 # The cache all workers share, for the registration throttle (gridroll/core/throttle.py): Redis when
 # REDIS_URL is set (production: redis://127.0.0.1:6379/1), else a table in the database (created by

@@ -7,11 +7,14 @@ from collections import defaultdict
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
-from gridroll.areas.models import Area, Building, Household
+from gridroll.areas.models import Area, Building, Household, Level
+from gridroll.core.exports import XLSX
 from gridroll.lib.text import natural_key
 from gridroll.residents.exporting import export_residents_response
 from gridroll.residents.models import Resident, ResidentStatus
@@ -126,4 +129,31 @@ def area_export(request, pk: int) -> HttpResponse:
     queryset = Resident.objects.restrict(request.user, Action.IMPORT).filter(
         household__building__grid__path__startswith=area.path
     )
-    return export_residents_response(request.user, queryset, f"{area.name}-居民信息.xlsx", area.path)
+    filename = f"{area.name}-居民信息.xlsx"
+    if area.level == Level.GRID:
+        return export_residents_response(request.user, queryset, filename, area.path)
+    # Above a grid the export runs in the background (the district's took 24 s; issue 18).
+    if request.method == "POST":
+        from gridroll.jobs.services import submit
+
+        job = submit(
+            request.user,
+            "registry.export",
+            {"area": area.pk},
+            title=_("Registry export · %(area)s") % {"area": area.name},
+            filename=filename,
+            content_type=XLSX,
+            area_path=area.path,
+        )
+        return redirect("jobs:detail", pk=job.pk)
+    return render(
+        request,
+        "jobs/prepare.html",
+        {
+            "title": _("Registry export · %(area)s") % {"area": area.name},
+            "count": queryset.count(),
+            "formats": [("xlsx", _("Prepare the Excel file"))],
+            "back": reverse("areas:area", args=[area.pk]),
+            "ancestors": crumbs(request.user, area),
+        },
+    )

@@ -34,6 +34,7 @@ ACTIONS = {
     "guardianship.confirm": _("Guardian confirmed"),
     "guardianship.end": _("Guardianship ended"),
     "guardianship.link": _("Guardian linked"),
+    "job.submit": _("File asked for (prepared in the background)"),
     "login.totp_enrolled": _("Two-step login set up"),
     "login.totp_failed": _("Two-step login failed"),
     "login.totp_removed": _("Two-step login removed"),

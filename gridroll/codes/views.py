@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
-from gridroll.areas.models import Area, Building, Household, Level
+from gridroll.areas.models import Area, Building, Level
 from gridroll.codes import registration, services
 from gridroll.codes.forms import DependentForm, RegisterForm, RevokeForm
 from gridroll.codes.models import PersonalCode, ResidentAccess
@@ -375,42 +375,50 @@ def reject(request, kind: str, pk: int):
     return _back(request, target)
 
 
-def _card_residents(request):
-    """Residents for a card sheet: ?household=, ?building= or ?area= (any level), within scope."""
-    qs = Resident.objects.restrict(request.user, Action.MANAGE_CODES).exclude(
-        status__in=["moved_out", "deceased"]
-    )
-    if "household" in request.GET:
-        household = get_in_scope(
-            Household.objects.all(), request.user, Action.MANAGE_CODES, pk=request.GET["household"]
-        )
-        return qs.filter(household=household), household.label
-    if "building" in request.GET:
-        building = get_in_scope(
-            Building.objects.all(), request.user, Action.MANAGE_CODES, pk=request.GET["building"]
-        )
-        return qs.filter(household__building=building), building.label
-    area = get_in_scope(Area.objects.all(), request.user, Action.MANAGE_CODES, pk=request.GET.get("area"))
-    return qs.filter(household__building__grid__path__startswith=area.path), area.name
+# More cards than this are a background job even for a grid or a building: the seed grid's 2,256 cards
+# took 20 s as HTML and 15 s as PDF on the demo machine (bench/README.md, "downloads").
+CARDS_DIRECT = 500
 
 
 @login_required
 def cards(request):
-    """An A4 sheet of code cards for people without phones: print view, or PDF with ?format=pdf."""
-    from gridroll.codes.cards import card_context, render_pdf
+    """An A4 sheet of code cards for people without phones: print view, or PDF with ?format=pdf.
 
-    residents, title = _card_residents(request)
+    Above a grid (a community has thousands of cards; the district's HTML was 102 MB), or past
+    CARDS_DIRECT cards, there is no print view: the PDF is prepared in the background (issue 18)."""
+    from gridroll.codes.cards import card_context, card_residents, render_pdf
+
+    residents, title, area, path = card_residents(request.user, request.GET)
+    count = PersonalCode.objects.filter(resident__in=residents, revoked_at__isnull=True).count()
+    big = (area is not None and area.level != Level.GRID) or count > CARDS_DIRECT
+    if request.method == "POST" and big and request.POST.get("format") == "pdf":
+        from gridroll.jobs.services import submit
+
+        scope = {k: int(request.GET[k]) for k in ("household", "building", "area") if k in request.GET}
+        job = submit(
+            request.user,
+            "codes.cards",
+            dict(list(scope.items())[:1]),
+            title=_("Code cards · %(area)s") % {"area": title},
+            filename=f"{title}-码卡.pdf",
+            content_type="application/pdf",
+            area_path=path,
+        )
+        return redirect("jobs:detail", pk=job.pk)
     if request.method == "POST":
         # Issuing is a write: only a POST issues codes (a GET, a prefetch or a crawler never does).
         issued = services.issue_codes(residents, request.user, reason=f"打印码卡：{title}")
         messages.success(request, _("Codes issued: %(n)s.") % {"n": issued})
         return redirect(f"{reverse('codes:cards')}?{request.GET.urlencode()}")
-    context = card_context(residents, title)
     holders = PersonalCode.objects.filter(revoked_at__isnull=True, resident__isnull=False).values(
         "resident_id"
     )
+    if big:
+        context = {"title": title, "big": True, "count": count}
+    else:
+        context = card_context(residents, title, qr=request.GET.get("format") != "pdf")
     context["without_code"] = residents.exclude(pk__in=holders).count()
-    if request.GET.get("format") == "pdf":
+    if request.GET.get("format") == "pdf" and not big:
         try:
             pdf = render_pdf(context)
         except RuntimeError as exc:

@@ -14,6 +14,8 @@ changes nothing.
 - uploaded_files: uploaded tables kept for "apply", import rejects, lab result issues: files and rows
   deleted (unresolved conflicts stay);
 - feeds: lists sent to check, with their lines and decisions, deleted;
+- jobs: files prepared in the background (card sheets, check sheets, registry exports), files and rows
+  deleted, and any file left in the jobs directory by a runner that died;
 - audit: the audit log, deleted by plain SQL (the application cannot); the purge's own record is new.
 """
 
@@ -27,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-KINDS = ("scan_logs", "samples", "visitors", "pending", "uploaded_files", "feeds", "audit")
+KINDS = ("scan_logs", "samples", "visitors", "pending", "uploaded_files", "feeds", "jobs", "audit")
 ANONYMISED_NAME = "（已清除）"
 
 
@@ -198,6 +200,26 @@ def _feeds(report: KindReport, dry_run: bool) -> None:
         # Lines first (they point at each other as duplicates), then the feeds.
         feeds._raw_delete(feeds.db)
     report.found = report.deleted = lines + report.detail["feeds"]
+
+
+def _jobs(report: KindReport, dry_run: bool) -> None:
+    from gridroll.jobs.models import Job, jobs_dir
+
+    old = Job.objects.filter(created_at__lt=report.cutoff)
+    old_files = set(old.exclude(result_file="").values_list("result_file", flat=True))
+    kept = set(Job.objects.exclude(result_file="").values_list("result_file", flat=True)) - old_files
+    directory = jobs_dir()
+    if directory.exists():
+        for path in directory.iterdir():
+            # An old job's file, or one no job points at (a runner died mid-file) once as old.
+            orphan = path.name not in kept and path.stat().st_mtime < report.cutoff.timestamp()
+            if path.name in old_files or orphan:
+                report.files += 1
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+    rows = _delete(report, old, dry_run, "jobs")
+    report.detail["job_files"] = report.files
+    report.found = report.deleted = rows + report.files
 
 
 def _audit(report: KindReport, dry_run: bool) -> None:

@@ -177,3 +177,33 @@ def export_residents_response(user, queryset, filename: str, area_path: str):
     )
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
+
+
+def export_job(job, out, progress) -> None:
+    """The background job (gridroll/jobs): an area's registry as its owner may export it, audited as
+    the direct download is (``registry.export``)."""
+    from gridroll.accounts.roles import Action
+    from gridroll.audit.models import AuditRecord
+
+    area = Area.objects.restrict(job.owner, Action.IMPORT).get(pk=job.params["area"])
+    queryset = Resident.objects.restrict(job.owner, Action.IMPORT).filter(
+        household__building__grid__path__startswith=area.path
+    )
+    total = queryset.count()
+    progress(0, total)
+
+    def counted(rows: Iterable[list[str]]) -> Iterator[list[str]]:
+        for n, row in enumerate(rows, start=1):
+            if n % 1000 == 0:
+                progress(n, total)
+            yield row
+
+    count = write_xlsx(counted(resident_rows(export_queryset(queryset).iterator(chunk_size=2000))), out)
+    AuditRecord.objects.create(
+        actor=job.owner,
+        action="registry.export",
+        target_type="areas.area",
+        area_path=area.path,
+        changes={"rows": count, "job": job.pk},
+        reason=job.filename,
+    )

@@ -29,6 +29,30 @@ def _register_font() -> str:
     return FONT
 
 
+def _progress_flowable():
+    from reportlab.platypus import Flowable
+
+    class Progress(Flowable):
+        """Takes no room; says how many rows are drawn once the building's table before it is."""
+
+        def __init__(self, report, done: int, total: int) -> None:
+            super().__init__()
+            self.report, self.done, self.total = report, done, total
+
+        def wrap(self, avail_width, avail_height):
+            return 0, 0
+
+        def draw(self) -> None:
+            if self.report is not None:
+                self.report(self.done, self.total)
+
+    return Progress
+
+
+def _Progress(report, done: int, total: int):
+    return _progress_flowable()(report, done, total)
+
+
 def _row(e) -> list[str]:
     note = f"{e.get_exemption_display()} {e.exemption_note}".strip() if e.exemption else ""
     if e.resident.is_bedridden:
@@ -46,8 +70,9 @@ def _row(e) -> list[str]:
     ]
 
 
-def sheet_pdf(round_: Round, area: Area, groups: list[dict], printed_at) -> bytes:
-    """``groups`` as the print view has them: one per building, its rows in walking order."""
+def sheet_pdf(round_: Round, area: Area, groups: list[dict], printed_at, out=None, progress=None) -> bytes:
+    """``groups`` as the print view has them: one per building, its rows in walking order. Written to
+    ``out`` (a binary file) when given, else returned; ``progress(done, total)`` in rows, per building."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -60,6 +85,8 @@ def sheet_pdf(round_: Round, area: Area, groups: list[dict], printed_at) -> byte
     cell = ParagraphStyle("cell", fontName=font, fontSize=9, leading=11)
     widths = [12 * mm, 15 * mm, 26 * mm, 10 * mm, 10 * mm, 28 * mm, 30 * mm, 45 * mm, 12 * mm]
     story: list = []
+    total = sum(len(g["rows"]) for g in groups)
+    done = 0
     for g in groups:
         story.append(Paragraph(f"{area.name} · {g['grid'].name} · {g['building'].label}", title))
         when = printed_at.strftime("%Y-%m-%d %H:%M")
@@ -84,17 +111,40 @@ def sheet_pdf(round_: Round, area: Area, groups: list[dict], printed_at) -> byte
             data.append(row)
         table = Table(data, colWidths=widths, repeatRows=1)
         table.setStyle(TableStyle(style))
-        story += [table, PageBreak()]
+        done += len(g["rows"])
+        story += [table, _Progress(progress, done, total), PageBreak()]
     if not groups:
         story.append(Paragraph("本区域在此轮次没有需要点名的居民。", title))
-    out = io.BytesIO()
-    SimpleDocTemplate(
-        out,
+    target = out if out is not None else io.BytesIO()
+    doc = SimpleDocTemplate(
+        target,
         pagesize=A4,
         leftMargin=10 * mm,
         rightMargin=10 * mm,
         topMargin=12 * mm,
         bottomMargin=12 * mm,
         title=f"{area.name} 点名表",
-    ).build(story)
-    return out.getvalue()
+    )
+    if progress is not None:
+        progress(0, total)
+    doc.build(story)
+    return target.getvalue() if out is None else b""
+
+
+def sheet_job(job, out, progress) -> None:
+    """The background job (gridroll/jobs): an area's check sheet, PDF or Excel, as its owner may see it."""
+    from django.utils import timezone
+
+    from gridroll.accounts.roles import Action
+    from gridroll.rollcall.views import group_rows, sheet_rows, write_sheet_xlsx
+    from gridroll.sampling.models import Round
+
+    area = Area.objects.restrict(job.owner, Action.VIEW_REGISTRY).get(pk=job.params["area"])
+    round_ = Round.objects.get(pk=job.params["round"])
+    if job.params["format"] == "xlsx":
+        progress(0, 1)
+        write_sheet_xlsx(job.owner, round_, area, out)
+        progress(1, 1)
+        return
+    groups = group_rows(sheet_rows(job.owner, round_, area))
+    sheet_pdf(round_, area, groups, timezone.localtime(), out=out, progress=progress)

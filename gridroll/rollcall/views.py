@@ -24,8 +24,9 @@ from django.views.decorators.http import require_POST
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths, get_in_scope
-from gridroll.areas.models import Area, Building
+from gridroll.areas.models import Area, Building, Level
 from gridroll.areas.views import crumbs
+from gridroll.core.exports import XLSX
 from gridroll.core.http import download, safe_next
 from gridroll.labs.models import RetestTask
 from gridroll.lib.address import building_label
@@ -617,11 +618,28 @@ def write_sheet_xlsx(user, round_: Round, area: Area, out) -> int:
     )
 
 
+def group_rows(entries) -> list[dict]:
+    """Entries in print order, one group per building (the print view's and the PDF's pages)."""
+    groups: list = []
+    for e in entries:
+        if not groups or groups[-1]["building"].pk != e.building_id:
+            groups.append({"building": e.building, "grid": e.grid, "rows": []})
+        groups[-1]["rows"].append(e)
+    return groups
+
+
+SHEET_FORMATS = {"pdf": "application/pdf", "xlsx": XLSX}
+
+
 @login_required
 def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
     round_, area = _context(request, round_pk, area_pk)
-    entries = sheet_rows(request.user, round_, area)
     filename = f"{area.name}-{round_.name}-点名表"
+    if area.level != Level.GRID:
+        # Above a grid the sheet is too big for a request (a community's PDF took 92 s, the district's
+        # HTML is a million pixels tall): it is prepared in the background (issue 18).
+        return _sheet_job(request, round_, area, filename)
+    entries = sheet_rows(request.user, round_, area)
     if fmt == "xlsx":
         import io
 
@@ -630,11 +648,7 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
         out = io.BytesIO()
         write_xlsx(sheet_table(entries), out, title="核酸检测点名表", header=SHEET_HEADER)
         return download(out.getvalue(), f"{filename}.xlsx")
-    groups: list = []
-    for e in entries:
-        if not groups or groups[-1]["building"].pk != e.building_id:
-            groups.append({"building": e.building, "grid": e.grid, "rows": []})
-        groups[-1]["rows"].append(e)
+    groups = group_rows(entries)
     ctx = {
         "round": round_,
         "area": area,
@@ -648,6 +662,52 @@ def sheet(request, round_pk: int, area_pk: int, fmt: str = "html"):
         pdf = sheet_pdf(round_, area, groups, timezone.localtime(ctx["printed_at"]))
         return download(pdf, f"{filename}.pdf", "application/pdf", inline=True)
     return render(request, "rollcall/sheet.html", ctx)
+
+
+def _sheet_job(request, round_: Round, area: Area, filename: str):
+    from gridroll.jobs.services import submit
+
+    if request.method == "POST":
+        fmt = request.POST.get("format")
+        if fmt not in SHEET_FORMATS:
+            messages.error(request, _("Choose PDF or Excel."))
+            return redirect("rollcall:sheet", round_pk=round_.pk, area_pk=area.pk)
+        job = submit(
+            request.user,
+            "rollcall.sheet",
+            {"round": round_.pk, "area": area.pk, "format": fmt},
+            title=_("Check sheet · %(area)s · %(round)s") % {"area": area.name, "round": round_.name},
+            filename=f"{filename}.{fmt}",
+            content_type=SHEET_FORMATS[fmt],
+            area_path=area.path,
+        )
+        return redirect("jobs:detail", pk=job.pk)
+    grids = (
+        Area.objects.restrict(request.user, Action.VIEW_REGISTRY)
+        .filter(path__startswith=area.path, level=Level.GRID)
+        .select_related("parent")
+        .order_by("path")
+    )
+    people = Entry.objects.restrict(request.user).filter(round=round_, grid__path__startswith=area.path)
+    return render(
+        request,
+        "jobs/prepare.html",
+        {
+            "title": _("Check sheet · %(area)s · %(round)s") % {"area": area.name, "round": round_.name},
+            "count": people.count(),
+            "formats": [("pdf", _("Prepare the PDF")), ("xlsx", _("Prepare the Excel file"))],
+            "parts": [
+                (
+                    f"{g.parent.name} · {g.name}" if g.parent else g.name,
+                    reverse("rollcall:sheet", args=[round_.pk, g.pk]),
+                )
+                for g in grids
+            ],
+            "parts_title": _("Or print one grid at a time"),
+            "back": reverse("rollcall:area", args=[round_.pk, area.pk]),
+            "ancestors": crumbs(request.user, area),
+        },
+    )
 
 
 @login_required

@@ -19,6 +19,7 @@ from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Level
 from gridroll.codes.models import ResidentAccess
 from gridroll.conftest import make_user
+from gridroll.jobs.models import Job
 from gridroll.labs.models import ResultIssue, ResultUpload
 from gridroll.planning.models import Plan
 from gridroll.reconcile.models import Feed, FeedLine
@@ -53,6 +54,7 @@ NO_OBJECT = {
     "labs:turnaround",
     "labs:retests",
     "reconcile:feeds",
+    "jobs:list",
     "accounts:login",
     "accounts:logout",
     "accounts:totp_setup",
@@ -160,6 +162,11 @@ OBJECTS = {
     "planning:notice_pdf": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
     "planning:notice_text": (lambda w: {"round_pk": w.round.pk, "building_pk": w.building_a.pk}, REGISTRY),
     "planning:grid_slots": (lambda w: {"round_pk": w.round.pk, "grid_pk": w.grid_a.pk}, REGISTRY),
+    # Background jobs (issue 18): a job is its owner's only; the sub-admin's job, tried by everyone else
+    # (gridroll/jobs/tests/test_jobs.py tries a colleague with the same rights too).
+    "jobs:detail": (lambda w: {"pk": w.job.pk}, (*REGISTRY, "far_lab")),
+    "jobs:status": (lambda w: {"pk": w.job.pk}, (*REGISTRY, "far_lab")),
+    "jobs:download": (lambda w: {"pk": w.job.pk}, (*REGISTRY, "far_lab")),
 }
 
 
@@ -212,6 +219,7 @@ def world(tree, round_, site, resident_a, sub_admin):
         feed=feed,
         line=FeedLine.objects.create(feed=feed, line=1, row_number=2, name="韩馨怡"),
         plan=Plan.objects.create(round=round_, area=tree["community"], status=Plan.Status.PROPOSED),
+        job=Job.objects.create(owner=sub_admin, kind="codes.cards", params={}, title="码卡", status="done"),
     )
 
 
