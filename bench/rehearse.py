@@ -59,10 +59,10 @@ class Endpoints:
             self.rows[name].append((started - self.t0, time.monotonic() - started, status))
 
 
-def cpu_by_group(gunicorn_pgids: set[int]) -> dict[str, float]:
-    """CPU seconds so far by process group, from /proc (a process that exited is not counted)."""
+def cpu_by_pid(gunicorn_pgids: set[int]) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far per process, with its group, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = defaultdict(float)
+    out: dict[int, tuple[str, float]] = {}
     me = os.getpid()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -79,15 +79,34 @@ def cpu_by_group(gunicorn_pgids: set[int]) -> dict[str, float]:
         elif pgrp in gunicorn_pgids:
             group = "gunicorn (Django)"
         elif comm == "postgres":
-            group = "postgresql (ours and others')"
+            group = "postgresql (ours and the shared cluster's)"
         elif comm == "nginx":
             group = "nginx"
         elif comm.startswith("redis"):
             group = "redis"
         else:
             continue
-        out[group] += used
+        out[int(entry)] = (group, used)
     return out
+
+
+class CpuLedger:
+    """CPU seconds by process group over the run, from /proc read every second: a process that exits (an
+    app server killed, PostgreSQL's backends across its restart) keeps what it used until its last read."""
+
+    def __init__(self, gunicorn_pgids) -> None:
+        self.pgids = gunicorn_pgids  # called at each read: restarted app servers have new groups
+        self.first = cpu_by_pid(self.pgids())
+        self.last = dict(self.first)
+
+    def sample(self) -> None:
+        self.last.update(cpu_by_pid(self.pgids()))
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for pid, (group, used) in self.last.items():
+            out[group] += used - self.first.get(pid, (group, 0.0))[1]
+        return out
 
 
 def machine_busy() -> float:
@@ -252,7 +271,7 @@ def main() -> int:
     stop = threading.Event()
     fault_log: list[tuple[float, str]] = []
     recoveries: dict[str, float] = {}
-    cpu0, busy0 = cpu_by_group({a.proc.pid for a in apps}), machine_busy()
+    ledger, busy0 = CpuLedger(lambda: {a.proc.pid for a in apps if a.proc}), machine_busy()
 
     def scanner(phone: Phone) -> None:
         rng = random.Random(args.seed * 100 + phone.n)
@@ -352,6 +371,13 @@ def main() -> int:
     threads += [threading.Thread(target=uploader, args=(p,)) for p in phones]
     pollers = [threading.Thread(target=grid_worker, args=w) for w in watchers]
     pollers += [threading.Thread(target=command_centre), threading.Thread(target=lab)]
+
+    def read_cpu() -> None:
+        while not stop.is_set():
+            ledger.sample()
+            stop.wait(1)
+
+    pollers.append(threading.Thread(target=read_cpu))
     for t in threads + pollers:
         t.start()
 
@@ -395,7 +421,8 @@ def main() -> int:
     # The lab's last passes: every tube the phones sealed is boxed, received and reported.
     for _ in range(5):
         lab_pass()
-    cpu1, busy1 = cpu_by_group({a.proc.pid for a in apps if a.proc}), machine_busy()
+    ledger.sample()
+    busy1 = machine_busy()
     for a in apps:
         a.stop()
     nginx.stop()
@@ -427,7 +454,7 @@ def main() -> int:
             "p99_ms": round(percentile(ok, 0.99), 1),
             "errors_outside_faults": sum(1 for r in outside if r[2] is None or r[2] >= 500),
         }
-    cpu = {k: round(cpu1.get(k, 0) - cpu0.get(k, 0), 1) for k in set(cpu0) | set(cpu1)}
+    cpu = {k: round(v, 1) for k, v in ledger.totals().items()}
     busy = busy1 - busy0
     cores = os.cpu_count() or 1
     ours = sum(cpu.values())
