@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "gridroll.reconcile",
     "gridroll.command",
     "gridroll.planning",
+    "gridroll.staff",
     "gridroll.demo",
 ]
 

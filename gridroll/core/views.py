@@ -5,12 +5,13 @@ from django.shortcuts import render
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
 from gridroll.areas.models import Area
+from gridroll.staff.models import StaffMember
 
 
 @login_required
 def home(request):
     """Where each person starts: their areas, a search box, and what they can do next."""
-    grants = request.user.grants.select_related("area").order_by("area__path")
+    grants = request.user.grants.current().select_related("area").order_by("area__path")
     areas = Area.objects.filter(parent__isnull=True) if request.user.is_superuser else None
     return render(
         request,
@@ -25,6 +26,7 @@ def home(request):
             "can_plan": can(request.user, Action.PLAN_ROUNDS),
             "can_scan": can(request.user, Action.SCAN),
             "can_lab": can(request.user, Action.REPORT_RESULTS),
+            "is_staff_member": StaffMember.objects.filter(user=request.user).exists(),
         },
     )
 
