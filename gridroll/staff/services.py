@@ -441,7 +441,7 @@ def _site_window(round_: Round, site: Site) -> tuple[datetime.datetime, datetime
     return round_.starts_at, round_.ends_at
 
 
-def role_counts(stations: int, per_hour: float, rate: float, planned: bool, last: bool) -> dict[str, int]:
+def role_counts(stations: int, per_hour: float, rate: float, planned: bool) -> dict[str, int]:
     """People of each role one site needs in one shift.
 
     Samplers: enough open stations for the expected flow at the planner's load (all open stations when
@@ -461,7 +461,6 @@ def role_counts(stations: int, per_hour: float, rate: float, planned: bool, last
         Skill.GUIDE: 1,
         Skill.CONSULT: 1,
         Skill.ORDER: 1 + (samplers >= 4),
-        **({Skill.DRIVER: 1} if last else {}),
     }
 
 
@@ -497,6 +496,7 @@ def shift_needs(round_: Round, area: Area) -> list[SiteNeed]:
         ) / len(open_stations)
         opens, closes = _site_window(round_, site)
         t = opens
+        blocks: list[SiteNeed] = []
         while t < closes:
             end = min(closes, t + datetime.timedelta(minutes=SHIFT_MINUTES))
             hours = (end - t).total_seconds() / 3600
@@ -506,12 +506,14 @@ def shift_needs(round_: Round, area: Area) -> list[SiteNeed]:
                 span = (b.ends_at - b.starts_at).total_seconds()
                 if overlap > 0 and span > 0:
                     people += b.people * overlap / span
-            counts = role_counts(
-                len(open_stations), people / hours if hours else 0, rate, site.pk in batches, end >= closes
-            )
+            counts = role_counts(len(open_stations), people / hours if hours else 0, rate, site.pk in batches)
             if counts:
-                out.append(SiteNeed(site, t, end, round(people), counts))
+                blocks.append(SiteNeed(site, t, end, round(people), counts))
             t = end
+        if blocks:
+            # One driver in the site's last shift with people takes the boxes to the lab.
+            blocks[-1].counts[Skill.DRIVER] = 1
+        out += blocks
     return out
 
 
@@ -597,12 +599,16 @@ def deploy(user, round_: Round, area: Area, solver: str = "highs") -> dict[str, 
             for s in shifts
             if s.starts_at > now or have[s.pk] < s.needed
         ]
+        # Who may be sent here: a team sent to this area (or to an area around it), or, with no team,
+        # someone whose home area is this area, inside it or around it.
+        around = [*_ancestors(area), area.path]
         members = list(
             StaffMember.objects.filter(is_active=True)
             .filter(
-                Q(team__isnull=True, home_area__path__startswith=area.path)
-                | Q(team__destination__path__startswith=area.path)
-                | Q(team__isnull=True, home_area__path__in=_ancestors(area))
+                Q(team__destination__path__startswith=area.path)
+                | Q(team__destination__path__in=around)
+                | Q(team__isnull=True, home_area__path__startswith=area.path)
+                | Q(team__isnull=True, home_area__path__in=around)
             )
             .select_related("team__destination", "home_area")
         )

@@ -55,8 +55,7 @@ DUTIES = {
         "Swab at your station. Open the scanner with this account: scan the tube, then each person's code."
     ),
     Skill.SCANNER: gettext_lazy(
-        "Walk the queue: have people open their code (or the printed card) before the table, "
-        "one metre apart."
+        "Walk the queue: have people open their code (or the printed card) before the table, one metre apart."
     ),
     Skill.ENTRY: gettext_lazy(
         "Register people with no code on the spot (the site code), and write down who cannot be scanned."
