@@ -61,7 +61,7 @@ def test_assignments_respect_skills_base_area_and_rest():
             worked.setdefault(pid, []).append(starts[nid])
         for times in worked.values():
             times.sort()
-            assert all(b - a >= 240 for a, b in zip(times, times[1:], strict=False))
+            assert all(b - a >= 240 for a, b in itertools.pairwise(times))
 
 
 def test_the_shortage_is_reported_not_hidden():
@@ -141,7 +141,7 @@ def test_deploy_fills_every_need_when_enough_staff_exist(planned, tree, sub_admi
         by_member.setdefault(a.member_id, []).append(a.shift)
     for held in by_member.values():
         held.sort(key=lambda s: s.starts_at)
-        for a, b in zip(held, held[1:], strict=False):
+        for a, b in itertools.pairwise(held):
             assert (b.starts_at - a.ends_at) >= datetime.timedelta(minutes=services.REST_MINUTES)
     rec = AuditRecord.objects.get(action="staff.deploy")
     assert rec.changes["short"] == [None, 0] and rec.area_path == tree["community"].path
@@ -182,7 +182,7 @@ def test_a_deactivated_person_is_not_assigned_and_someone_with_shifts_is_never_d
 
 
 def test_a_samplers_site_access_comes_from_the_assignment_for_its_window(planned, tree, sub_admin):
-    round_, sites = planned
+    round_, _sites = planned
     account = make_user("zhao", None, None)
     (doctor,) = _staff(tree["sub"], 1, ["sampler"], prefix="赵医生")
     services.link_account(sub_admin, doctor, account)
@@ -240,7 +240,7 @@ def test_a_grant_made_by_hand_still_works(sampler, tree):
 @pytest.fixture
 def on_shift(town, tree, sub_admin):  # noqa: F811
     """The town's round on now, planned, one staff member with an account deployed to it."""
-    round_, sites = _one_block(town)
+    round_, _sites = _one_block(town)
     planning.make_plan(sub_admin, round_, tree["community"])
     team = Team.objects.create(name="梁水镇队", home_area=tree["sub"], destination=tree["community"])
     people = _staff(tree["sub"], 30, ALL, team)
