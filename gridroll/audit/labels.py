@@ -123,6 +123,7 @@ FIELDS = {
     "tubes": _("tubes"),
     "acknowledged": _("acknowledged by"),
     "account": _("account"),
+    "by_phone": _("replied by phone or SMS"),
     "assigned": _("places filled"),
     "destination": _("sent to"),
     "freed_places": _("places freed"),

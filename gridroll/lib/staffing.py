@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ import numpy as np
 # A place left empty costs more than any distance: fill first, then keep people near home.
 SHORT_COST = 1000.0
 DEFAULT_REST_MINUTES = 60.0
+# Planned load per station, as the round planner keeps it (planner.LOAD_TARGET): room for bursts.
+LOAD_TARGET = 0.82
 
 
 class StaffingError(Exception):
@@ -73,6 +76,29 @@ class Result:
     @property
     def filled(self) -> int:
         return len(self.assigned)
+
+
+def role_counts(stations: int, per_hour: float, rate: float, planned: bool) -> dict[str, int]:
+    """People of each role one site needs in one shift, from its open stations and expected flow.
+
+    Samplers: enough open stations for the flow (people per hour) at the planner's load, or all open
+    stations when no plan says what comes; one scanner-guide per sampler (scanning kept ahead of
+    swabbing); one information entry per two samplers; one guide, one for questions, one for order (two
+    from four stations). The caller adds one driver to a site's last shift (boxes to the lab)."""
+    if planned:
+        samplers = min(stations, math.ceil(per_hour / (rate * LOAD_TARGET))) if per_hour > 0 else 0
+    else:
+        samplers = stations
+    if samplers == 0:
+        return {}
+    return {
+        "sampler": samplers,
+        "scanner": samplers,
+        "entry": math.ceil(samplers / 2),
+        "guide": 1,
+        "consult": 1,
+        "order": 1 + (samplers >= 4),
+    }
 
 
 def eligible(person: PersonIn, need: NeedIn) -> bool:

@@ -8,7 +8,6 @@ not_in_scope, no_sites, not_assigned_here, not_staff, already_applied, solver_fa
 from __future__ import annotations
 
 import datetime
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -50,8 +49,6 @@ REST_MINUTES = 60
 ACCESS_MARGIN = datetime.timedelta(minutes=30)
 # One may check in this long before the shift starts.
 EARLY_CHECKIN = datetime.timedelta(minutes=60)
-# Planned load per station, as the planner keeps it (planner.LOAD_TARGET): room for arrival bursts.
-LOAD_TARGET = 0.82
 
 
 class StaffError(Exception):
@@ -202,11 +199,26 @@ def delete_member(user, member: StaffMember) -> None:
 
 
 def link_account(user, member: StaffMember, account: User | None) -> StaffMember:
-    """Link a staff entry to a login (their own page, check-in, a sampler's site access); audited."""
+    """Link a staff entry to a login (their own page, check-in, a sampler's site access); audited. The
+    site access of their sampler shifts not yet over moves to the new account (or goes, unlinked)."""
     with transaction.atomic():
         before = member.user.username if member.user_id else None
+        old_user = member.user
         member.user = account
         member.save(update_fields=["user"])
+        pending = list(
+            Assignment.objects.filter(
+                member=member, shift__role=Skill.SAMPLER, shift__ends_at__gt=timezone.now()
+            ).select_related("shift__site")
+        )
+        Grant.objects.filter(pk__in=[a.grant_id for a in pending if a.grant_id]).delete()
+        for a in pending:
+            a.grant = None
+            a.member = member
+            a.save(update_fields=["grant"])
+            _access_grant(a)
+        if old_user is not None:
+            forget(old_user)
         record(
             user,
             "staff.link_account",
@@ -441,29 +453,6 @@ def _site_window(round_: Round, site: Site) -> tuple[datetime.datetime, datetime
     return round_.starts_at, round_.ends_at
 
 
-def role_counts(stations: int, per_hour: float, rate: float, planned: bool) -> dict[str, int]:
-    """People of each role one site needs in one shift.
-
-    Samplers: enough open stations for the expected flow at the planner's load (all open stations when
-    no plan says what comes); one scanner-guide per sampler (scanning kept ahead of swabbing); one
-    information entry per two; one guide, one for questions and one for order (two from four stations);
-    one driver in the site's last shift to take the boxes to the lab."""
-    if planned:
-        samplers = min(stations, math.ceil(per_hour / (rate * LOAD_TARGET))) if per_hour > 0 else 0
-    else:
-        samplers = stations
-    if samplers == 0:
-        return {}
-    return {
-        Skill.SAMPLER: samplers,
-        Skill.SCANNER: samplers,
-        Skill.ENTRY: math.ceil(samplers / 2),
-        Skill.GUIDE: 1,
-        Skill.CONSULT: 1,
-        Skill.ORDER: 1 + (samplers >= 4),
-    }
-
-
 def shift_needs(round_: Round, area: Area) -> list[SiteNeed]:
     """Each open site's shifts (SHIFT_MINUTES blocks of its opening hours) with the people each role
     needs, from its open stations and the people the accepted plan sends to it in that block."""
@@ -506,7 +495,9 @@ def shift_needs(round_: Round, area: Area) -> list[SiteNeed]:
                 span = (b.ends_at - b.starts_at).total_seconds()
                 if overlap > 0 and span > 0:
                     people += b.people * overlap / span
-            counts = role_counts(len(open_stations), people / hours if hours else 0, rate, site.pk in batches)
+            counts = staffing.role_counts(
+                len(open_stations), people / hours if hours else 0, rate, site.pk in batches
+            )
             if counts:
                 blocks.append(SiteNeed(site, t, end, round(people), counts))
             t = end
@@ -702,15 +693,17 @@ def call_up(user, team: Team, *, text: str, place: str, gather_at: datetime.date
     return callup
 
 
-def acknowledge(user, reply: CallUpReply) -> CallUpReply:
-    """The staff member says they got the call-up; audited. Only their own (StaffError not_staff)."""
+def acknowledge(user, reply: CallUpReply, *, by_phone: bool = False) -> CallUpReply:
+    """The staff member says they got the call-up, on their own page; or, ``by_phone``, whoever runs
+    the team records a reply that came by phone or SMS (the view checks they may). Audited either way.
+    StaffError not_staff when someone else's call-up is acknowledged on one's own page."""
     with transaction.atomic():
         reply = (
             CallUpReply.objects.select_for_update()
             .select_related("member", "callup__team__destination")
             .get(pk=reply.pk)
         )
-        if reply.member.user_id != user.pk:
+        if not by_phone and reply.member.user_id != user.pk:
             raise StaffError("not_staff", "只能确认自己的集合通知")
         if reply.acknowledged_at is None:
             reply.acknowledged_at = timezone.now()
@@ -719,7 +712,7 @@ def acknowledge(user, reply: CallUpReply) -> CallUpReply:
                 user,
                 "staff.callup_ack",
                 reply.callup,
-                changes={"acknowledged": [None, reply.member.name]},
+                changes={"acknowledged": [None, reply.member.name], "by_phone": [None, by_phone]},
                 area_path=reply.callup.team.destination.path,
             )
     return reply

@@ -352,7 +352,11 @@ def team(request, pk: int):
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            if action == "members":
+            if action == "ack":
+                reply = get_object_or_404(CallUpReply, pk=request.POST.get("reply"), callup__team=t)
+                services.acknowledge(request.user, reply, by_phone=True)
+                messages.success(request, _("Recorded: %(name)s replied.") % {"name": reply.member.name})
+            elif action == "members":
                 chosen = list(
                     StaffMember.objects.restrict(request.user).filter(pk__in=request.POST.getlist("member"))
                 )
