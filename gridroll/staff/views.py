@@ -453,8 +453,12 @@ def board(request, round_pk: int):
         entry["needed"] += s.needed
         entry["assigned"] += len(people)
     sites = sorted(per_site.values(), key=lambda e: e["site"].name)
+    order = {v: i for i, v in enumerate(Skill.values)}
     for e in sites:
         e["blocks"] = sorted(e["blocks"].values(), key=lambda b: b["start"])
+        for b in e["blocks"]:
+            b["roles"].sort(key=lambda r: order.get(r["shift"].role, 99))
+        e["short"] = e["needed"] - e["assigned"]
     short = [(r["shift"], r["short"]) for e in sites for b in e["blocks"] for r in b["roles"] if r["short"]]
     return render(
         request,
