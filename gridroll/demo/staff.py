@@ -21,7 +21,7 @@ from gridroll.lib.planner import PlanError
 from gridroll.planning import services as planning
 from gridroll.sampling.models import Round, Site, SiteOpening, Station
 from gridroll.staff import services
-from gridroll.staff.models import Assignment, CallUpReply, Skill, StaffMember
+from gridroll.staff.models import Assignment, CallUpReply, Skill
 
 STAFF_USER = ("liangshui", "梁水镇 采样员 周护士")
 # One sampling point more in each community without one (the seed's 古楼街道 had 28 for 8 communities).
@@ -152,13 +152,3 @@ def _build(district_name: str) -> dict:
     for r in replies[: len(replies) * 3 // 5]:
         services.acknowledge(admin, r, by_phone=True)
     return {"site": a.shift.site, "member": member, "summaries": out}
-
-
-def summary_lines() -> list[str]:
-    """What load_demo prints about the staff."""
-    lines = []
-    for m in StaffMember.objects.filter(user__isnull=False).select_related("team", "user"):
-        lines.append(
-            f"  {m.user.username:<10} {m.name} ({m.team.name if m.team else m.home_unit}): /staff/me/"
-        )
-    return lines

@@ -120,8 +120,11 @@ def _conflicts(a: tuple[float, float], b: tuple[float, float], rest: float) -> b
     return a[0] < b[1] + rest and b[0] < a[1] + rest
 
 
-def _types(people: list[PersonIn]) -> dict[tuple, list[PersonIn]]:
-    by: dict[tuple, list[PersonIn]] = defaultdict(list)
+TypeKey = tuple[str, frozenset[str], tuple[tuple[float, float], ...]]
+
+
+def _types(people: list[PersonIn]) -> dict[TypeKey, list[PersonIn]]:
+    by: dict[TypeKey, list[PersonIn]] = defaultdict(list)
     for p in people:
         by[(p.base_path, p.skills, tuple(sorted(p.busy)))].append(p)
     return by
@@ -186,7 +189,7 @@ def solve(needs: list[NeedIn], people: list[PersonIn], rest: float = DEFAULT_RES
             rows_lo.append(0.0)
             rows_hi.append(size)
 
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", 30.0)
     h.setOptionValue("mip_rel_gap", 1e-4)
@@ -196,19 +199,21 @@ def solve(needs: list[NeedIn], people: list[PersonIn], rest: float = DEFAULT_RES
     h.changeColsIntegrality(
         n_var, np.arange(n_var, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n_var)
     )
-    starts, index, value = [], [], []
+    starts: list[int] = []
+    entries: list[int] = []
+    value: list[float] = []
     for r in rows_idx:
-        starts.append(len(index))
-        index.extend(r)
+        starts.append(len(entries))
+        entries.extend(r)
         value.extend([1.0] * len(r))
     if rows_idx:
         h.addRows(
             len(rows_idx),
             np.array(rows_lo, dtype=float),
             np.array([min(x, inf) for x in rows_hi], dtype=float),
-            len(index),
+            len(entries),
             np.array(starts, dtype=np.int32),
-            np.array(index, dtype=np.int32),
+            np.array(entries, dtype=np.int32),
             np.array(value, dtype=float),
         )
     h.run()
@@ -225,7 +230,7 @@ def solve(needs: list[NeedIn], people: list[PersonIn], rest: float = DEFAULT_RES
     assigned: list[tuple[int, int]] = []
     for ti, places in counts.items():
         assigned += _spread([(needs[ni], k) for ni, k in places], types[keys[ti]], rest)
-    return _result(needs, assigned, float(info.objective_function_value), "highs", status)
+    return _result(needs, assigned, float(info.objective_function_value), "highs", str(status))
 
 
 def _spread(places: list[tuple[NeedIn, int]], people: list[PersonIn], rest: float) -> list[tuple[int, int]]:
@@ -276,7 +281,9 @@ def greedy(needs: list[NeedIn], people: list[PersonIn], rest: float = DEFAULT_RE
     return res
 
 
-def _result(needs: list[NeedIn], assigned: list[tuple[int, int]], objective: float, solver: str, status: str):
+def _result(
+    needs: list[NeedIn], assigned: list[tuple[int, int]], objective: float, solver: str, status: str
+) -> Result:
     got: dict[int, int] = defaultdict(int)
     for nid, _pid in assigned:
         got[nid] += 1

@@ -29,7 +29,7 @@ from gridroll.lib import phone as phones
 from gridroll.lib import staffing
 from gridroll.lib.text import cell_text
 from gridroll.planning.models import DEFAULT_RATES, Batch, Plan
-from gridroll.sampling.models import Round, Site
+from gridroll.sampling.models import PoolMode, Round, Site
 from gridroll.staff.models import (
     Assignment,
     CallUp,
@@ -120,7 +120,7 @@ def _snapshot(m: StaffMember) -> dict[str, Any]:
         "home_unit": m.home_unit,
         "home_area": m.home_area.name if m.home_area_id else None,
         "skills": ",".join(m.skills),
-        "team": m.team.name if m.team_id else None,
+        "team": m.team.name if m.team is not None else None,
         "is_active": m.is_active,
     }
 
@@ -202,7 +202,7 @@ def link_account(user, member: StaffMember, account: User | None) -> StaffMember
     """Link a staff entry to a login (their own page, check-in, a sampler's site access); audited. The
     site access of their sampler shifts not yet over moves to the new account (or goes, unlinked)."""
     with transaction.atomic():
-        before = member.user.username if member.user_id else None
+        before = member.user.username if member.user is not None else None
         old_user = member.user
         member.user = account
         member.save(update_fields=["user"])
@@ -277,7 +277,7 @@ EXPORT_COLUMNS = ("姓名", "手机号", "单位", "所属区域", "技能", "�
 
 
 def _match_header(row: list[Any]) -> dict[int, str] | None:
-    mapping = {}
+    mapping: dict[int, str] = {}
     for i, cell in enumerate(row):
         key = _HEADER_KEY.get(cell_text(cell).strip().lower())
         if key and key not in mapping.values():
@@ -468,7 +468,8 @@ def shift_needs(round_: Round, area: Area) -> list[SiteNeed]:
     ]
     batches: dict[int, list[Batch]] = defaultdict(list)
     for b in Batch.objects.filter(plan_id__in=plan_ids, site__isnull=False).exclude(kind=Batch.Kind.HOME):
-        batches[b.site_id].append(b)
+        if b.site_id is not None:
+            batches[b.site_id].append(b)
     out = []
     for site in sites:
         cap = getattr(site, "capacity", None)
@@ -479,10 +480,11 @@ def shift_needs(round_: Round, area: Area) -> list[SiteNeed]:
         ]
         if not open_stations:
             continue
-        rate = sum(
-            (st.capacity.rate("pool10") if getattr(st, "capacity", None) else DEFAULT_RATES["pool10"])
+        rates: list[float] = [
+            st.capacity.rate("pool10") if getattr(st, "capacity", None) else DEFAULT_RATES[PoolMode.POOL10]
             for st in open_stations
-        ) / len(open_stations)
+        ]
+        rate = sum(rates) / len(rates)
         opens, closes = _site_window(round_, site)
         t = opens
         blocks: list[SiteNeed] = []
@@ -567,7 +569,7 @@ def deploy(user, round_: Round, area: Area, solver: str = "highs") -> dict[str, 
                     )
                 shifts.append(s)
         kept = Assignment.objects.filter(shift__in=[s for s in shifts if s.starts_at <= now])
-        have = defaultdict(int)
+        have: dict[int, int] = defaultdict(int)
         busy: dict[int, list[tuple[float, float]]] = defaultdict(list)
         for a in kept.select_related("shift"):
             have[a.shift_id] += 1

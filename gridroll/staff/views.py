@@ -388,9 +388,14 @@ def team(request, pk: int):
             )
         )[:10]
     )
-    for c in callups:
-        c.acked = [r for r in c.replies.all() if r.acknowledged_at]
-        c.waiting = [r for r in c.replies.all() if not r.acknowledged_at]
+    shown = [
+        {
+            "c": c,
+            "acked": [r for r in c.replies.all() if r.acknowledged_at],
+            "waiting": [r for r in c.replies.all() if not r.acknowledged_at],
+        }
+        for c in callups
+    ]
     others = (
         StaffMember.objects.restrict(request.user)
         .filter(is_active=True, home_area__path__startswith=t.home_area.path)
@@ -401,7 +406,7 @@ def team(request, pk: int):
     return render(
         request,
         "staff/team.html",
-        {"t": t, "members": members, "callups": callups, "others": others, "default_at": default_at},
+        {"t": t, "members": members, "callups": shown, "others": others, "default_at": default_at},
     )
 
 
