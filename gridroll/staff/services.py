@@ -647,16 +647,6 @@ def _ancestors(area: Area) -> list[str]:
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
 
 
-def shortages(shifts) -> list[tuple[Shift, int]]:
-    """Shifts with fewer people than they need, and how many are missing."""
-    out = []
-    for s in shifts:
-        got = s.assigned_count if hasattr(s, "assigned_count") else s.assignments.count()
-        if got < s.needed:
-            out.append((s, s.needed - got))
-    return out
-
-
 # -------------------------------------------------------------------------------- call-ups and check-ins
 
 

@@ -367,6 +367,24 @@ def _upload(content: bytes, name: str):
     return f
 
 
+def test_an_excel_table_with_phones_stored_as_numbers(tree, sub_admin, client):
+    from gridroll.conftest import xlsx_bytes
+
+    table = xlsx_bytes(
+        [
+            ["姓名", "手机", "单位", "岗位"],
+            ["王干事", 13906350001, "梁水镇机关", "扫码、信息录入"],
+            ["", "", "", ""],
+            ["李大姐", 13906350002, "公益岗", "秩序维护/引导"],
+        ]
+    )
+    client.force_login(sub_admin)
+    r = client.post(reverse("staff:import"), {"area": tree["sub"].pk, "file": _upload(table, "名单.xlsx")})
+    client.post(r.url)
+    got = dict(StaffMember.objects.values_list("phone", "skills"))
+    assert got == {"13906350001": ["scanner", "entry"], "13906350002": ["order", "guide"]}
+
+
 def test_an_unreadable_table_stores_nothing(tree, sub_admin, client):
     client.force_login(sub_admin)
     r = client.post(
