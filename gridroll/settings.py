@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "gridroll.command",
     "gridroll.planning",
     "gridroll.jobs",
+    "gridroll.staff",
     "gridroll.demo",
 ]
 

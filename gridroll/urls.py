@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("gridroll.command.urls")),
     path("", include("gridroll.planning.urls")),
     path("", include("gridroll.jobs.urls")),
+    path("", include("gridroll.staff.urls")),
     path("accounts/", include("gridroll.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),

@@ -28,7 +28,7 @@ def allowed_paths(user, action: str) -> list[str] | None:
     cache = getattr(user, _CACHE_ATTR, None)
     if cache is None:
         cache = {}
-        for role, path in user.grants.values_list("role", "area__path"):
+        for role, path in user.grants.current().values_list("role", "area__path"):
             for act in ROLE_ACTIONS.get(role, ()):
                 cache.setdefault(act, set()).add(path)
         setattr(user, _CACHE_ATTR, cache)

@@ -96,8 +96,17 @@ def register_community(request, area_pk: int):
 def register_site(request, token: str):
     """Where a site code (场所码) leads: register on the spot, as a resident or as a visitor."""
     site = get_object_or_404(Site.objects.select_related("area"), token=token, is_active=True)
+    if request.method == "GET" and not request.GET.get("resident") and _is_staff_member(request.user):
+        # A staff member logged in scans the site code to check in at the site (gridroll.staff).
+        return redirect("staff:checkin", token=token)
     community = _community_of(site.area) or site.area
     return _register(request, community, site)
+
+
+def _is_staff_member(user) -> bool:
+    from gridroll.staff.models import StaffMember
+
+    return user.is_authenticated and StaffMember.objects.filter(user=user, is_active=True).exists()
 
 
 def _access_or_404(secret: str) -> ResidentAccess:

@@ -5,12 +5,13 @@ from django.shortcuts import render
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
 from gridroll.areas.models import Area
+from gridroll.staff.models import StaffMember
 
 
 @login_required
 def home(request):
     """Where each person starts: their areas, a search box, and what they can do next."""
-    grants = list(request.user.grants.select_related("area").order_by("area__path"))
+    grants = list(request.user.grants.current().select_related("area").order_by("area__path"))
     for g in grants:
         # A sampler's or a lab's area is where they work, not a page they may open (it would be a 404).
         g.may_open = can(request.user, Action.VIEW_REGISTRY, g.area.path)
@@ -28,6 +29,7 @@ def home(request):
             "can_plan": can(request.user, Action.PLAN_ROUNDS),
             "can_scan": can(request.user, Action.SCAN),
             "can_lab": can(request.user, Action.REPORT_RESULTS),
+            "is_staff_member": StaffMember.objects.filter(user=request.user).exists(),
         },
     )
 

@@ -55,6 +55,11 @@ NO_OBJECT = {
     "labs:retests",
     "reconcile:feeds",
     "jobs:list",
+    "staff:register",
+    "staff:export",
+    "staff:import",
+    "staff:teams",
+    "staff:me",
     "accounts:login",
     "accounts:logout",
     "accounts:totp_setup",
@@ -83,6 +88,7 @@ BY_SECRET = {
     "codes:me_add",
     "codes:me_verify",
     "codes:me_code",
+    "staff:checkin",
 }
 
 # route → (the kwargs naming grid A's object, the personas who must not see it)
@@ -167,6 +173,12 @@ OBJECTS = {
     "jobs:detail": (lambda w: {"pk": w.job.pk}, (*REGISTRY, "far_lab")),
     "jobs:status": (lambda w: {"pk": w.job.pk}, (*REGISTRY, "far_lab")),
     "jobs:download": (lambda w: {"pk": w.job.pk}, (*REGISTRY, "far_lab")),
+    "staff:member": (lambda w: {"pk": w.staff.pk}, REGISTRY),
+    "staff:import_preview": (lambda w: {"pk": w.staff_import.pk}, REGISTRY),
+    "staff:team": (lambda w: {"pk": w.team.pk}, REGISTRY),
+    "staff:board": (lambda w: {"round_pk": w.round.pk}, REGISTRY),
+    # Only the staff member the call-up was sent to may acknowledge it.
+    "staff:ack": (lambda w: {"pk": w.callup_reply.pk}, (*REGISTRY, "far_lab")),
 }
 
 
@@ -220,7 +232,37 @@ def world(tree, round_, site, resident_a, sub_admin):
         line=FeedLine.objects.create(feed=feed, line=1, row_number=2, name="韩馨怡"),
         plan=Plan.objects.create(round=round_, area=tree["community"], status=Plan.Status.PROPOSED),
         job=Job.objects.create(owner=sub_admin, kind="codes.cards", params={}, title="码卡", status="done"),
+        **_staff_world(tree, sub_admin),
     )
+
+
+def _staff_world(tree, sub_admin) -> dict:
+    from gridroll.staff.models import CallUp, CallUpReply, StaffImport, StaffMember, Team
+
+    team = Team.objects.create(name="测试队", home_area=tree["sub"], destination=tree["community"])
+    staff = StaffMember.objects.create(
+        name="赵医生",
+        phone="13900000001",
+        home_unit="镇卫生院",
+        home_area=tree["community"],
+        skills=["sampler"],
+        team=team,
+    )
+    staff.user = make_user("staff_a", None, None)
+    staff.save()
+    callup = CallUp.objects.create(
+        team=team,
+        text="集合",
+        place="社区",
+        gather_at=datetime.datetime.now(datetime.UTC),
+        created_by=sub_admin,
+    )
+    return {
+        "staff": staff,
+        "team": team,
+        "staff_import": StaffImport.objects.create(area=tree["sub"], user=sub_admin, filename="名册.xlsx"),
+        "callup_reply": CallUpReply.objects.create(callup=callup, member=staff),
+    }
 
 
 @pytest.fixture

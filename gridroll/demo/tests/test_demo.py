@@ -75,3 +75,28 @@ def test_demo_people_are_related_as_their_ages_allow(demo):
         relation="父母", dependent__relation__in=["户主", "配偶", "父亲", "母亲"]
     )
     assert not wrong.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_teams_are_deployed_called_up_and_one_checked_in(demo, client):
+    from django.urls import reverse
+
+    from gridroll.accounts.scope import can
+    from gridroll.staff.models import Assignment, CallUpReply, CheckIn, Team
+
+    for team_name, destination in (("梁水镇抽调队", "古楼街道"), ("侯营镇抽调队", "柳园街道")):
+        team = Team.objects.get(name=team_name)
+        assert team.destination.name == destination
+        placed = Assignment.objects.filter(member__team=team)
+        assert placed.exists()
+        assert all(a.shift.site.area.path.startswith(team.destination.path) for a in placed)
+    replies = CallUpReply.objects.filter(callup__team__name="梁水镇抽调队")
+    acked = replies.filter(acknowledged_at__isnull=False).count()
+    assert 0 < acked < replies.count()
+    # The staff login has no grant made by hand: its site access comes from its sampler shift.
+    staffer = User.objects.get(username="liangshui")
+    assert not staffer.grants.filter(valid_until__isnull=True).exists()
+    checkin = CheckIn.objects.get(member__user=staffer)
+    assert can(staffer, "scan", checkin.site.area.path)
+    client.force_login(staffer)
+    assert checkin.site.name in client.get(reverse("staff:me")).content.decode()

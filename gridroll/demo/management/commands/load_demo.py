@@ -8,6 +8,7 @@ from gridroll.demo import district
 from gridroll.demo import feed as demo_feed
 from gridroll.demo import planning as demo_planning
 from gridroll.demo import sampling as demo_sampling
+from gridroll.demo import staff as demo_staff
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             demo_sampling.build(district.DISTRICT)
             demo_feed.build()
             demo_planning.build(district.DISTRICT)
+            demo_staff.build(district.DISTRICT)
             self.stdout.write(
                 f"Built {district.DISTRICT}: {counts['areas']} areas, {counts['buildings']} buildings, "
                 f"{counts['households']} households, {counts['residents']} residents "
@@ -46,6 +48,10 @@ class Command(BaseCommand):
         )
         for spec in district.USERS:
             self.stdout.write(f"  {spec.username:<10} {spec.full_name:<16} {spec.what}")
+        user, name = demo_staff.STAFF_USER
+        self.stdout.write(
+            f"  {user:<10} {name:<16} staff member on shift: /staff/me/ (site access from the shift)"
+        )
         self.stdout.write(f"  {'admin':<10} {'系统管理员':<16} superuser (also /admin/)")
         if extra:
             self.stdout.write(f"Codes: {extra['codes']} issued.")
