@@ -453,6 +453,9 @@ def main() -> int:
             "p50_ms": round(percentile(ok, 0.5), 1),
             "p99_ms": round(percentile(ok, 0.99), 1),
             "errors_outside_faults": sum(1 for r in outside if r[2] is None or r[2] >= 500),
+            "errors_outside_at": [
+                f"{r[0]:.1f}s {r[2] or 'no answer'}" for r in outside if r[2] is None or r[2] >= 500
+            ][:8],
         }
     cpu = {k: round(v, 1) for k, v in ledger.totals().items()}
     busy = busy1 - busy0
