@@ -88,6 +88,7 @@ ACTIONS = {
     "staff.import": _("Staff table imported"),
     "staff.import_preview": _("Staff table previewed"),
     "staff.link_account": _("Staff member's account linked"),
+    "staff.create_account": _("Staff member's account made"),
     "staff.team": _("Team made"),
     "staff.team_members": _("Team members added"),
     "staff.update": _("Staff member changed"),

@@ -2,13 +2,15 @@
 call-ups and check-ins. Each is audited, in a transaction.
 
 Errors are StaffError with a stable code: has_shifts, bad_phone, duplicate_phone, no_skill, no_team,
-not_in_scope, no_sites, not_assigned_here, not_staff, already_applied, solver_failed.
+not_in_scope, no_sites, not_assigned_here, not_staff, already_applied, solver_failed, has_account,
+login_taken.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -227,6 +229,41 @@ def link_account(user, member: StaffMember, account: User | None) -> StaffMember
             area_path=member.home_area.path,
         )
     return member
+
+
+# A one-off password read off a text message: no 0/O, 1/l/I (confused on a small screen).
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def create_account(user, member: StaffMember) -> tuple[User, str]:
+    """A login of their own for a staff member who has none, so that nobody has to make accounts by hand:
+    the login name is their phone number, and a one-off password goes to that phone by text message
+    (returned too, for the planner to hand over in person). The account holds no grant of its own: a
+    sampler's site access comes from their shifts (``_access_grant``). Audited as ``staff.create_account``
+    and ``staff.link_account``. StaffError ``has_account`` (already linked), ``login_taken`` (another
+    account has that login: link it instead)."""
+    if member.user_id is not None:
+        raise StaffError("has_account", "此人已有账号")
+    username = member.phone
+    password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(10))
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise StaffError("login_taken", "已有以此手机号为登录名的账号：请在下面填写该登录名来关联")
+        account = User.objects.create_user(username=username, password=password, first_name=member.name[:150])
+        record(
+            user,
+            "staff.create_account",
+            member,
+            changes={"account": [None, username]},
+            area_path=member.home_area.path,
+        )
+        link_account(user, member, account)
+        text = (
+            f"gridroll 账号已开通。登录名：{username}，初始密码：{password}。"
+            "登录后点页面右上角自己的名字修改密码。"
+        )
+        transaction.on_commit(lambda: send_sms(member.phone, text))
+    return account, password
 
 
 def create_team(user, *, name: str, home_area: Area, destination: Area) -> Team:

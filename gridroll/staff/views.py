@@ -212,6 +212,13 @@ def member(request, pk: int):
                 services.delete_member(request.user, m)
                 messages.success(request, _("Removed from the register."))
                 return redirect("staff:register")
+            elif action == "create_account":
+                made, password = services.create_account(request.user, m)
+                messages.success(
+                    request,
+                    _("Account made: login %(login)s, one-off password %(password)s (also texted to them).")
+                    % {"login": made.username, "password": password},
+                )
             elif action == "link":
                 username = request.POST.get("username", "").strip()
                 account = User.objects.filter(username=username, is_active=True).first() if username else None

@@ -63,6 +63,8 @@ NO_OBJECT = {
     "accounts:login",
     "accounts:logout",
     "accounts:totp_setup",
+    "accounts:password_change",
+    "accounts:password_changed",
     "accounts:totp_verify",
     "set_language",
     "api-1:openapi-json",

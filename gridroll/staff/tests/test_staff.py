@@ -423,3 +423,70 @@ def test_outsiders_see_no_other_areas_staff_or_deployment(planned, tree, sub_adm
         client.force_login(user)
         for name in ("staff:register", "staff:teams", "staff:import", "staff:export"):
             assert client.get(reverse(name)).status_code == 404, (user, name)
+
+
+# ------------------------------------------------------------------ accounts made from the register
+
+
+def test_a_staff_members_account_is_made_from_the_register_not_by_hand(
+    town,  # noqa: F811
+    tree,
+    sub_admin,
+    client,
+    sms_outbox,
+    django_capture_on_commit_callbacks,
+):
+    """Issue 19: samplers' accounts and site grants come from the register and the assignment. The planner
+    makes the account on the member's page: the login is the phone, a one-off password is texted to it,
+    the account holds no grant made by hand, and its site access is exactly its sampler shifts'."""
+    round_, _sites = _one_block(town)
+    planning.make_plan(sub_admin, round_, tree["community"])
+    team = Team.objects.create(name="梁水镇队", home_area=tree["sub"], destination=tree["community"])
+    people = _staff(tree["sub"], 30, ALL, team)
+    services.deploy(sub_admin, round_, tree["community"])
+    member = people[0]
+    client.force_login(sub_admin)
+    page = client.get(reverse("staff:member", args=[member.pk])).content.decode()
+    assert 'value="create_account"' in page
+    with django_capture_on_commit_callbacks(execute=True):  # the text goes once the account is committed
+        client.post(reverse("staff:member", args=[member.pk]), {"action": "create_account"})
+    member.refresh_from_db()
+    account = member.user
+    assert account is not None and account.username == member.phone
+    assert len(sms_outbox) == 1 and sms_outbox[0].phone == member.phone
+    password = sms_outbox[0].text.split("初始密码：")[1].split("。")[0]
+    assert account.check_password(password) and len(password) == 10
+    assert AuditRecord.objects.filter(action="staff.create_account", actor=sub_admin).count() == 1
+    assert not Grant.objects.filter(user=account, valid_until__isnull=True).exists()
+    sampler_shifts = Assignment.objects.filter(
+        member=member, shift__role=Skill.SAMPLER, shift__ends_at__gt=timezone.now()
+    ).count()
+    assert Grant.objects.filter(user=account, role="sampler").count() == sampler_shifts
+    # A second account for the same person is refused; so is one whose login another account holds.
+    with pytest.raises(StaffError) as refused:
+        services.create_account(sub_admin, member)
+    assert refused.value.code == "has_account"
+    make_user(people[1].phone, None, None)
+    with pytest.raises(StaffError) as taken:
+        services.create_account(sub_admin, people[1])
+    assert taken.value.code == "login_taken" and people[1].user is None
+    # The new account logs in with the texted password and changes it.
+    client.logout()
+    r = client.post(reverse("accounts:login"), {"username": account.username, "password": password})
+    assert r.status_code == 302, r.content.decode()[:500]
+    r = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": password, "new_password1": "caiyang-2022-xin", "new_password2": "caiyang-2022-xin"},
+    )
+    assert r.status_code == 302 and r.url == reverse("accounts:password_changed")
+    account.refresh_from_db()
+    assert account.check_password("caiyang-2022-xin")
+
+
+def test_an_outsider_cannot_make_an_account_for_another_areas_staff(town, tree, sub_admin, outsider, client):  # noqa: F811
+    member = _staff(tree["sub"], 1, ALL, None)[0]
+    client.force_login(outsider)
+    r = client.post(reverse("staff:member", args=[member.pk]), {"action": "create_account"})
+    assert r.status_code == 404
+    member.refresh_from_db()
+    assert member.user is None
