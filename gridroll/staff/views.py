@@ -84,6 +84,10 @@ ERRORS = {
     "solver_failed": gettext_lazy("The assignment could not be computed; try again."),
     "empty_team": gettext_lazy("The team has no active member yet."),
     "no_text": gettext_lazy("Give the place and the message."),
+    "has_account": gettext_lazy("This person already has an account."),
+    "login_taken": gettext_lazy(
+        "An account already has this phone number as its login: link it by its login name below."
+    ),
 }
 
 
