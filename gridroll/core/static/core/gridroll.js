@@ -18,6 +18,8 @@
     });
     Array.prototype.forEach.call(table.tBodies, function (body) {
       Array.prototype.forEach.call(body.rows, function (row) {
+        // A row of one cell in a table of several columns is a message ("nobody yet…"), not a record.
+        if (row.cells.length === 1 && names.length > 1) return;
         var col = 0;
         Array.prototype.forEach.call(row.cells, function (cell) {
           if (!cell.hasAttribute("data-label") && (cell.colSpan || 1) === 1 && names[col]) {
