@@ -19,19 +19,27 @@ LABELS = """
 """
 
 
-def test_every_cell_of_a_phone_table_shows_its_columns_name(
-    browser, live_server, tree, roll, people, resident_a, transactional_db
-):
-    worker = make_user("labels_worker", "grid_worker", tree["grid_a"])
-    worker.set_password("a-long-pass-phrase-4-tests")
-    worker.save()
+PASSWORD = "a-long-pass-phrase-4-tests"
+
+
+def _phone_as(browser, live_server, user):
+    """A 360 px browser logged in as ``user`` through the login page."""
+    user.set_password(PASSWORD)
+    user.save()
     context = browser.new_context(viewport={"width": 360, "height": 780}, base_url=live_server.url)
     page = context.new_page()
     page.goto("/accounts/login/")
-    page.fill("input[name=username]", "labels_worker")
-    page.fill("input[name=password]", "a-long-pass-phrase-4-tests")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
     page.press("input[name=password]", "Enter")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return context, page
+
+
+def test_every_cell_of_a_phone_table_shows_its_columns_name(
+    browser, live_server, tree, roll, people, resident_a, transactional_db
+):
+    context, page = _phone_as(browser, live_server, make_user("labels_worker", "grid_worker", tree["grid_a"]))
     household = people[0].household
     for url in (f"/areas/{tree['grid_a'].pk}/", f"/households/{household.pk}/", "/retests/"):
         page.goto(url)
@@ -44,18 +52,11 @@ def test_every_cell_of_a_phone_table_shows_its_columns_name(
                 assert cell["before"] in ("none", "normal"), (url, cell)
             elif cell["visible"] and cell["header"]:
                 assert cell["before"] == f'"{cell["header"]}："', (url, cell)
-    # The staff register with nobody in it: its one-cell message row carries no column name.
-    admin = make_user("labels_admin", "subdistrict_admin", tree["sub"])
-    admin.set_password("a-long-pass-phrase-4-tests")
-    admin.save()
     context.close()
-    context = browser.new_context(viewport={"width": 360, "height": 780}, base_url=live_server.url)
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", "labels_admin")
-    page.fill("input[name=password]", "a-long-pass-phrase-4-tests")
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    # The staff register with nobody in it: its one-cell message row carries no column name.
+    context, page = _phone_as(
+        browser, live_server, make_user("labels_admin", "subdistrict_admin", tree["sub"])
+    )
     page.goto("/staff/")
     page.wait_for_load_state("networkidle")
     messages = [c for c in page.evaluate(LABELS) if c["message"]]
