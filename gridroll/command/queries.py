@@ -20,7 +20,7 @@ from gridroll.areas.models import Area, Building
 from gridroll.labs.models import ResultUpload, RetestTask
 from gridroll.labs.queries import turnaround_by_lab
 from gridroll.rollcall.models import COUNTED, Entry, Tally
-from gridroll.rollcall.services import state_counts, with_progress
+from gridroll.rollcall.queries import state_counts, with_progress
 from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Station, Tube
 
 PANELS = ["progress", "areas", "sites", "tubes", "labs", "positives", "lagging"]
