@@ -10,11 +10,12 @@ import io
 import itertools
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from gridroll.areas.models import Area, Building, Level
 from gridroll.command import queries
@@ -196,10 +197,10 @@ def test_without_a_plan_the_even_pace_is_shown_and_said(started, tree, admin, lo
     assert p["plan"] is None and all("plan" not in pt for pt in p["points"])
     assert p["points"][-1]["pace"] == p["expected"]
     html = login(admin).get(reverse("command:board", args=[round_.pk, tree["sub"].pk])).content.decode()
-    assert "No plan yet: even pace shown" in html and 'data-basis="pace"' in html
+    assert _t("No plan yet: even pace shown (to the round's end).") in html and 'data-basis="pace"' in html
     planning.make_plan(admin, round_, tree["community"])
     html = login(admin).get(reverse("command:board", args=[round_.pk, tree["sub"].pk])).content.decode()
-    assert 'data-basis="plan"' in html and "No plan yet" not in html
+    assert 'data-basis="plan"' in html and 'data-basis="pace"' not in html
 
 
 # ---------------------------------------------------------------------------------------- the staff
@@ -273,7 +274,13 @@ def test_a_site_with_no_one_on_duty_is_flagged_with_its_next_shift(deployed, tre
     assert first["pk"] == empty.pk and first["nobody"] and first["next"] == later.starts_at
     assert first["assigned"] == first["needed"] == 0
     staff_html = _page(admin, round_, tree["grid_a"]).split("panel-staff")[1]
-    assert "no one assigned now" in staff_html.split("南门采样点")[1][:200]
+    assert _t("no one assigned now") in staff_html.split("南门采样点")[1][:200]
+
+
+def _t(text: str) -> str:
+    """``text`` in the language the pages are served in (the site's default)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return translation.gettext(text)
 
 
 def _page(user, round_, area) -> str:
@@ -292,7 +299,8 @@ def test_without_shifts_the_panel_says_where_to_deploy(started, tree, admin):
     html = _page(admin, round_, tree["community"])
     board = reverse("staff:board", args=[round_.pk])
     assert (
-        "No shifts for this round here yet" in html and f'href="{board}?area={tree["community"].pk}"' in html
+        _t("No shifts for this round here yet.") in html
+        and f'href="{board}?area={tree["community"].pk}"' in html
     )
     # From a grid, the staff board of its community.
     assert f'href="{board}?area={tree["community"].pk}"' in _page(admin, round_, tree["grid_a"])
