@@ -59,7 +59,7 @@ def _panels_html(request, round_, area, data: dict) -> dict[str, str]:
 @login_required
 def board(request, round_pk: int, area_pk: int):
     round_, area = _context(request, round_pk, area_pk)
-    data = queries.view_data(round_, area)
+    data = queries.view_data(round_, area, user=request.user)
     ancestors = [a for a in area.ancestors() if can(request.user, ACTION, a.path)] if area.parent_id else []
     return render(
         request,
@@ -86,7 +86,7 @@ def data(request, round_pk: int, area_pk: int):
     changed = {p for p, v in current.items() if seen.get(p) != v}
     if not changed:
         return HttpResponse(status=204)
-    payload = queries.view_data(round_, area, only=changed)
+    payload = queries.view_data(round_, area, only=changed, user=request.user)
     return JsonResponse({"versions": current, "html": _panels_html(request, round_, area, payload)})
 
 
@@ -95,7 +95,7 @@ def report(request, round_pk: int, area_pk: int, fmt: str):
     round_, area = _context(request, round_pk, area_pk)
     from gridroll.command import report as day_report
 
-    data = queries.view_data(round_, area)
+    data = queries.view_data(round_, area, user=request.user)
     name = f"{round_.name}-{area.name}-{timezone.localdate():%Y%m%d}"
     if fmt == "xlsx":
         out = io.BytesIO()
