@@ -30,6 +30,24 @@ _GRANDCHILDREN = ("孙子", "孙女")
 _COUPLE = ("户主", "配偶")
 
 
+# What the demo's generated person carries over to a Resident row as it is.
+PERSON_FIELDS = (
+    "name",
+    "sex",
+    "birth_date",
+    "document_type",
+    "document_number",
+    "phone",
+    "relation",
+    "residence_type",
+    "status",
+    "is_bedridden",
+    "is_living_alone",
+    "has_disability",
+    "note",
+)
+
+
 def guardian_relation(dependent: str, guardian: str) -> str:
     """What a guardian is to their dependent (Guardianship.relation, the words of the claim form), from
     both their relations to the household head."""
@@ -227,24 +245,7 @@ def build(seed: int = 2022, scale: float = 1.0) -> dict[str, int]:
         )
         base = len(residents)
         for p in people:
-            residents.append(
-                Resident(
-                    name=p.name,
-                    sex=p.sex,
-                    birth_date=p.birth_date,
-                    document_type=p.document_type,
-                    document_number=p.document_number,
-                    phone=p.phone,
-                    household=household,
-                    relation=p.relation,
-                    residence_type=p.residence_type,
-                    status=p.status,
-                    is_bedridden=p.is_bedridden,
-                    is_living_alone=p.is_living_alone,
-                    has_disability=p.has_disability,
-                    note=p.note,
-                )
-            )
+            residents.append(Resident(household=household, **{f: getattr(p, f) for f in PERSON_FIELDS}))
         for i, p in enumerate(people):
             for g in p.guardians:
                 relation = guardian_relation(p.relation, people[g].relation)

@@ -77,21 +77,28 @@ def set_area(user, round_: Round, area, pool_mode: str) -> RoundArea:
     return ra
 
 
+def _remove(user, round_: Round, found, action: str, described) -> bool:
+    """Delete the round's child row ``found`` (a queryset of it) under the round's lock, audited with
+    ``described(row)`` = (changes, area path). False when it is not there (already gone)."""
+    round_ = _locked(round_)
+    row = found.filter(round=round_).first()
+    if row is None:
+        return False
+    row.delete()
+    changes, area_path = described(row)
+    record(user, action, round_, changes=changes, area_path=area_path)
+    return True
+
+
 @transaction.atomic
 def remove_area(user, round_: Round, round_area_id) -> bool:
-    round_ = _locked(round_)
-    ra = RoundArea.objects.select_related("area").filter(round=round_, pk=round_area_id).first()
-    if ra is None:
-        return False
-    ra.delete()
-    record(
+    return _remove(
         user,
-        "round.area_remove",
         round_,
-        changes={"area": [ra.area.name, None], "pool_mode": [ra.pool_mode, None]},
-        area_path=ra.area.path,
+        RoundArea.objects.select_related("area").filter(pk=round_area_id),
+        "round.area_remove",
+        lambda ra: ({"area": [ra.area.name, None], "pool_mode": [ra.pool_mode, None]}, ra.area.path),
     )
-    return True
 
 
 @transaction.atomic
@@ -115,22 +122,19 @@ def add_opening(user, round_: Round, site: Site, opens_at, closes_at) -> SiteOpe
 
 @transaction.atomic
 def remove_opening(user, round_: Round, opening_id) -> bool:
-    round_ = _locked(round_)
-    opening = SiteOpening.objects.select_related("site__area").filter(round=round_, pk=opening_id).first()
-    if opening is None:
-        return False
-    opening.delete()
-    record(
+    return _remove(
         user,
-        "round.opening_remove",
         round_,
-        changes={
-            "site": [opening.site.name, None],
-            "opening": [f"{opening.opens_at:%Y-%m-%d %H:%M}–{opening.closes_at:%H:%M}", None],
-        },
-        area_path=opening.site.area.path,
+        SiteOpening.objects.select_related("site__area").filter(pk=opening_id),
+        "round.opening_remove",
+        lambda o: (
+            {
+                "site": [o.site.name, None],
+                "opening": [f"{o.opens_at:%Y-%m-%d %H:%M}–{o.closes_at:%H:%M}", None],
+            },
+            o.site.area.path,
+        ),
     )
-    return True
 
 
 @transaction.atomic
