@@ -183,6 +183,10 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             [round_.pk],
         )
         touched = _buildings(cursor, round_.pk, only, only_params)
+        # Those already on the roll are skipped by the unique index (ON CONFLICT), not by a NOT EXISTS
+        # over the entries: opening a round, those are the rows this statement writes, and with no
+        # statistics for them the planner was free to probe them by the round alone, so that every
+        # resident read every entry inserted before it (tests/test_open_round.py, issue 20).
         cursor.execute(
             f"""INSERT INTO rollcall_entry (round_id, resident_id, grid_id, building_id, household_id, state,
                 exemption, exemption_note, updated_at)
@@ -195,8 +199,8 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             JOIN areas_area a ON a.id = b.grid_id
             WHERE r.status IN ('present', 'away') AND r.is_pending = %s AND r.rejected_at IS NULL
             AND {scope}{only}
-            AND NOT EXISTS (SELECT 1 FROM rollcall_entry x WHERE x.round_id = %s AND x.resident_id = r.id)""",
-            [round_.pk, now, False, *scope_params, *only_params, round_.pk],
+            ON CONFLICT (round_id, resident_id) DO NOTHING""",
+            [round_.pk, now, False, *scope_params, *only_params],
         )
         added = cursor.rowcount
         analyze = added > ANALYZE_AFTER and connection.vendor == "postgresql"
