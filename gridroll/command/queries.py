@@ -12,16 +12,15 @@ import datetime
 from collections import defaultdict
 
 from django.db.models import Count, Max, Min, Q, Sum
-from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building
 from gridroll.labs.models import ResultUpload, RetestTask
 from gridroll.labs.queries import turnaround_by_lab
-from gridroll.rollcall.models import COUNTED, Entry, Tally
+from gridroll.rollcall.models import COUNTED, HourTally, Tally
 from gridroll.rollcall.services import state_counts, with_progress
-from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Station, Tube
+from gridroll.sampling.models import Box, Round, ScanAction, Site, SiteTally, Station, Tube
 
 PANELS = ["progress", "areas", "sites", "tubes", "labs", "positives", "lagging"]
 ROLL_PANELS = {"progress", "areas", "lagging", "positives"}
@@ -121,14 +120,12 @@ def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.da
     now = now or timezone.now()
     counts = totals(grids)
     expected = counts["total"] - counts["exempt"]
-    samples = Sample.objects.filter(round=round_, is_removed=False, is_repeat=False)
+    # First samples of the area's people per hour, kept on scan (rollcall.HourTally: a few rows per grid
+    # and hour instead of the round's samples; issue 20).
+    hours = HourTally.objects.filter(round=round_)
     if area.parent_id is not None:
-        # The area's people first (entry_round_grid), then their samples (sample_round_resident).
-        people = Entry.objects.filter(round=round_, grid__path__startswith=area.path).values("resident_id")
-        samples = samples.filter(resident_id__in=people)
-    hourly = dict(
-        samples.annotate(h=TruncHour("scanned_at")).values("h").annotate(n=Count("id")).values_list("h", "n")
-    )
+        hours = hours.filter(grid__path__startswith=area.path)
+    hourly = {h: n for h, n in hours.values("hour").annotate(n=Sum("sampled")).values_list("hour", "n") if n}
     start = round_.starts_at.replace(minute=0, second=0, microsecond=0)
     end = max(round_.ends_at, now)
     points: list[dict] = []
@@ -213,12 +210,8 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
         .annotate(n=Count("station_id", distinct=True))
         .values_list("site_id", "n")
     )
-    total = dict(
-        Tube.objects.filter(round=round_, site_id__in=ids)
-        .values("site_id")
-        .annotate(n=Sum("size"))
-        .values_list("site_id", "n")
-    )
+    # Live samples per site, kept on scan (SiteTally: one row a site instead of the round's tubes).
+    total = dict(SiteTally.objects.filter(round=round_, site_id__in=ids).values_list("site_id", "samples"))
     out = []
     for s in site_rows:
         w = windows[s.pk]

@@ -248,6 +248,23 @@ class Sample(models.Model):
         return f"{self.tube} #{self.position}"
 
 
+class SiteTally(models.Model):
+    """A round's live samples per site (what its tubes' sizes add up to), moved by increments in the
+    same transaction as the samples by both ways of scanning (services._write_tallies, fastpath.sql):
+    the command view reads one row a site instead of summing the round's tubes (issue 20).
+    ``services.check_site_tallies`` compares them with a recount and repairs them."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_index=False)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+", db_index=False)
+    samples = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "site"], name="site_tally_once_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.site_id}: {self.samples}"
+
+
 class ScanAction(models.Model):
     """Every action a scanner uploads, accepted or refused, exactly once per nonce.
 
