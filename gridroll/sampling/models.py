@@ -208,6 +208,14 @@ class Tube(models.Model):
 
     class Meta:
         ordering = ["-opened_at"]
+        indexes = [
+            # The open tubes of a round per site and station (the command view's stations at work): a
+            # few hundred rows, where the round has 100,000 tubes (issue 20). A scan's size update stays
+            # heap-only: neither size nor anything else it writes is in here, only sealing moves it.
+            models.Index(
+                fields=["round", "site", "station"], condition=models.Q(status="open"), name="tube_open"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.barcode
