@@ -1,6 +1,6 @@
 """A second, independent generator of registries and lists to check, for evaluating the matcher.
 
-Written from scratch, sharing no code and no tables with gridroll/reconcile/synth.py (the generator the
+Written from scratch, sharing no code and no tables with gridroll/demo/synth.py (the generator the
 matcher's starting parameters were trained on), so that the figures it gives are not the matcher
 recognising its own habits. It has its own registry shape and its own error kinds:
 

@@ -6,7 +6,7 @@
 Two parts, each for every size (feed lines : residents), medians over ``--rounds``:
 
 - engine: the matcher alone (features, EM, the splink/DuckDB model, the decision per line) on lists from
-  gridroll.reconcile.synth and from bench/feedgen2.py (a generator sharing nothing with it), with seeds
+  gridroll.demo.synth and from bench/feedgen2.py (a generator sharing nothing with it), with seeds
   never used for training: precision, recall over identifiable lines, the truth among the top three of
   the rest, blocking recall, and the floor of an exact-unique-phone lookup (bench/reconcile_eval.py).
 - end to end: ``manage.py reconcile FEED --area … --out RESULT.xlsx`` on a district written to the database
@@ -41,7 +41,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
-from gridroll.reconcile import synth  # noqa: E402
+from gridroll.demo import synth  # noqa: E402
 
 
 def emit(name: str, value: float, unit: str, runs: int = 1) -> None:

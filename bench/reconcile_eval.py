@@ -5,7 +5,7 @@
 
 Generators:
 
-- ``synth``: gridroll/reconcile/synth.py, the generator the starting parameters were trained on (training
+- ``synth``: gridroll/demo/synth.py, the generator the starting parameters were trained on (training
   uses seed 3; evaluation seeds here are ≥ 900 and never used for training).
 - ``gen2_should_test`` and ``gen2_phone_location``: bench/feedgen2.py, written separately, with its own
   registry shape and error kinds. Its tables (title rows, extra columns) are written as CSV and read back
@@ -43,7 +43,8 @@ import django
 django.setup()
 
 from bench import feedgen2  # noqa: E402
-from gridroll.reconcile import model, synth  # noqa: E402
+from gridroll.demo import synth  # noqa: E402
+from gridroll.reconcile import model  # noqa: E402
 from gridroll.reconcile.features import FeedInput, ResidentRow, phone_digits  # noqa: E402
 from gridroll.reconcile.matching import match_lines, prepare  # noqa: E402
 

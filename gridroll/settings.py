@@ -170,7 +170,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Retention (PIPL art. 47): days each kind of personal data is kept before `manage.py purge` deletes or
-# anonymises it (gridroll/core/retention.py; docs/deployment.md). Run the purge daily.
+# anonymises it (gridroll/operations/retention.py; docs/deployment.md). Run the purge daily.
 RETENTION_DAYS = {
     "scan_logs": env_int("GRIDROLL_RETAIN_SCAN_LOGS_DAYS", 30),
     "samples": env_int("GRIDROLL_RETAIN_SAMPLES_DAYS", 90),  # after a round is closed and over

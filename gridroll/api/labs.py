@@ -12,12 +12,12 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area
 from gridroll.labs.models import ResultUpload
+from gridroll.labs.queries import retest_rows
 from gridroll.labs.services import apply_results
-from gridroll.labs.views import retest_rows
 from gridroll.rollcall.models import COUNTED, Tally
-from gridroll.rollcall.services import state_counts
-from gridroll.rollcall.views import rounds_for
+from gridroll.rollcall.queries import state_counts
 from gridroll.sampling.models import Round
+from gridroll.sampling.queries import rounds_for
 
 router = Router(tags=["labs and roll call"])
 MAX_ROWS = 20000

@@ -5,7 +5,7 @@ from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridroll.accounts.scope import get_in_scope
-from gridroll.audit.models import AuditRecord
+from gridroll.audit.services import record_event
 from gridroll.residents.masking import phone_for
 from gridroll.residents.models import Resident
 from gridroll.residents.search import search_residents
@@ -67,10 +67,10 @@ class AuditedPagination(LimitOffsetPagination):
             cache.set(key, len(items), 3600)
             total = len(items)
         if items and total > settings.API_BULK_AUDIT_ROWS:
-            AuditRecord.objects.create(
-                actor=request.user,
-                action="resident.bulk_read",
-                target_type="api",
+            record_event(
+                request.user,
+                "resident.bulk_read",
+                "api",
                 changes={"rows": len(items), "offset": pagination.offset, "rows_this_hour": total},
                 reason=request.get_full_path()[:200],
             )

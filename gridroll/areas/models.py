@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from gridroll.core.errors import DomainError
 from gridroll.lib.address import building_label, household_label
 
 
@@ -27,13 +28,17 @@ LEVEL_RANK = {
 }
 
 
-class AreaError(Exception):
+class AreaError(DomainError):
     """A refused change to the area tree, with a stable code."""
 
-    def __init__(self, code: str, message) -> None:
-        super().__init__(str(message))
-        self.code = code
-        self.message = message
+    MESSAGES = {
+        "area_cycle": _("An area cannot be placed under itself or one of its own areas."),
+        "area_level": _(
+            "A %(level)s cannot be placed under a %(parent)s: the parent must be a higher level."
+        ),
+        "area_move": _("Move an area with areas.services.move_area."),
+        "reason_required": _("Give a reason."),
+    }
 
 
 class AreaQuerySet(models.QuerySet["Area"]):
@@ -93,13 +98,9 @@ class Area(models.Model):
         if parent is None:
             return
         if self.pk is not None and (parent.pk == self.pk or parent.path.startswith(self.path or "\0")):
-            raise AreaError("area_cycle", _("An area cannot be placed under itself or one of its own areas."))
+            raise AreaError("area_cycle")
         if LEVEL_RANK[parent.level] >= LEVEL_RANK[self.level]:
-            raise AreaError(
-                "area_level",
-                _("A %(level)s cannot be placed under a %(parent)s: the parent must be a higher level.")
-                % {"level": self.get_level_display(), "parent": parent.get_level_display()},
-            )
+            raise AreaError("area_level", level=self.get_level_display(), parent=parent.get_level_display())
 
     def save(self, *args, **kwargs) -> None:
         """Write the area and its path. A new parent for an existing area is not taken here: the path of
@@ -107,7 +108,7 @@ class Area(models.Model):
         if self.pk is not None and self.path:
             old_parent = Area.objects.filter(pk=self.pk).values_list("parent_id", flat=True).first()
             if old_parent != self.parent_id:
-                raise AreaError("area_move", _("Move an area with areas.services.move_area."))
+                raise AreaError("area_move")
         self.check_parent(self.parent)
         # The path needs our own primary key, so a new area is written twice.
         super().save(*args, **kwargs)

@@ -19,7 +19,7 @@ def move_area(user, area: Area, new_parent: Area | None, reason: str) -> int:
     Fails with AreaError ``reason_required``, ``area_cycle`` (under itself or a descendant) or
     ``area_level`` (a parent at the same level or below)."""
     if not reason.strip():
-        raise AreaError("reason_required", "请填写原因")
+        raise AreaError("reason_required")
     area = Area.objects.select_for_update().get(pk=area.pk)
     if new_parent is not None:
         new_parent = Area.objects.get(pk=new_parent.pk)

@@ -12,6 +12,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from gridroll.residents.masking import may_call, shown_value
+
 ACTIONS = {
     "area.move": _("Area moved"),
     "bench.floor": _("Benchmark floor"),
@@ -26,9 +28,11 @@ ACTIONS = {
     "site.station_add": _("Station added"),
     "site.station_remove": _("Station removed"),
     "box.receive_all": _("Box counted, all tubes received"),
+    "box.receive_tube": _("Tube received at the lab"),
     "code.issue": _("Code issued"),
     "code.revoke": _("Code revoked"),
     "code.rotate_key": _("Signing key rotated"),
+    "code.create_key": _("First signing key created"),
     "code.retire_key": _("Signing key retired"),
     "guardianship.claim": _("Guardian claimed, to confirm"),
     "guardianship.confirm": _("Guardian confirmed"),
@@ -204,3 +208,14 @@ def value_label(field: str, value):
 def labelled(rows: list[tuple[str, object, object]]) -> list[tuple[str, object, object]]:
     """(field, old, new) rows, already masked for the reader, with field names and values labelled."""
     return [(field_label(f), value_label(f, old), value_label(f, new)) for f, old, new in rows]
+
+
+def changes_for(user, changes: dict, area_path: str) -> list[tuple[str, object, object]]:
+    """An audit record's ``{field: [old, new]}`` as (field, old, new) rows fit for ``user``'s eyes: masked,
+    then with the field's name and the values' codes in the reader's language."""
+    calls = may_call(user, area_path)
+    rows = []
+    for field, pair in (changes or {}).items():
+        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        rows.append((field, shown_value(field, old, calls), shown_value(field, new, calls)))
+    return labelled(rows)

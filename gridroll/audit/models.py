@@ -52,13 +52,6 @@ class AuditRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
 
-    @property
-    def action_label(self) -> str:
-        """The action as the reader says it (audit/labels.py); the code stays in ``action``."""
-        from gridroll.audit.labels import action_label
-
-        return action_label(self.action)
-
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise AppendOnlyError("audit records are append-only")

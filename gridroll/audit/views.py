@@ -5,9 +5,8 @@ from django.shortcuts import render
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
-from gridroll.audit.labels import action_label
+from gridroll.audit.labels import action_label, changes_for
 from gridroll.audit.models import AuditRecord
-from gridroll.residents.masking import changes_for
 
 
 @login_required
@@ -26,4 +25,5 @@ def audit_log(request):
     for h in page.object_list:
         # Identifiers as this user may see them: IDs masked, phones by the calling rule (issue 13).
         h.shown_changes = changes_for(request.user, h.changes, h.area_path)
+        h.shown_action = action_label(h.action)
     return render(request, "audit/audit_log.html", {"page": page, "action": action, "actions": actions})

@@ -28,13 +28,13 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from gridroll.areas.models import Household
-from gridroll.audit.models import AuditRecord
-from gridroll.audit.services import record
+from gridroll.audit.services import record, record_event
 from gridroll.codes.models import PersonalCode, PhoneChallenge, ResidentAccess, hash_access_token
-from gridroll.codes.services import issue_code, resident_area_path
+from gridroll.codes.services import issue_code
 from gridroll.core.sms import send_sms
 from gridroll.lib.names import mask_name
-from gridroll.residents.models import Guardianship, Resident
+from gridroll.residents.models import Guardianship, Resident, resident_area_path
+from gridroll.residents.signals import registry_changed
 
 CONSENT_AGE = 14
 ADULT_AGE = 18
@@ -102,11 +102,7 @@ def check_name_probing(values: dict) -> None:
         .count()
     )
     if new_records + claims >= NAME_PROBE_LIMIT:
-        AuditRecord.objects.create(
-            action="registration.name_probe",
-            target_type="residents.resident",
-            reason=mask_name(values["name"]),
-        )
+        record_event(None, "registration.name_probe", "residents.resident", reason=mask_name(values["name"]))
         raise RegistrationError(
             "name_probe",
             "此姓名近一小时内已多次以不同证件号码登记。为防止冒用，请到采样点或社区由工作人员为您登记。",
@@ -376,9 +372,8 @@ def reject_resident(user, resident: Resident, reason: str) -> None:
 
 
 def _sync_roll(resident_ids: list[int]) -> None:
-    from gridroll.rollcall.services import sync_open_rounds
-
-    sync_open_rounds(resident_ids)
+    """Open rounds' rolls follow (sampling listens to ``registry_changed``)."""
+    registry_changed.send(sender=Resident, resident_ids=resident_ids)
 
 
 @transaction.atomic

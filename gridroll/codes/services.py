@@ -9,30 +9,34 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
-from gridroll.audit.models import AuditRecord
-from gridroll.audit.services import record
+from gridroll.audit.services import record, record_many
 from gridroll.codes.models import PersonalCode, SigningKey
 from gridroll.core.bulk import insert_rows
+from gridroll.core.errors import DomainError
 from gridroll.lib import signing
-from gridroll.residents.models import Resident
+from gridroll.residents.models import Resident, area_paths, resident_area_path
 
 # PositiveIntegerField is a signed 32-bit integer on PostgreSQL: serials stay below 2**31.
 SERIAL_MAX = 2**31 - 1
 
 
-class CodeError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class CodeError(DomainError):
+    MESSAGES = {
+        "no_key_ids_left": gettext_lazy("No signing key numbers are left (255 at most)."),
+        "key_active": gettext_lazy(
+            "The key that signs new codes cannot be retired: rotate to a new key first."
+        ),
+        "bad_reason": gettext_lazy("Choose why the code is revoked."),
+        "already_revoked": gettext_lazy("This code is already revoked."),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ keys
@@ -48,12 +52,13 @@ def active_key() -> SigningKey:
                 key = _new_key(
                     1 + (SigningKey.objects.order_by("-key_id").values_list("key_id", flat=True).first() or 0)
                 )
+                record(None, "code.create_key", key, changes={"key_id": [None, key.key_id]}, reason="first")
     return key
 
 
 def _new_key(key_id: int) -> SigningKey:
     if key_id > 255:
-        raise CodeError("no_key_ids_left", "签名密钥编号已用完（最多255个）")
+        raise CodeError("no_key_ids_left")
     private = signing.new_private_key()
     return SigningKey.objects.create(
         key_id=key_id, private_key=private, public_key=signing.public_key_of(private)
@@ -75,7 +80,7 @@ def retire_key(key: SigningKey, actor=None, reason: str = "") -> int:
     """Stop accepting a key (it leaked, or its time is up). Its current codes are revoked and replaced
     with codes signed by the active key; returns how many were replaced."""
     if key.state == SigningKey.State.ACTIVE:
-        raise CodeError("key_active", "不能停用正在签发的密钥，请先更换密钥")
+        raise CodeError("key_active")
     now = timezone.now()
     SigningKey.objects.filter(pk=key.pk).update(state=SigningKey.State.RETIRED, retired_at=now)
     residents = list(
@@ -177,10 +182,8 @@ def issue_codes(residents, actor=None, reason: str = "", batch_size: int = 5000)
                     if not PersonalCode.objects.filter(resident_id=row[0], revoked_at__isnull=True).exists():
                         raise
             rows = kept
-        paths = _area_paths([r[0] for r in rows])
-        insert_rows(
-            AuditRecord,
-            ("actor_id", "action", "target_type", "target_id", "area_path", "changes", "reason", "at"),
+        paths = area_paths([r[0] for r in rows])
+        record_many(
             [
                 (
                     actor.pk if actor is not None and actor.is_authenticated else None,
@@ -199,27 +202,14 @@ def issue_codes(residents, actor=None, reason: str = "", batch_size: int = 5000)
     return issued
 
 
-def _area_paths(resident_ids: Iterable[int]) -> dict[int, str]:
-    out = {}
-    for pk, grid_path, site_path in Resident.objects.filter(pk__in=list(resident_ids)).values_list(
-        "pk", "household__building__grid__path", "registered_site__area__path"
-    ):
-        out[pk] = grid_path or site_path or ""
-    return out
-
-
-def resident_area_path(resident: Resident) -> str:
-    return _area_paths([resident.pk]).get(resident.pk, "")
-
-
 @transaction.atomic
 def revoke_code(code: PersonalCode, actor, reason: str, note: str = "") -> PersonalCode:
     """Revoke a code (lost phone, wrong person). Scanners learn it at their next sync."""
     if reason not in PersonalCode.RevokeReason.values:
-        raise CodeError("bad_reason", "请选择作废原因")
+        raise CodeError("bad_reason")
     code = PersonalCode.objects.select_for_update().get(pk=code.pk)
     if code.revoked_at is not None:
-        raise CodeError("already_revoked", "该码已作废")
+        raise CodeError("already_revoked")
     code.revoked_at = timezone.now()
     code.revoked_reason = reason
     code.revoked_by = actor if actor is not None and actor.is_authenticated else None

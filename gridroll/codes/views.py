@@ -50,6 +50,13 @@ def _probing(request) -> bool:
     return throttle.is_blocked("register", request)
 
 
+def _refused(request, form, exc) -> None:
+    """A registration refused: the reason on its field, and a probing answer counted against the device."""
+    if exc.code in PROBE_ANSWERS:
+        _count_probe(request)
+    form.add_error(exc.field, exc.message)
+
+
 def _count_probe(request) -> None:
     throttle.count("register", request)
 
@@ -78,9 +85,7 @@ def _register(request, community: Area, site: Site | None):
                 registration.check_name_probing(values)
                 result = registration.register_self(values, household, site=site, consent=True)
             except registration.RegistrationError as exc:
-                if exc.code in PROBE_ANSWERS:
-                    _count_probe(request)
-                form.add_error(exc.field, exc.message)
+                _refused(request, form, exc)
             else:
                 messages.success(request, result.message)
                 # The private link is the resident's key: shown in the address bar to bookmark.
@@ -265,9 +270,7 @@ def me_add(request, secret: str):
                     form.cleaned_data["consent"],
                 )
             except registration.RegistrationError as exc:
-                if exc.code in PROBE_ANSWERS:
-                    _count_probe(request)
-                form.add_error(exc.field, exc.message)
+                _refused(request, form, exc)
             else:
                 messages.success(request, result.message)
                 return redirect("codes:me", secret=secret)

@@ -8,11 +8,13 @@ panels whose version moved.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from collections import defaultdict
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -20,11 +22,15 @@ from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building
 from gridroll.labs.models import ResultUpload, RetestTask
 from gridroll.labs.queries import turnaround_by_lab
+from gridroll.lib.phone import mask as phone_mask
+from gridroll.planning.models import BatchBuilding, Plan
+from gridroll.residents.masking import may_call
 from gridroll.rollcall.models import COUNTED, HourTally, Tally
-from gridroll.rollcall.services import state_counts, with_progress
+from gridroll.rollcall.queries import state_counts, with_progress
 from gridroll.sampling.models import Box, Round, ScanAction, Site, SiteTally, Station, Tube
+from gridroll.staff.models import Assignment, CheckIn, Shift, Skill
 
-PANELS = ["progress", "areas", "sites", "tubes", "labs", "positives", "lagging"]
+PANELS = ["progress", "areas", "sites", "staff", "tubes", "labs", "positives", "lagging"]
 ROLL_PANELS = {"progress", "areas", "lagging", "positives"}
 WINDOW = datetime.timedelta(minutes=10)
 STAGES = ["open", "sealed", "packed", "in_transit", "received", "reported"]
@@ -39,9 +45,9 @@ def _tubes(round_: Round, area: Area):
     return Tube.objects.filter(round=round_, site__area__path__startswith=area.path)
 
 
-def versions(round_: Round, area: Area) -> dict[str, str]:
-    """Per panel, a string that changes when its figures may have: small indexed aggregates in one
-    statement (one round trip: the refresh asks every 5 s from every open page)."""
+def versions(round_: Round, area: Area, now: datetime.datetime | None = None) -> dict[str, str]:
+    """Per panel, a string that changes when its figures may have: small indexed aggregates, the roll
+    call's, the tubes' and the plan's in one statement (the refresh asks every 5 s from every open page)."""
     # A tube changes by a scan action (open, add, undo, seal), a result upload, or its box moving
     # (packed, sealed, handed over, received): the newest of each. The newest id is an index lookup; a
     # round's boxes are a few thousand rows at most. A tube received alone while its box is unpacked
@@ -53,11 +59,13 @@ def versions(round_: Round, area: Area) -> dict[str, str]:
             "WHERE t.round_id = %s AND a.path LIKE %s ESCAPE '\\'), "
             f"(SELECT MAX(id) FROM {ScanAction._meta.db_table}), "
             f"(SELECT MAX(id) FROM {ResultUpload._meta.db_table}), "
+            # A plan accepted (made, or a re-plan accepted) is a newer row: the newest accepted plan's id.
+            f"(SELECT MAX(id) FROM {Plan._meta.db_table} WHERE round_id = %s AND status = %s), "
             "b.n, b.s, b.h, b.r FROM (SELECT COUNT(*) AS n, MAX(sealed_at) AS s, MAX(handed_at) AS h, "
             f"MAX(received_at) AS r FROM {Box._meta.db_table} WHERE round_id = %s) b",
-            [round_.pk, like, round_.pk],
+            [round_.pk, like, round_.pk, Plan.Status.ACCEPTED, round_.pk],
         )
-        roll, last_scan, last_upload, *box = cursor.fetchone()
+        roll, last_scan, last_upload, plan_v, *box = cursor.fetchone()
     roll_v = _stamp(roll)
     last_scan, last_upload = last_scan or 0, last_upload or 0
     box_v = ".".join([str(box[0] or 0), *(_stamp(v) for v in box[1:])])
@@ -65,6 +73,8 @@ def versions(round_: Round, area: Area) -> dict[str, str]:
     out = dict.fromkeys(PANELS, tubes_v)
     for p in ROLL_PANELS:
         out[p] = roll_v if p in ("areas", "lagging") else f"{roll_v}|{tubes_v}"
+    out["progress"] += f"|{plan_v or 0}"
+    out["staff"] = _staff_version(round_, area, now or timezone.now())
     return out
 
 
@@ -77,6 +87,22 @@ def _stamp(value) -> str:
         if timezone.is_naive(value):
             value = timezone.make_aware(value, datetime.UTC)
     return str(value.timestamp())
+
+
+def _staff_version(round_: Round, area: Area, now: datetime.datetime) -> str:
+    """The staff panel moves when shifts or assignments are made or removed (deploy re-makes them: new
+    ids), when someone checks in under the area, and when a shift starts or ends (the panel shows the
+    shifts on now). Two aggregates; a name or phone edited in the register shows with the next of these."""
+    s = _staff_shifts(round_, area).aggregate(
+        n=Count("id", distinct=True),
+        top=Max("id"),
+        started=Count("id", distinct=True, filter=Q(starts_at__lte=now)),
+        ended=Count("id", distinct=True, filter=Q(ends_at__lte=now)),
+        a=Count("assignments", distinct=True),
+        a_top=Max("assignments__id"),
+    )
+    c = CheckIn.objects.filter(site__area__path__startswith=area.path).aggregate(m=Max("pk"))["m"]
+    return ".".join(str(v or 0) for v in [*s.values(), c])
 
 
 # ----------------------------------------------------------------------------------- completion
@@ -129,10 +155,117 @@ def children(round_: Round, area: Area, grids: dict[int, dict]) -> list[dict]:
 # ------------------------------------------------------------------------------------- progress
 
 
-def plan_curve(round_: Round, area: Area, expected: int) -> list[tuple[datetime.datetime, int]] | None:
-    """The round plan's expected counts over time (issue 19, branch i19plan). None until the plan exists:
-    the even pace below stands in. The plan's module should return [(time, expected sampled), ...]."""
-    return None
+def _accepted_plans(round_: Round, area: Area) -> list[Plan]:
+    """The round's accepted plans that say something about ``area``: made for it, for an area above it
+    (a district plan covers its grids) or for an area under it (a community planned on its own)."""
+    return [
+        p
+        for p in Plan.objects.filter(round=round_, status=Plan.Status.ACCEPTED).select_related("area")
+        if area.path.startswith(p.area.path) or p.area.path.startswith(area.path)
+    ]
+
+
+def plan_curve(round_: Round, area: Area, expected: int) -> dict | None:
+    """What the round's accepted plan expects sampled by when, for the buildings under ``area``; None
+    when no accepted plan covers any of them (the page then shows the even pace and says so).
+
+    A batch's people are expected evenly over its window (docs/algorithms/planning.md: the planner
+    sizes a batch to its site's rate over its slot); home-sampling batches span the whole round. When
+    two accepted plans name the same building (a district plan, then one of its communities planned
+    again), the newer plan's batches count. Buildings under the area that no plan names keep the even
+    pace of their own expected people (``rest``), added to the curve."""
+    plans = _accepted_plans(round_, area)
+    if not plans:
+        return None
+    ids = [p.pk for p in plans]
+    members = BatchBuilding.objects.filter(
+        plan_id__in=ids, building__grid__path__startswith=area.path
+    ).filter(
+        ~Exists(
+            BatchBuilding.objects.filter(
+                plan_id__in=ids, plan_id__gt=OuterRef("plan_id"), building_id=OuterRef("building_id")
+            )
+        )
+    )
+    rows = list(
+        members.values_list("batch__starts_at", "batch__ends_at").annotate(n=Sum("people")).order_by()
+    )
+    if not rows:
+        return None
+    covered = members.values("building_id").distinct().count()
+    rest_counts = (
+        _tallies(round_, area)
+        .exclude(building_id__in=members.values("building_id"))
+        .aggregate(
+            people=Sum("total"), exempt_people=Sum("exempt"), buildings=Count("id", filter=Q(total__gt=0))
+        )
+    )
+    # Breakpoints of the cumulative curve: the rate changes only where a batch starts or ends.
+    rate_changes: dict[datetime.datetime, float] = defaultdict(float)
+    steps: dict[datetime.datetime, int] = defaultdict(int)
+    for starts, ends, n in rows:
+        if ends > starts:
+            rate = n / (ends - starts).total_seconds()
+            rate_changes[starts] += rate
+            rate_changes[ends] -= rate
+        else:
+            steps[starts] += n
+    curve: list[tuple[datetime.datetime, float]] = []
+    running, rate, last = 0.0, 0.0, None
+    for t in sorted(set(rate_changes) | set(steps)):
+        if last is not None:
+            running += rate * (t - last).total_seconds()
+        running += steps.get(t, 0)
+        rate += rate_changes.get(t, 0.0)
+        curve.append((t, running))
+        last = t
+    return {
+        "curve": curve,
+        "people": sum(n for _, _, n in rows),
+        "buildings": covered,
+        "of_buildings": covered + (rest_counts["buildings"] or 0),
+        "rest": max(0, (rest_counts["people"] or 0) - (rest_counts["exempt_people"] or 0)),
+        "areas": sorted({p.area.name for p in plans}),
+    }
+
+
+def planned_by(round_: Round, plan: dict, when: datetime.datetime) -> int:
+    """People the plan expects sampled by ``when``: the curve read between its breakpoints, plus the
+    uncovered buildings' even pace."""
+    curve = plan["curve"]
+    i = bisect.bisect_right([t for t, _ in curve], when)
+    if i == 0:
+        value = 0.0
+    elif i == len(curve):
+        value = curve[-1][1]
+    else:
+        (t0, v0), (t1, v1) = curve[i - 1], curve[i]
+        value = v0 + (v1 - v0) * (when - t0).total_seconds() / ((t1 - t0).total_seconds() or 1)
+    span = (round_.ends_at - round_.starts_at).total_seconds() or 1
+    share = min(1.0, max(0.0, (when - round_.starts_at).total_seconds() / span))
+    return round(value + plan["rest"] * share)
+
+
+def _with_plan(
+    points: list[dict], first_hour: datetime.datetime, round_: Round, area: Area, expected: int, now
+) -> dict | None:
+    """Put the plan's expected count on each hour's point (at the hour's end, as the even pace is) and
+    return what the panel says about the plan; None when there is none (the even pace stands)."""
+    plan = plan_curve(round_, area, expected)
+    if plan is None:
+        return None
+    for i, p in enumerate(points):
+        p["plan"] = planned_by(round_, plan, first_hour + datetime.timedelta(hours=i + 1))
+    plan_now = planned_by(round_, plan, now)
+    return {
+        "people": plan["people"],
+        "buildings": plan["buildings"],
+        "of_buildings": plan["of_buildings"],
+        "rest": plan["rest"],
+        "areas": plan["areas"],
+        "now": plan_now,
+        "end": planned_by(round_, plan, max(round_.ends_at, plan["curve"][-1][0])),
+    }
 
 
 def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.datetime | None = None) -> dict:
@@ -186,7 +319,7 @@ def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.da
         "expected": expected,
         "finish": finish,
         "behind_pace": isinstance(finish, datetime.datetime) and finish > round_.ends_at,
-        "plan": plan_curve(round_, area, expected),
+        "plan": _with_plan(points, min(start, first), round_, area, expected, now),
     }
 
 
@@ -384,10 +517,96 @@ def lagging(round_: Round, area: Area, grids: dict[int, dict], limit: int = 20) 
     return {"grids": grid_rows, "buildings": rows}
 
 
+# ----------------------------------------------------------------------------------------- staff
+
+
+def _staff_shifts(round_: Round, area: Area):
+    return Shift.objects.filter(round=round_, site__area__path__startswith=area.path)
+
+
+def staff(round_: Round, area: Area, now: datetime.datetime | None = None, user=None) -> dict:
+    """Per site under ``area``: the shifts on now, how many people they need, who is assigned, who
+    checked in for them, and the gaps (assigned but not checked in, places nobody fills). A site with
+    no one on duty now is flagged, with its next shift.
+
+    "Checked in" follows the staff board (staff.views.board): a check-in counts for the shift it was
+    made for, so someone staying on for a second shift checks in again. Names are shown (the view's
+    users may plan rounds here, as the staff board's are); phones only of those not checked in, masked
+    unless ``user`` may call residents at the site (residents.masking, the rule of every page)."""
+    now = now or timezone.now()
+    shifts = _staff_shifts(round_, area)
+    planned = shifts.count()
+    site_rows = list(
+        Site.objects.filter(area__path__startswith=area.path, is_active=True)
+        .select_related("area", "capacity")
+        .order_by("area__path", "name")
+    )
+    current = list(
+        shifts.filter(starts_at__lte=now, ends_at__gt=now)
+        .prefetch_related(Prefetch("assignments", queryset=Assignment.objects.select_related("member")))
+        .order_by("site_id", "role")
+    )
+    checked = set(
+        CheckIn.objects.filter(shift__in=[s.pk for s in current]).values_list("shift_id", "member_id")
+    )
+    upcoming = dict(
+        shifts.filter(starts_at__gt=now)
+        .values("site_id")
+        .annotate(t=Min("starts_at"))
+        .values_list("site_id", "t")
+    )
+    roles = dict(Skill.choices)
+    by_site: dict[int, list[Shift]] = defaultdict(list)
+    for s in current:
+        by_site[s.site_id].append(s)
+    out = []
+    for site in site_rows:
+        on = by_site.get(site.pk, [])
+        calls = user is not None and may_call(user, site.area.path)
+        row: dict[str, Any] = {
+            "pk": site.pk,
+            "name": site.name,
+            "area": site.area.name,
+            "is_shut": bool(getattr(site, "capacity", None) and site.capacity.is_shut),
+            "shift": (
+                f"{timezone.localtime(min(s.starts_at for s in on)):%H:%M}-"
+                f"{timezone.localtime(max(s.ends_at for s in on)):%H:%M}"
+                if on
+                else ""
+            ),
+            "needed": sum(s.needed for s in on),
+            "assigned": 0,
+            "checked_in": 0,
+            "absent": [],
+            "next": upcoming.get(site.pk),
+        }
+        for s in on:
+            for a in s.assignments.all():
+                row["assigned"] += 1
+                if (s.pk, a.member_id) in checked:
+                    row["checked_in"] += 1
+                else:
+                    phone = a.member.phone
+                    row["absent"].append(
+                        {
+                            "name": a.member.name,
+                            "role": str(roles.get(s.role, s.role)),
+                            "phone": phone if calls else phone_mask(phone),
+                        }
+                    )
+        row["unfilled"] = max(0, row["needed"] - row["assigned"])
+        row["nobody"] = row["assigned"] == 0 and not row["is_shut"]
+        out.append(row)
+    out.sort(key=lambda r: (not r["nobody"], -len(r["absent"]) - r["unfilled"], r["area"], r["name"]))
+    keys = ("needed", "assigned", "checked_in", "unfilled")
+    sums = {k: sum(r[k] for r in out) for k in keys} | {"absent": sum(len(r["absent"]) for r in out)}
+    return {"shifts": planned, "sites": out, "totals": sums}
+
+
 # ------------------------------------------------------------------------------------------ all
 
 
-def panel(name: str, round_: Round, area: Area, grids: dict[int, dict], now=None):
+def panel(name: str, round_: Round, area: Area, grids: dict[int, dict], now=None, user=None):
     if name == "progress":
         return progress(round_, area, grids, now)
     if name == "areas":
@@ -402,10 +621,13 @@ def panel(name: str, round_: Round, area: Area, grids: dict[int, dict], now=None
         return positives(round_, area, now)
     if name == "lagging":
         return lagging(round_, area, grids)
+    if name == "staff":
+        return staff(round_, area, now, user)
     raise KeyError(name)
 
 
-def view_data(round_: Round, area: Area, only: set[str] | None = None, now=None) -> dict:
-    """Every panel (or only those named) for one round and area."""
+def view_data(round_: Round, area: Area, only: set[str] | None = None, now=None, user=None) -> dict:
+    """Every panel (or only those named) for one round and area. ``user`` is who will read it: the staff
+    panel's phones are masked unless they may see them in full (masked when None)."""
     grids = per_grid(round_, area)
-    return {p: panel(p, round_, area, grids, now) for p in PANELS if only is None or p in only}
+    return {p: panel(p, round_, area, grids, now, user) for p in PANELS if only is None or p in only}

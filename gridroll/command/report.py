@@ -20,8 +20,11 @@ def rows(round_, area, data: dict) -> list[list]:
         ["轮次", round_.name, "区域", area.name, "生成时间", timezone.localtime().strftime("%Y-%m-%d %H:%M")],
         [],
         ["进度", "已采", p["sampled"], "应采", p["expected"], "按当前速度完成时间", _finish(p["finish"])],
-        ["时间", "累计已采", "均速计划"],
-        *[[pt["hour"], pt["sampled"], pt["pace"]] for pt in p["points"]],
+        [basis(p)],
+        ["时间", "累计已采", line_name(p)],
+        *[[pt["hour"], pt["sampled"], line_value(p, pt)] for pt in p["points"]],
+        [],
+        *staff_rows(data["staff"]),
         [],
         ["区域", "完成率%", "未采", "阳性", "应检人数"],
         *[
@@ -88,6 +91,64 @@ def rows(round_, area, data: dict) -> list[list]:
     return out
 
 
+def line_name(progress: dict) -> str:
+    return "计划应采" if progress["plan"] else "均速计划"
+
+
+def line_value(progress: dict, point: dict) -> int:
+    return point["plan"] if progress["plan"] else point["pace"]
+
+
+def basis(progress: dict) -> str:
+    """Which line the report compares with, as the page's panel says it."""
+    plan = progress["plan"]
+    if not plan:
+        return "尚无计划：按均速（至本轮结束）对比"
+    text = (
+        f"按已接受的采样计划（{'、'.join(plan['areas'])}）对比："
+        f"计划 {plan['people']} 人，截至目前计划应采 {plan['now']}"
+    )
+    if plan["buildings"] < plan["of_buildings"]:
+        text += f"；计划含 {plan['buildings']}/{plan['of_buildings']} 栋楼，其余 {plan['rest']} 人按均速计"
+    return text
+
+
+def staff_rows(staff: dict) -> list[list]:
+    """The staff panel: per site, the shift on now, checked in / assigned / needed, who has not checked in."""
+    if not staff["shifts"]:
+        return [["在岗人员", "本轮本区域尚无班次（在人员调度页面安排）"]]
+    t = staff["totals"]
+    out: list[list] = [
+        [
+            "在岗人员",
+            "已签到",
+            t["checked_in"],
+            "已安排",
+            t["assigned"],
+            "需要",
+            t["needed"],
+            "未签到",
+            t["absent"],
+        ],
+        ["采样点", "当前班次", "已签到", "已安排", "需要", "空缺", "未签到（姓名 岗位 电话）", "提示"],
+    ]
+    for r in staff["sites"]:
+        note = "已关闭" if r["is_shut"] else ("当前无人在岗安排" if r["nobody"] else "")
+        out.append(
+            [
+                r["name"],
+                r["shift"] or (f"下一班 {timezone.localtime(r['next']):%m-%d %H:%M}" if r["next"] else ""),
+                r["checked_in"],
+                r["assigned"],
+                r["needed"],
+                r["unfilled"],
+                "；".join(f"{a['name']} {a['role']} {a['phone']}" for a in r["absent"]),
+                note,
+            ]
+        )
+    return out
+
+
 def _finish(finish) -> str:
     if finish == "done":
         return "已完成"
@@ -98,11 +159,12 @@ def write_xlsx(round_, area, data: dict, out) -> int:
     return _write_xlsx(rows(round_, area, data), out, title="指挥部日报")
 
 
-def progress_svg(points: list[dict], width: int = 680, height: int = 220) -> str:
-    """Cumulative sampled (solid) against the even pace (dashed), as an SVG line chart."""
+def progress_svg(points: list[dict], width: int = 680, height: int = 220, line: str = "pace") -> str:
+    """Cumulative sampled (solid) against the even pace or, with ``line="plan"``, the plan (dashed), as
+    an SVG line chart."""
     if not points:
         return ""
-    top = max([p["pace"] for p in points] + [p["sampled"] or 0 for p in points] + [1])
+    top = max([p[line] for p in points] + [p["sampled"] or 0 for p in points] + [1])
     left, bottom, right, upper = 50, height - 30, width - 10, 10
 
     def xy(i, v):
@@ -111,7 +173,7 @@ def progress_svg(points: list[dict], width: int = 680, height: int = 220) -> str
         return f"{x:.1f},{y:.1f}"
 
     sampled = " ".join(xy(i, p["sampled"]) for i, p in enumerate(points) if p["sampled"] is not None)
-    pace = " ".join(xy(i, p["pace"]) for i, p in enumerate(points))
+    pace = " ".join(xy(i, p[line]) for i, p in enumerate(points))
     labels = "".join(
         f'<text x="{xy(i, 0).split(",")[0]}" y="{height - 12}" font-size="9" text-anchor="middle">'
         f"{escape(p['hour'][-5:])}</text>"
@@ -167,7 +229,12 @@ def pdf(request, round_, area, data: dict) -> bytes:
             "area": area,
             "d": data,
             "finish": _finish(data["progress"]["finish"]),
-            "progress_svg": mark_safe(progress_svg(data["progress"]["points"])),
+            "progress_svg": mark_safe(
+                progress_svg(data["progress"]["points"], line="plan" if data["progress"]["plan"] else "pace")
+            ),
+            "basis": basis(data["progress"]),
+            "line_name": line_name(data["progress"]),
+            "staff_rows": staff_rows(data["staff"]),
             "areas_svg": mark_safe(areas_svg(data["areas"]["children"])),
             "printed_at": timezone.localtime(),
         },

@@ -13,12 +13,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from gridroll.accounts.roles import Action
-from gridroll.accounts.scope import can, get_in_scope
+from gridroll.accounts.scope import can
 from gridroll.areas.models import Area
 from gridroll.command import queries
 from gridroll.core.http import download
-from gridroll.rollcall.views import rounds_for
+from gridroll.rollcall.views import round_and_area
 from gridroll.sampling.models import Round
+from gridroll.sampling.queries import rounds_for
 
 # Commanding is planning rounds: district, subdistrict and community staff (not grid workers, samplers
 # or labs). The area must also be one the user may see.
@@ -26,11 +27,7 @@ ACTION = Action.PLAN_ROUNDS
 
 
 def _context(request, round_pk: int, area_pk: int) -> tuple[Round, Area]:
-    area = get_in_scope(Area.objects.all(), request.user, ACTION, pk=area_pk)
-    round_ = rounds_for(area).filter(pk=round_pk).first()
-    if round_ is None:
-        raise Http404
-    return round_, area
+    return round_and_area(request, round_pk, area_pk, ACTION)
 
 
 @login_required
@@ -62,7 +59,7 @@ def _panels_html(request, round_, area, data: dict) -> dict[str, str]:
 @login_required
 def board(request, round_pk: int, area_pk: int):
     round_, area = _context(request, round_pk, area_pk)
-    data = queries.view_data(round_, area)
+    data = queries.view_data(round_, area, user=request.user)
     ancestors = [a for a in area.ancestors() if can(request.user, ACTION, a.path)] if area.parent_id else []
     return render(
         request,
@@ -89,7 +86,7 @@ def data(request, round_pk: int, area_pk: int):
     changed = {p for p, v in current.items() if seen.get(p) != v}
     if not changed:
         return HttpResponse(status=204)
-    payload = queries.view_data(round_, area, only=changed)
+    payload = queries.view_data(round_, area, only=changed, user=request.user)
     return JsonResponse({"versions": current, "html": _panels_html(request, round_, area, payload)})
 
 
@@ -98,7 +95,7 @@ def report(request, round_pk: int, area_pk: int, fmt: str):
     round_, area = _context(request, round_pk, area_pk)
     from gridroll.command import report as day_report
 
-    data = queries.view_data(round_, area)
+    data = queries.view_data(round_, area, user=request.user)
     name = f"{round_.name}-{area.name}-{timezone.localdate():%Y%m%d}"
     if fmt == "xlsx":
         out = io.BytesIO()

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from openpyxl import Workbook
 
 from gridroll.areas.models import Area
-from gridroll.reconcile import synth
+from gridroll.demo import synth
 from gridroll.reconcile.services import create_feed, registry_rows
 from gridroll.sampling.models import Round
 

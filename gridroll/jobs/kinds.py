@@ -15,7 +15,7 @@ from typing import IO, Any
 
 KINDS: dict[str, str] = {
     "codes.cards": "gridroll.codes.cards.cards_job",
-    "rollcall.sheet": "gridroll.rollcall.sheet_pdf.sheet_job",
+    "rollcall.sheet": "gridroll.rollcall.views.sheet_job",
     "registry.export": "gridroll.residents.exporting.export_job",
 }
 

@@ -98,6 +98,11 @@ class RetestTask(models.Model):
     again (重采). It is ``sampled`` once the scanner records that, and ``closed`` with the person's own
     result when it comes."""
 
+    # Not columns: set for display by labs.queries.retest_rows (the phone masked by the usual rule, and
+    # the names of the grid's workers).
+    phone_shown: str
+    workers: str
+
     class Kind(models.TextChoices):
         RETEST = "retest", _("Retest (single tube)")
         RESAMPLE = "resample", _("Re-sample (invalid tube)")

@@ -1,4 +1,5 @@
-"""Read-only figures about tubes at the labs, shared by the labs' turnaround page and the command view."""
+"""Read-only figures about tubes at the labs and the retest list, shared by the labs' pages, the API and
+the command view."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from collections import defaultdict
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.utils.translation import gettext as _
+
+from gridroll.accounts.models import Grant
+from gridroll.areas.models import Area
+from gridroll.labs.models import RetestTask
+from gridroll.residents.masking import phone_for
+from gridroll.sampling.models import Round
 
 
 def hours(pairs) -> dict:
@@ -117,3 +124,54 @@ def _turnaround_in_python(tubes) -> list[dict]:
             }
         )
     return labs
+
+
+def _grid_of(task: RetestTask) -> Area | None:
+    """The grid the task's person lives in; None for someone sampled who is not placed in a household
+    yet (registered at a site): their task is still listed, under no grid."""
+    household = task.resident.household
+    return household.building.grid if household is not None else None
+
+
+def retest_rows(user, round_: Round | None, area: Area | None) -> list[RetestTask]:
+    """The retest tasks the user may see (of one round and area when given), open first, by grid and flat,
+    each with ``phone_shown`` (masked by the usual rule) and ``workers`` (the grid's workers' names)."""
+    found = RetestTask.objects.restrict(user).select_related(
+        "resident__household__building__grid__parent", "tube", "round"
+    )
+    if round_ is not None:
+        found = found.filter(round=round_)
+    if area is not None:
+        found = found.filter(resident__household__building__grid__path__startswith=area.path)
+    tasks = sorted(
+        found,
+        key=lambda t: (
+            t.status,
+            grid.path if (grid := _grid_of(t)) is not None else "",
+            t.resident.household.sort_key if t.resident.household is not None else (),
+        ),
+    )
+    grids = {grid.pk for t in tasks if (grid := _grid_of(t)) is not None}
+    workers: dict[int, list[str]] = {}
+    for g in Grant.objects.filter(area_id__in=grids, role="grid_worker").select_related("user"):
+        workers.setdefault(g.area_id, []).append(g.user.get_full_name() or g.user.username)
+    for t in tasks:
+        grid = _grid_of(t)
+        t.phone_shown = phone_for(user, t.resident.phone, grid.path if grid is not None else "")
+        t.workers = "、".join(workers.get(grid.pk, [])) if grid is not None else ""
+    return tasks
+
+
+RETEST_HEADER = [
+    "状态",
+    "任务",
+    "姓名",
+    "住址",
+    "网格",
+    "网格员",
+    "联系电话",
+    "原混管管码",
+    "轮次",
+    "下达时间",
+    "复核结果",
+]

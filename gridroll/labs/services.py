@@ -19,9 +19,11 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.audit.services import record
 from gridroll.core.bulk import placeholders
+from gridroll.core.errors import DomainError
 from gridroll.core.tables import Limits, Source, Table, TableError
 from gridroll.labs.models import BoxReceipt, Result, ResultIssue, ResultUpload, RetestTask
 from gridroll.lib.text import cell_text, halfwidth
@@ -33,11 +35,11 @@ CHUNK = 2000
 # ---------------------------------------------------------------------------------------------- boxes
 
 
-class ReceiveError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ReceiveError(DomainError):
+    MESSAGES = {
+        "box_not_sealed": gettext_lazy("This box is not sealed yet: it cannot be received."),
+        "bad_barcode": gettext_lazy("Scan the tube's barcode."),
+    }
 
 
 @transaction.atomic
@@ -50,7 +52,7 @@ def receive_box(user, box: Box, lab: str = "") -> Box:
     if box.status == Box.Status.RECEIVED:
         return box
     if box.status not in (Box.Status.SEALED, Box.Status.HANDED_OVER):
-        raise ReceiveError("box_not_sealed", "此箱尚未封箱，不能接收")
+        raise ReceiveError("box_not_sealed")
     box.status, box.received_at = Box.Status.RECEIVED, timezone.now()
     if lab and not box.handed_to:
         box.handed_to = lab
@@ -73,15 +75,24 @@ def receive_tube(user, box: Box, barcode: str) -> BoxReceipt:
     """A tube scanned at the lab while unpacking ``box``: recorded whether it belongs to the box or not."""
     barcode = halfwidth(barcode).upper()
     if not barcode:
-        raise ReceiveError("bad_barcode", "请扫描管码")
+        raise ReceiveError("bad_barcode")
     tube = Tube.objects.select_for_update().filter(barcode=barcode).first()
-    receipt, _created = BoxReceipt.objects.get_or_create(
+    receipt, created = BoxReceipt.objects.get_or_create(
         box=box, barcode=barcode, defaults={"tube": tube, "user": user}
     )
     if tube is not None and tube.received_at is None:
         tube.received_at = receipt.scanned_at
         tube.lab = tube.lab or box.handed_to
         tube.save(update_fields=["received_at", "lab"])
+    if created:
+        in_box = tube is not None and tube.box_id == box.pk
+        record(
+            user,
+            "box.receive_tube",
+            box,
+            changes={"tube": [None, barcode], "in_box": [None, in_box]},
+            area_path=box.site.area.path,
+        )
     return receipt
 
 

@@ -19,7 +19,7 @@ from gridroll.core import tables
 from gridroll.core.http import download, param_int
 from gridroll.core.uploads import refused_upload
 from gridroll.labs.models import ResultIssue, ResultUpload, RetestTask
-from gridroll.labs.queries import turnaround_by_lab
+from gridroll.labs.queries import RETEST_HEADER, retest_rows, turnaround_by_lab
 from gridroll.labs.services import (
     ReceiveError,
     box_differences,
@@ -30,7 +30,6 @@ from gridroll.labs.services import (
     resolve_conflict,
     write_issues,
 )
-from gridroll.residents.masking import phone_for
 from gridroll.sampling.models import Box, Round, Tube
 
 
@@ -195,46 +194,6 @@ def turnaround(request):
 
 
 # --------------------------------------------------------------------------------------- retest list
-
-
-def retest_rows(user, round_: Round | None, area: Area | None):
-    tasks = RetestTask.objects.restrict(user).select_related(
-        "resident__household__building__grid__parent", "tube", "round"
-    )
-    if round_ is not None:
-        tasks = tasks.filter(round=round_)
-    if area is not None:
-        tasks = tasks.filter(resident__household__building__grid__path__startswith=area.path)
-    tasks = sorted(
-        tasks,
-        key=lambda t: (t.status, t.resident.household.building.grid.path, t.resident.household.sort_key),
-    )
-    grids = {t.resident.household.building.grid_id for t in tasks}
-    workers: dict[int, list[str]] = {}
-    from gridroll.accounts.models import Grant
-
-    for g in Grant.objects.filter(area_id__in=grids, role="grid_worker").select_related("user"):
-        workers.setdefault(g.area_id, []).append(g.user.get_full_name() or g.user.username)
-    for t in tasks:
-        grid = t.resident.household.building.grid
-        t.phone_shown = phone_for(user, t.resident.phone, grid.path)
-        t.workers = "、".join(workers.get(grid.pk, []))
-    return tasks
-
-
-RETEST_HEADER = [
-    "状态",
-    "任务",
-    "姓名",
-    "住址",
-    "网格",
-    "网格员",
-    "联系电话",
-    "原混管管码",
-    "轮次",
-    "下达时间",
-    "复核结果",
-]
 
 
 @login_required

@@ -18,6 +18,18 @@ from gridroll.lib import idnumber, names
 from gridroll.lib import phone as phonelib
 from gridroll.lib.text import halfwidth, number_key
 
+# The phone's features, as a line without a usable phone has them: all empty.
+PHONE_COLUMNS = (
+    "phone",
+    "phone3",
+    "phone7",
+    "phone4",
+    "phone_tail8",
+    "phone_sorted",
+    "phone_pattern",
+    "phone_unique",
+)
+
 COLUMNS = (
     "unique_id",
     "name",
@@ -37,14 +49,7 @@ COLUMNS = (
     "id_first14",
     "id_tail12",
     "id_pattern",
-    "phone",
-    "phone3",
-    "phone7",
-    "phone4",
-    "phone_tail8",
-    "phone_sorted",
-    "phone_pattern",
-    "phone_unique",
+    *PHONE_COLUMNS,
     "phone_household",
     "compound",
     "building",
@@ -328,18 +333,7 @@ def phone_columns(phone: str, masked: MaskedPhone | None = None) -> dict[str, st
             "phone_pattern": masked.pattern,
             "phone_unique": None,
         }
-    return dict.fromkeys(
-        (
-            "phone",
-            "phone3",
-            "phone7",
-            "phone4",
-            "phone_tail8",
-            "phone_sorted",
-            "phone_pattern",
-            "phone_unique",
-        )
-    )
+    return dict.fromkeys(PHONE_COLUMNS)
 
 
 @dataclass

@@ -7,7 +7,7 @@ prior. The name's exact level is adjusted for how common the name is (张伟 agr
 韩馨怡 agreeing).
 
 The m and u probabilities are in ``parameters.json``, estimated by ``train()`` from generated lists with a
-known truth (see ``synth.py``; ``python -m gridroll.reconcile.synth --train`` re-estimates them). The
+known truth (see ``synth.py``; ``python -m gridroll.demo.synth --train`` re-estimates them). The
 comparisons and blocking rules are built here, in code, for each SQL dialect, so one model runs on DuckDB
 and on Spark (a model saved by splink from DuckDB does not load on Spark).
 """
@@ -21,6 +21,33 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from django.utils.translation import gettext_lazy
+
+from gridroll.core.errors import DomainError
+
+
+class MatcherMissing(DomainError):
+    """splink, DuckDB and Arrow are the ``reconcile`` extra (about 200 MB): a deployment that never checks
+    lists can leave them out, and then says so instead of failing inside the matcher."""
+
+    MESSAGES = {
+        "needs_reconcile_extra": gettext_lazy(
+            "Checking lists needs the matcher, which is not installed here: "
+            "pip install 'gridroll[reconcile]' (splink, DuckDB, Arrow)."
+        )
+    }
+
+
+def require_matcher() -> None:
+    """Raise ``MatcherMissing`` unless splink and its DuckDB and Arrow can be imported."""
+    try:
+        import duckdb  # noqa: F401
+        import pyarrow  # noqa: F401
+        import splink  # noqa: F401
+    except ImportError:
+        raise MatcherMissing("needs_reconcile_extra") from None
+
 
 PARAMETERS = Path(__file__).with_name("parameters.json")
 

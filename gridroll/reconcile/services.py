@@ -10,14 +10,17 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.areas.models import Area, Household
 from gridroll.audit.services import record
 from gridroll.core import tables
+from gridroll.core.errors import DomainError
 from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Source, Table
 from gridroll.lib import idnumber, names
 from gridroll.lib import phone as phonelib
 from gridroll.lib.text import cell_text
+from gridroll.reconcile import model
 from gridroll.reconcile.explain import explain
 from gridroll.reconcile.features import FeedInput, ResidentRow
 from gridroll.reconcile.matching import REVIEW_PROBABILITY, LineMatch, match_lines
@@ -193,6 +196,7 @@ def create_feed(
     """Read, match and store a feed. Raises FileError when the file cannot be read at all, is over the
     reader's ``limits`` (the web's by default), or has more than ``max_lines`` lines (the page's limit: a
     web request should not run for minutes)."""
+    model.require_matcher()
     lim = limits or tables.limits("web")
     page_cap = max_lines is not None and max_lines < lim.max_rows
     if page_cap:
@@ -507,8 +511,12 @@ def _group_duplicates(lines: list[FeedLine], decided: list[FeedLine]) -> None:
 # -------------------------------------------------------------------------------------------- decisions
 
 
-class DecisionError(Exception):
-    pass
+class DecisionError(DomainError):
+    MESSAGES = {
+        "resident_required": gettext_lazy("Choose the person in the registry."),
+        "unknown_decision": gettext_lazy("Unknown decision %(decision)s."),
+        "not_automatic": gettext_lazy("Line %(line)s is not an automatic match waiting to be confirmed."),
+    }
 
 
 def decide(user, line: FeedLine, decision: str, resident: Resident | None = None, note: str = "") -> FeedLine:
@@ -516,7 +524,7 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
     before = _snapshot(line)
     if decision in (Decision.CONFIRMED, Decision.PICKED):
         if resident is None:
-            raise DecisionError("请选择登记中的人员")
+            raise DecisionError("resident_required")
         line.resident = resident
         line.conclusion, evidence = _conclusion_now(line.feed, resident.pk, resident.status)
         line.explanation = "；".join(p for p in (evidence, f"由{_user_label(user)}确认") if p)[:500]
@@ -525,7 +533,7 @@ def decide(user, line: FeedLine, decision: str, resident: Resident | None = None
         line.conclusion = Conclusion.NOT_HERE
         line.explanation = f"经{_user_label(user)}核实，此人不在本辖区居住" + (f"：{note}" if note else "")
     else:
-        raise DecisionError(f"unknown decision {decision}")
+        raise DecisionError("unknown_decision", decision=decision)
     line.decision = decision
     line.decision_note = note[:200]
     line.decided_by = user
@@ -546,7 +554,7 @@ def confirm_many(user, lines: list[FeedLine]) -> list[FeedLine]:
     with transaction.atomic():
         for line in lines:
             if not line.automatic or line.decision or line.resident is None:
-                raise DecisionError(f"第{line.line}行不是待确认的自动匹配")
+                raise DecisionError("not_automatic", line=line.line)
             decide(user, line, Decision.CONFIRMED, line.resident)
     return lines
 

@@ -23,6 +23,7 @@ from gridroll.core.http import download, param_int, safe_next
 from gridroll.core.uploads import refused_upload
 from gridroll.lib import idnumber
 from gridroll.reconcile import services
+from gridroll.reconcile.model import MatcherMissing, require_matcher
 from gridroll.reconcile.models import OPEN_CONCLUSIONS, WORK_ORDER, Conclusion, Decision, Feed, FeedLine
 from gridroll.residents.importing import FileError
 from gridroll.residents.masking import phone_for
@@ -84,7 +85,7 @@ def feeds(request):
                     source=request.POST.get("source", "").strip()[:200],
                     max_lines=PAGE_MAX_LINES,
                 )
-            except FileError as exc:
+            except (FileError, MatcherMissing) as exc:
                 error = exc.message
             else:
                 record(
@@ -95,6 +96,11 @@ def feeds(request):
                     area_path=area.path,
                 )
                 return redirect("reconcile:feed", pk=feed.pk)
+    if error is None and request.method != "POST":
+        try:
+            require_matcher()
+        except MatcherMissing as exc:
+            error = exc.message  # said before anyone uploads a list it cannot check
     listed = list(Feed.objects.restrict(request.user).select_related("area", "round", "user")[:50])
     # The user's lines of every listed feed, counted in one query.
     mine: Counter = Counter()

@@ -158,16 +158,16 @@ def export_residents_response(user, queryset, filename: str, area_path: str):
 
     from django.http import FileResponse
 
-    from gridroll.audit.models import AuditRecord
+    from gridroll.audit.services import record_event
 
     # FileResponse closes the file once it is sent.
     handle = tempfile.TemporaryFile()  # noqa: SIM115
     count = write_xlsx(resident_rows(export_queryset(queryset).iterator(chunk_size=2000)), handle)
     handle.seek(0)
-    AuditRecord.objects.create(
-        actor=user,
-        action="registry.export",
-        target_type="areas.area",
+    record_event(
+        user,
+        "registry.export",
+        "areas.area",
         area_path=area_path,
         changes={"rows": count},
         reason=filename,
@@ -183,7 +183,7 @@ def export_job(job, out, progress) -> None:
     """The background job (gridroll/jobs): an area's registry as its owner may export it, audited as
     the direct download is (``registry.export``)."""
     from gridroll.accounts.roles import Action
-    from gridroll.audit.models import AuditRecord
+    from gridroll.audit.services import record_event
 
     area = Area.objects.restrict(job.owner, Action.IMPORT).get(pk=job.params["area"])
     queryset = Resident.objects.restrict(job.owner, Action.IMPORT).filter(
@@ -199,10 +199,10 @@ def export_job(job, out, progress) -> None:
             yield row
 
     count = write_xlsx(counted(resident_rows(export_queryset(queryset).iterator(chunk_size=2000))), out)
-    AuditRecord.objects.create(
-        actor=job.owner,
-        action="registry.export",
-        target_type="areas.area",
+    record_event(
+        job.owner,
+        "registry.export",
+        "areas.area",
         area_path=area.path,
         changes={"rows": count, "job": job.pk},
         reason=job.filename,

@@ -34,7 +34,7 @@ from django.utils import timezone
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths
 from gridroll.areas.models import Area, Building, Household, Level
-from gridroll.audit.models import AuditRecord
+from gridroll.audit.services import record_many
 from gridroll.core.bulk import insert_rows
 from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Table, TableError
 from gridroll.lib import address as addresslib
@@ -44,6 +44,7 @@ from gridroll.lib.text import cell_text, halfwidth, starts_like_formula
 from gridroll.residents import columns as cols
 from gridroll.residents.models import ImportBatch, ImportReject, ImportWarning, Resident
 from gridroll.residents.services import EDITABLE_FIELDS, FORMULA_NAME_MESSAGE
+from gridroll.residents.signals import registry_changed
 
 # Fields compared to decide updated vs unchanged: what staff may edit, whether an imported value was
 # kept unverified, and where the person lives.
@@ -74,7 +75,6 @@ FIELD_SOURCES = {
 }
 # How many updates the preview lists with their changes (the audit has all of them).
 PREVIEW_CHANGES = 200
-AUDIT_FIELDS = ("actor_id", "action", "target_type", "target_id", "area_path", "changes", "reason", "at")
 SLOT_LEVELS = {
     "district": {Level.DISTRICT},
     "subdistrict": {Level.SUBDISTRICT, Level.TOWN},
@@ -514,10 +514,8 @@ class ResidentImporter:
             if dry_run:
                 transaction.set_rollback(True)
             elif summary.created or summary.updated:
-                # Newcomers join the roll of any open round; movers follow (rollcall.services.sync_round).
-                from gridroll.rollcall.services import sync_open_rounds
-
-                sync_open_rounds()
+                # Newcomers join the roll of any open round; movers follow (sampling listens).
+                registry_changed.send(sender=ResidentImporter, resident_ids=None)
 
         summary.check()
         if batch is None:
@@ -693,7 +691,7 @@ class ResidentImporter:
                 resident.updated_at = now
             Resident.objects.bulk_update(residents, [*field_names, "updated_at"], batch_size=1000)
         summary.updated += len(updates)
-        insert_rows(AuditRecord, AUDIT_FIELDS, audit)
+        record_many(audit)
 
     @staticmethod
     def _preview(updates: list[tuple[Row, dict, dict]]) -> list[dict]:

@@ -31,7 +31,7 @@ def phone_for(user, phone: str, area_path: str) -> str:
     return phone if may_call(user, area_path) else phonelib.mask(phone)
 
 
-def _shown(field: str, value, calls: bool):
+def shown_value(field: str, value, calls: bool):
     if value in (None, ""):
         return value
     text = str(value)
@@ -42,16 +42,3 @@ def _shown(field: str, value, calls: bool):
     if field in DATE_FIELDS:
         return text[:4]  # the year: the full date and a masked ID would narrow the ID to a few
     return value
-
-
-def changes_for(user, changes: dict, area_path: str) -> list[tuple[str, object, object]]:
-    """An audit record's ``{field: [old, new]}`` as (field, old, new) rows fit for ``user``'s eyes: masked,
-    then with the field's name and the values' codes in the reader's language (audit/labels.py)."""
-    from gridroll.audit.labels import labelled
-
-    calls = may_call(user, area_path)
-    rows = []
-    for field, pair in (changes or {}).items():
-        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
-        rows.append((field, _shown(field, old, calls), _shown(field, new, calls)))
-    return labelled(rows)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
@@ -286,3 +287,17 @@ class ImportWarning(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {', '.join(p['code'] for p in self.problems)}"
+
+
+def area_paths(resident_ids: Iterable[int]) -> dict[int, str]:
+    """Each resident's scope path (their grid, or the site they registered at): what audit rows carry."""
+    out = {}
+    for pk, grid_path, site_path in Resident.objects.filter(pk__in=list(resident_ids)).values_list(
+        "pk", "household__building__grid__path", "registered_site__area__path"
+    ):
+        out[pk] = grid_path or site_path or ""
+    return out
+
+
+def resident_area_path(resident: Resident) -> str:
+    return area_paths([resident.pk]).get(resident.pk, "")

@@ -16,7 +16,7 @@ from gridroll.residents.models import Resident
 def _record_search_reveals(user, resident_ids: list[int]) -> None:
     """A document-number search that found people confirmed their numbers: audited like a reveal."""
     from gridroll.audit.services import record
-    from gridroll.codes.services import resident_area_path
+    from gridroll.residents.models import resident_area_path
 
     for resident in Resident.objects.filter(pk__in=resident_ids):
         record(user, "resident.search_document", resident, area_path=resident_area_path(resident))

@@ -6,22 +6,31 @@ Pages, the API and commands call these functions; none writes a resident by itse
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can
 from gridroll.areas.models import Household
 from gridroll.audit.services import diff, record
+from gridroll.core.errors import DomainError
 from gridroll.lib.text import starts_like_formula
 from gridroll.residents.models import Resident, ResidentStatus
 
 
-class ResidentError(Exception):
+class ResidentError(DomainError):
     """A refused change. ``code`` is stable; ``message`` is for people."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    MESSAGES = {
+        "reason_required": gettext_lazy("Give the reason for the change."),
+        "forbidden": gettext_lazy("You may not do this."),
+        "duplicate_id": gettext_lazy("This ID number is already registered for another person."),
+        "duplicate_id_new": gettext_lazy(
+            "This ID number is already registered: find the person and move them into this household "
+            "instead of registering them again."
+        ),
+        "same_household": gettext_lazy("Already in this household: nothing to move."),
+        "bad_value": gettext_lazy("Unknown resident status."),
+    }
 
 
 EDITABLE_FIELDS = (
@@ -51,7 +60,7 @@ def _area_path(resident: Resident) -> str:
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ResidentError("reason_required", "请填写修改原因")
+        raise ResidentError("reason_required")
     return reason
 
 
@@ -66,7 +75,7 @@ def _check_name(name: str) -> None:
 
 def _check(user, action: str, path: str) -> None:
     if not can(user, action, path):
-        raise ResidentError("forbidden", "无权进行此操作")
+        raise ResidentError("forbidden")
 
 
 @transaction.atomic
@@ -93,7 +102,7 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
         .exclude(pk=resident.pk)
         .exists()
     ):
-        raise ResidentError("duplicate_id", "该证件号码已登记为另一人")
+        raise ResidentError("duplicate_id")
     for field, value in after.items():
         setattr(resident, field, value)
     # A value an import kept unverified is verified once staff set it through the form (validated).
@@ -123,7 +132,7 @@ def move_resident(user, resident: Resident, household: Household, reason: str) -
     _check(user, Action.EDIT_REGISTRY, old_path)
     _check(user, Action.EDIT_REGISTRY, new_path)
     if household.pk == resident.household_id:
-        raise ResidentError("same_household", "已在该户，无需迁移")
+        raise ResidentError("same_household")
     changes = {"household": [resident.household.label if resident.household else "", household.label]}
     resident.household = household
     resident.save(update_fields=["household", "updated_at"])
@@ -136,7 +145,7 @@ def move_resident(user, resident: Resident, household: Household, reason: str) -
 def set_status(user, resident: Resident, status: str, reason: str) -> dict:
     """Mark present / away / moved out / deceased."""
     if status not in ResidentStatus.values:
-        raise ResidentError("bad_value", "未知的人员状态")
+        raise ResidentError("bad_value")
     return update_resident(user, resident, {"status": status}, reason)
 
 
@@ -161,7 +170,7 @@ def create_resident(user, household: Household, values: dict, reason: str) -> Re
             document_type=values["document_type"], document_number=values["document_number"]
         ).exists()
     ):
-        raise ResidentError("duplicate_id", "该证件号码已登记，请搜索此人并迁入本户，而不是重复登记")
+        raise ResidentError("duplicate_id", ResidentError.MESSAGES["duplicate_id_new"])
     resident = Resident.objects.create(household=household, **values)
     record(
         user,

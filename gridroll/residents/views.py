@@ -17,6 +17,7 @@ from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Building, Household
 from gridroll.areas.views import crumbs
+from gridroll.audit.labels import action_label, changes_for
 from gridroll.audit.models import AuditRecord
 from gridroll.codes.forms import RevokeForm
 from gridroll.core import tables
@@ -26,7 +27,6 @@ from gridroll.residents import services
 from gridroll.residents.exporting import template_workbook, write_csv, write_xlsx
 from gridroll.residents.forms import ImportForm, MoveForm, ResidentForm, StatusForm
 from gridroll.residents.importing import FileError, ResidentImporter, iter_reject_rows, iter_warning_rows
-from gridroll.residents.masking import changes_for
 from gridroll.residents.models import ImportBatch, Resident
 from gridroll.residents.search import search_residents
 
@@ -47,6 +47,7 @@ def _shown_history(user, records, area_path: str) -> list:
     records = list(records)
     for h in records:
         h.shown_changes = changes_for(user, h.changes, area_path)
+        h.shown_action = action_label(h.action)
     return records
 
 

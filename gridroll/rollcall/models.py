@@ -50,6 +50,9 @@ class Entry(models.Model):
     """A resident's line in a round's roll call. ``state`` follows from their samples, their tubes'
     results, their open retest tasks and an exemption (rules in rollcall.services.STATE_SQL)."""
 
+    # Not a column: set for display by rollcall.sheets.sheet_rows (the phone masked by the usual rule).
+    phone_shown: str
+
     # No index of their own: (round, resident) and (resident, round) below lead with them. A round-only
     # index misled PostgreSQL when a round had just opened (its statistics said "no rows yet"): a scan
     # batch's lookup of 50 people read every entry of the round instead of 50.

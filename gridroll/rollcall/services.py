@@ -20,9 +20,11 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.audit.services import record
 from gridroll.core.bulk import for_update, placeholders
+from gridroll.core.errors import DomainError
 from gridroll.rollcall.models import COUNTED, Entry, Exemption, HourTally, Tally
 
 CHUNK = 2000
@@ -412,8 +414,11 @@ def recount(round_id: int, building_ids: set[int] | None = None) -> None:
 # ------------------------------------------------------------------------------------------- exemptions
 
 
-class ExemptionError(Exception):
-    pass
+class ExemptionError(DomainError):
+    MESSAGES = {
+        "unknown_reason": gettext_lazy("Choose a reason."),
+        "note_required": gettext_lazy("Say why in the note."),
+    }
 
 
 def _exemption_reason(reason: str, note: str) -> str:
@@ -480,14 +485,6 @@ def clear_exemption(user, entry: Entry) -> Entry:
     refresh(entry.round_id, [entry.resident_id])
     entry.refresh_from_db()
     return entry
-
-
-def sync_open_rounds(resident_ids: Sequence[int] | None = None) -> None:
-    """After registry changes: bring every open round's roll in line (for everyone, or these people)."""
-    from gridroll.sampling.models import Round
-
-    for round_ in Round.objects.filter(status=Round.Status.OPEN).prefetch_related("areas__area"):
-        sync_round(round_, resident_ids)
 
 
 def check_round(round_, *, repair: bool = False, user=None) -> dict:
@@ -560,21 +557,3 @@ def check_round(round_, *, repair: bool = False, user=None) -> dict:
             )
         repaired = True
     return {"entries": entries, "tallies": tallies, "hours": hours, "repaired": repaired}
-
-
-def state_counts(tallies) -> dict[str, int]:
-    """Sum tally rows (a queryset or dicts) into one set of counts with ``done`` and ``percent``."""
-    total = Counter()
-    for t in tallies:
-        for c in ["total", *COUNTED]:
-            total[c] += t[c] if isinstance(t, dict) else getattr(t, c)
-    return with_progress(dict(total))
-
-
-def with_progress(counts: dict) -> dict:
-    counts = {c: counts.get(c) or 0 for c in ["total", *COUNTED]} | {
-        k: v for k, v in counts.items() if k not in COUNTED and k != "total"
-    }
-    counts["done"] = counts["total"] - counts["missing"]
-    counts["percent"] = round(100 * counts["done"] / counts["total"], 1) if counts["total"] else 100.0
-    return counts

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from gridroll.areas.models import Area
-from gridroll.sampling.models import Round
+
+if TYPE_CHECKING:  # rounds belong to sampling, a layer above (docs/architecture.md)
+    from gridroll.sampling.models import Round
 
 FONT = "GridrollCJK"
 HEADER = ["单元", "房号", "姓名", "性别", "年龄", "联系电话", "状态", "备注", "已核"]
@@ -129,22 +132,3 @@ def sheet_pdf(round_: Round, area: Area, groups: list[dict], printed_at, out=Non
         progress(0, total)
     doc.build(story)
     return target.getvalue() if out is None else b""
-
-
-def sheet_job(job, out, progress) -> None:
-    """The background job (gridroll/jobs): an area's check sheet, PDF or Excel, as its owner may see it."""
-    from django.utils import timezone
-
-    from gridroll.accounts.roles import Action
-    from gridroll.rollcall.views import group_rows, sheet_rows, write_sheet_xlsx
-    from gridroll.sampling.models import Round
-
-    area = Area.objects.restrict(job.owner, Action.VIEW_REGISTRY).get(pk=job.params["area"])
-    round_ = Round.objects.get(pk=job.params["round"])
-    if job.params["format"] == "xlsx":
-        progress(0, 1)
-        write_sheet_xlsx(job.owner, round_, area, out)
-        progress(1, 1)
-        return
-    groups = group_rows(sheet_rows(job.owner, round_, area))
-    sheet_pdf(round_, area, groups, timezone.localtime(), out=out, progress=progress)

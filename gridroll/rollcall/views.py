@@ -35,26 +35,25 @@ from gridroll.lib.text import natural_key
 from gridroll.residents.masking import may_call, phone_for
 from gridroll.residents.models import Resident, Sex, age_of
 from gridroll.rollcall.models import COUNTED, STATE_ORDER, Entry, Exemption, State, Tally
-from gridroll.rollcall.services import ExemptionError, clear_exemption, set_exemption, with_progress
-from gridroll.sampling.models import Round, RoundArea, Sample
+from gridroll.rollcall.queries import with_progress
+from gridroll.rollcall.services import ExemptionError, clear_exemption, set_exemption
+from gridroll.rollcall.sheets import SHEET_HEADER, group_rows, sheet_rows, sheet_table, write_sheet_xlsx
+from gridroll.sampling.models import Round, Sample
+from gridroll.sampling.queries import rounds_for
 
 
-def rounds_for(area: Area):
-    """Rounds whose areas contain this area or lie inside it, newest first."""
-    ids = {
-        ra.round_id
-        for ra in RoundArea.objects.select_related("area")
-        if area.path.startswith(ra.area.path) or ra.area.path.startswith(area.path)
-    }
-    return Round.objects.filter(pk__in=ids).exclude(status=Round.Status.PLANNED).order_by("-starts_at")
-
-
-def _context(request, round_pk: int, area_pk: int) -> tuple[Round, Area]:
-    area = get_in_scope(Area.objects.all(), request.user, Action.VIEW_REGISTRY, pk=area_pk)
+def round_and_area(request, round_pk: int, area_pk: int, action: str) -> tuple[Round, Area]:
+    """The area in the user's scope for ``action`` and a round over it, or 404 (the roll call's pages and
+    the command view's)."""
+    area = get_in_scope(Area.objects.all(), request.user, action, pk=area_pk)
     round_ = rounds_for(area).filter(pk=round_pk).first()
     if round_ is None:
         raise Http404
     return round_, area
+
+
+def _context(request, round_pk: int, area_pk: int) -> tuple[Round, Area]:
+    return round_and_area(request, round_pk, area_pk, Action.VIEW_REGISTRY)
 
 
 @login_required
@@ -259,7 +258,7 @@ def _roll_context(request, round_: Round, area: Area) -> dict:
     if only not in State.values:
         only = ""
     tallies = Tally.objects.filter(round=round_, grid__path__startswith=area.path).values("total", *COUNTED)
-    from gridroll.rollcall.services import state_counts
+    from gridroll.rollcall.queries import state_counts
 
     ctx = {
         "round": round_,
@@ -430,7 +429,7 @@ def exempt(request, pk: int):
             set_exemption(request.user, entry, request.POST.get("reason", ""), request.POST.get("note", ""))
             done = _("Marked exempt.")
     except ExemptionError as exc:
-        error = _("Say why in the note.") if str(exc) == "note_required" else _("Choose a reason.")
+        error = exc.message
         if in_place:
             return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
         messages.error(request, error)
@@ -550,84 +549,6 @@ def home_list(request, round_pk: int, area_pk: int):
 # ------------------------------------------------------------------------------------- the check sheet
 
 
-def sheet_rows(user, round_: Round, area: Area):
-    """(building, household, entry) in print order for every resident of ``area`` on the round's roll."""
-    # user None: the command line, which runs with the server's own rights.
-    entries = list(
-        (Entry.objects.all() if user is None else Entry.objects.restrict(user))
-        .filter(round=round_, grid__path__startswith=area.path)
-        .select_related("resident", "household", "building", "grid")
-    )
-    entries.sort(
-        key=lambda e: (
-            e.grid.path,
-            e.building.compound_key,
-            natural_key(e.building.number),
-            natural_key(e.household.entrance),
-            natural_key(e.household.room),
-            e.resident.relation != "户主",
-            e.resident_id,
-        )
-    )
-    for e in entries:
-        e.phone_shown = phone_for(user, e.resident.phone, e.grid.path)
-    return entries
-
-
-SHEET_HEADER = [
-    "网格",
-    "楼栋",
-    "单元",
-    "房号",
-    "姓名",
-    "性别",
-    "年龄",
-    "联系电话",
-    "状态",
-    "免采原因",
-    "备注",
-    "已核",
-]
-
-
-def sheet_table(entries) -> list[list]:
-    return [
-        [
-            e.grid.name,
-            e.building.label,
-            e.household.entrance,
-            e.household.room,
-            e.resident.name,
-            e.resident.get_sex_display(),
-            e.resident.age if e.resident.age is not None else "",
-            e.phone_shown,
-            e.get_state_display(),
-            e.get_exemption_display() if e.exemption else "",
-            e.exemption_note,
-            "",
-        ]
-        for e in entries
-    ]
-
-
-def write_sheet_xlsx(user, round_: Round, area: Area, out) -> int:
-    from gridroll.core.exports import write_xlsx
-
-    return write_xlsx(
-        sheet_table(sheet_rows(user, round_, area)), out, title="核酸检测点名表", header=SHEET_HEADER
-    )
-
-
-def group_rows(entries) -> list[dict]:
-    """Entries in print order, one group per building (the print view's and the PDF's pages)."""
-    groups: list = []
-    for e in entries:
-        if not groups or groups[-1]["building"].pk != e.building_id:
-            groups.append({"building": e.building, "grid": e.grid, "rows": []})
-        groups[-1]["rows"].append(e)
-    return groups
-
-
 SHEET_FORMATS = {"pdf": "application/pdf", "xlsx": XLSX}
 
 
@@ -741,3 +662,19 @@ def repeat_missing(request, round_pk: int, area_pk: int):
         "rollcall/repeat.html",
         {"round": round_, "area": area, "rows": rows, "ancestors": crumbs(request.user, area)[:-1]},
     )
+
+
+def sheet_job(job, out, progress) -> None:
+    """The background job (gridroll/jobs, kind ``rollcall.sheet``): an area's check sheet, PDF or Excel, as
+    its owner may see it. A deferred download, so it lives with the views."""
+    from gridroll.rollcall.sheet_pdf import sheet_pdf
+
+    area = Area.objects.restrict(job.owner, Action.VIEW_REGISTRY).get(pk=job.params["area"])
+    round_ = Round.objects.get(pk=job.params["round"])
+    if job.params["format"] == "xlsx":
+        progress(0, 1)
+        write_sheet_xlsx(job.owner, round_, area, out)
+        progress(1, 1)
+        return
+    groups = group_rows(sheet_rows(job.owner, round_, area))
+    sheet_pdf(round_, area, groups, timezone.localtime(), out=out, progress=progress)

@@ -8,6 +8,8 @@ may plan which round (``sampling.rounds``); these functions do the writing and l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -171,3 +173,11 @@ def remove_station(user, site: Site, station: Station) -> None:
     record(
         user, "site.station_remove", site, changes={"station": [station.name, None]}, area_path=site.area.path
     )
+
+
+def sync_open_rounds(resident_ids: Sequence[int] | None = None, **_signal) -> None:
+    """After registry changes: bring every open round's roll in line (for everyone, or these people).
+    Connected in ``SamplingConfig.ready`` to a resident's save and to ``residents.signals.registry_changed``
+    (bulk writes: the import, registration), so the registry need not know about rounds."""
+    for round_ in Round.objects.filter(status=Round.Status.OPEN).prefetch_related("areas__area"):
+        sync_round(round_, resident_ids)

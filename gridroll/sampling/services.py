@@ -33,6 +33,7 @@ from gridroll.lib.names import mask_name
 from gridroll.residents.models import Sex, age_of
 from gridroll.rollcall import services as rollcall
 from gridroll.rollcall.models import Entry, State
+from gridroll.sampling import signals
 from gridroll.sampling.models import (
     POOL_SIZE,
     PoolMode,
@@ -959,17 +960,13 @@ def _update_rollcall(b: _Batch) -> None:
     for round_id, ids in added.items():
         rollcall.mark_sampled(round_id, sorted(ids))
     if retests:
-        from gridroll.labs.services import tasks_sampled
-
-        tasks_sampled(retests)
+        signals.retests_sampled.send(sender=Sample, samples=retests)
     undone: dict[int, set] = defaultdict(set)
     for round_id, resident_id in b.undone:
         undone[round_id].add(resident_id)
     for round_id, ids in undone.items():
         if b.removed:
-            from gridroll.labs.services import tasks_unsampled
-
-            tasks_unsampled(round_id, ids)
+            signals.samples_taken_back.send(sender=Sample, round_id=round_id, resident_ids=ids)
         rollcall.refresh(round_id, ids)
 
 

@@ -19,12 +19,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.accounts.models import Grant
 from gridroll.accounts.roles import Role
 from gridroll.accounts.scope import forget
 from gridroll.areas.models import Area
 from gridroll.audit.services import diff, record
+from gridroll.core.errors import DomainError
 from gridroll.core.sms import send_sms
 from gridroll.core.tables import Limits, Table, TableError
 from gridroll.lib import phone as phones
@@ -53,11 +55,34 @@ ACCESS_MARGIN = datetime.timedelta(minutes=30)
 EARLY_CHECKIN = datetime.timedelta(minutes=60)
 
 
-class StaffError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class StaffError(DomainError):
+    MESSAGES = {
+        "has_shifts": gettext_lazy("This person has had shifts or call-ups: deactivate them instead."),
+        "bad_phone": gettext_lazy("The phone number is not a valid mobile number."),
+        "no_phone": gettext_lazy("Give a mobile number: call-ups reach people by it."),
+        "duplicate_phone": gettext_lazy("This phone number is already in the register."),
+        "duplicate_phone_row": gettext_lazy("The same phone number as row %(row)s."),
+        "no_skill": gettext_lazy("Tick at least one skill."),
+        "unknown_skill": gettext_lazy("Unknown skill “%(word)s”."),
+        "no_name": gettext_lazy("Give a name."),
+        "duplicate_team": gettext_lazy("The unit already has a team of that name."),
+        "no_team_name": gettext_lazy("Give the team a name."),
+        "no_sites": gettext_lazy("The area has no open sampling site with an open station in this round."),
+        "not_assigned_here": gettext_lazy("You have no shift at this site now."),
+        "not_staff": gettext_lazy(
+            "This account is on no staff entry. Ask whoever keeps the register to link it."
+        ),
+        "not_yours": gettext_lazy("You can only confirm your own call-ups."),
+        "already_applied": gettext_lazy("This import has already been applied."),
+        "empty_team": gettext_lazy("The team has no active member yet."),
+        "no_text": gettext_lazy("Give the place and the message."),
+        "has_account": gettext_lazy("This person already has an account."),
+        "login_taken": gettext_lazy(
+            "An account already has this phone number as its login: link it by its login name below."
+        ),
+        "not_in_scope": gettext_lazy("“%(name)s” is not the name of exactly one area in this area."),
+        "no_team": gettext_lazy("No team is called “%(team)s” (create it on the teams page first)."),
+    }
 
 
 # ------------------------------------------------------------------------------------------ the register
@@ -82,7 +107,7 @@ def parse_skills(text: str) -> list[str]:
             continue
         skill = _WORD_SKILL.get(word.lower()) or (word if word in Skill.values else None)
         if skill is None:
-            raise StaffError("no_skill", f"不认识的技能“{word}”")
+            raise StaffError("unknown_skill", word=word)
         if skill not in out:
             out.append(skill)
     return out
@@ -93,18 +118,18 @@ def _member_values(
 ) -> dict[str, Any]:
     name, home_unit = name.strip(), home_unit.strip()
     if not name:
-        raise StaffError("no_name", "姓名不能为空")
+        raise StaffError("no_name")
     try:
         number = phones.normalise(phone)
     except phones.PhoneError as exc:
         raise StaffError("bad_phone", exc.message) from None
     if not number:
-        raise StaffError("bad_phone", "手机号不能为空（集合通知靠它）")
+        raise StaffError("no_phone")
     if not skills:
-        raise StaffError("no_skill", "至少填一项技能")
+        raise StaffError("no_skill")
     bad = [s for s in skills if s not in Skill.values]
     if bad:
-        raise StaffError("no_skill", f"不认识的技能“{bad[0]}”")
+        raise StaffError("unknown_skill", word=bad[0])
     return {
         "name": name[:50],
         "phone": number,
@@ -145,7 +170,7 @@ def save_member(
         if member is not None:
             clash = clash.exclude(pk=member.pk)
         if clash.exists():
-            raise StaffError("duplicate_phone", "这个手机号已在名册里")
+            raise StaffError("duplicate_phone")
         before = _snapshot(member) if member is not None else {}
         member = member or StaffMember()
         for k, v in values.items():
@@ -193,7 +218,7 @@ def delete_member(user, member: StaffMember) -> None:
             or CheckIn.objects.filter(member=member).exists()
             or CallUpReply.objects.filter(member=member).exists()
         ):
-            raise StaffError("has_shifts", "此人有过班次或集合记录，不能删除，只能停用")
+            raise StaffError("has_shifts")
         record(
             user, "staff.delete", member, changes=diff(_snapshot(member), {}), area_path=member.home_area.path
         )
@@ -243,12 +268,12 @@ def create_account(user, member: StaffMember) -> tuple[User, str]:
     and ``staff.link_account``. StaffError ``has_account`` (already linked), ``login_taken`` (another
     account has that login: link it instead)."""
     if member.user_id is not None:
-        raise StaffError("has_account", "此人已有账号")
+        raise StaffError("has_account")
     username = member.phone
     password = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(10))
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise StaffError("login_taken", "已有以此手机号为登录名的账号：请在下面填写该登录名来关联")
+            raise StaffError("login_taken")
         account = User.objects.create_user(username=username, password=password, first_name=member.name[:150])
         record(
             user,
@@ -269,10 +294,10 @@ def create_account(user, member: StaffMember) -> tuple[User, str]:
 def create_team(user, *, name: str, home_area: Area, destination: Area) -> Team:
     name = name.strip()[:100]
     if not name:
-        raise StaffError("no_name", "队伍名称不能为空")
+        raise StaffError("no_team_name")
     with transaction.atomic():
         if Team.objects.filter(home_area=home_area, name=name).exists():
-            raise StaffError("duplicate_team", "同一单位已有这个队伍名称")
+            raise StaffError("duplicate_team")
         team = Team.objects.create(name=name, home_area=home_area, destination=destination)
         record(
             user,
@@ -359,10 +384,10 @@ def preview_import(user, area: Area, source, filename: str, lim: Limits | None =
             try:
                 home = _area_by_name(area, values.get("home_area", ""))
                 if home is None:
-                    raise StaffError("not_in_scope", f"“{values.get('home_area')}”不是本区域内唯一的区域名称")
+                    raise StaffError("not_in_scope", name=values.get("home_area", ""))
                 team_name = values.get("team", "").strip()
                 if team_name and team_name not in teams:
-                    raise StaffError("no_team", f"没有名为“{team_name}”的队伍（先在队伍页建立）")
+                    raise StaffError("no_team", team=team_name)
                 checked = _member_values(
                     values.get("name", ""),
                     values.get("phone", ""),
@@ -372,7 +397,7 @@ def preview_import(user, area: Area, source, filename: str, lim: Limits | None =
                     teams.get(team_name),
                 )
                 if checked["phone"] in seen:
-                    raise StaffError("duplicate_phone", f"与第 {seen[checked['phone']]} 行手机号相同")
+                    raise StaffError("duplicate_phone_row", row=seen[checked["phone"]])
                 seen[checked["phone"]] = number
             except StaffError as exc:
                 rejects.append({"row": number, "cells": shown, "reason": exc.message, "code": exc.code})
@@ -408,7 +433,7 @@ def apply_import(user, imp: StaffImport) -> StaffImport:
     with transaction.atomic():
         imp = StaffImport.objects.select_for_update().get(pk=imp.pk)
         if imp.applied_at is not None:
-            raise StaffError("already_applied", "这份名册已经导入过了")
+            raise StaffError("already_applied")
         existing = {m.phone: m for m in StaffMember.objects.filter(phone__in=[r["phone"] for r in imp.rows])}
         areas = Area.objects.in_bulk({r["home_area"] for r in imp.rows})
         teams = Team.objects.in_bulk({r["team"] for r in imp.rows if r["team"]})
@@ -583,7 +608,7 @@ def deploy(user, round_: Round, area: Area, solver: str = "highs") -> dict[str, 
     now = timezone.now()
     needs = shift_needs(round_, area)
     if not needs:
-        raise StaffError("no_sites", "这个区域在本轮没有开放的采样点（或采样点没有开放的采样台）")
+        raise StaffError("no_sites")
     with transaction.atomic():
         old = Shift.objects.filter(round=round_, site__area__path__startswith=area.path)
         started = {(s.site_id, s.role, s.starts_at): s for s in old if s.starts_at <= now}
@@ -692,10 +717,10 @@ def call_up(user, team: Team, *, text: str, place: str, gather_at: datetime.date
     how many were reached. StaffError empty_team when the team has no active member."""
     text, place = text.strip()[:300], place.strip()[:100]
     if not text or not place:
-        raise StaffError("no_text", "写上集合的地点和内容")
+        raise StaffError("no_text")
     members = list(team.members.filter(is_active=True))
     if not members:
-        raise StaffError("empty_team", "这个队伍还没有在岗的成员")
+        raise StaffError("empty_team")
     with transaction.atomic():
         callup = CallUp.objects.create(
             team=team, text=text, place=place, gather_at=gather_at, created_by=user
@@ -733,7 +758,7 @@ def acknowledge(user, reply: CallUpReply, *, by_phone: bool = False) -> CallUpRe
             .get(pk=reply.pk)
         )
         if not by_phone and reply.member.user_id != user.pk:
-            raise StaffError("not_staff", "只能确认自己的集合通知")
+            raise StaffError("not_yours")
         if reply.acknowledged_at is None:
             reply.acknowledged_at = timezone.now()
             reply.save(update_fields=["acknowledged_at"])
@@ -764,10 +789,10 @@ def check_in(user, site: Site, now: datetime.datetime | None = None) -> CheckIn:
     now = now or timezone.now()
     member = StaffMember.objects.filter(user=user, is_active=True).first() if user.is_authenticated else None
     if member is None:
-        raise StaffError("not_staff", "这个账号不在人员名册里")
+        raise StaffError("not_staff")
     a = current_assignment(member, site, now)
     if a is None:
-        raise StaffError("not_assigned_here", "你现在没有在这个采样点的班次")
+        raise StaffError("not_assigned_here")
     with transaction.atomic():
         c = CheckIn.objects.create(member=member, site=site, shift=a.shift, at=now)
         record(

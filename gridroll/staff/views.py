@@ -68,32 +68,6 @@ DUTIES = {
     Skill.DRIVER: gettext_lazy("Take the sealed boxes to the lab and hand them over with the box's code."),
 }
 
-ERRORS = {
-    "has_shifts": gettext_lazy("This person has had shifts or call-ups: deactivate them instead."),
-    "bad_phone": gettext_lazy("The phone number is not a valid mobile number."),
-    "duplicate_phone": gettext_lazy("This phone number is already in the register."),
-    "no_skill": gettext_lazy("Tick at least one skill."),
-    "no_name": gettext_lazy("Give a name."),
-    "duplicate_team": gettext_lazy("The unit already has a team of that name."),
-    "no_sites": gettext_lazy("The area has no open sampling site with an open station in this round."),
-    "not_assigned_here": gettext_lazy("You have no shift at this site now."),
-    "not_staff": gettext_lazy(
-        "This account is on no staff entry. Ask whoever keeps the register to link it."
-    ),
-    "already_applied": gettext_lazy("This import has already been applied."),
-    "solver_failed": gettext_lazy("The assignment could not be computed; try again."),
-    "empty_team": gettext_lazy("The team has no active member yet."),
-    "no_text": gettext_lazy("Give the place and the message."),
-    "has_account": gettext_lazy("This person already has an account."),
-    "login_taken": gettext_lazy(
-        "An account already has this phone number as its login: link it by its login name below."
-    ),
-}
-
-
-def _error(exc: StaffError) -> str:
-    return str(ERRORS.get(exc.code, exc.message))
-
 
 def _plan_areas(user):
     """Areas (above the grid) where the user may manage staff, broadest first."""
@@ -135,7 +109,7 @@ def register(request):
                 team=team,
             )
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
         else:
             messages.success(request, _("%(name)s added to the register.") % {"name": member.name})
         return redirect("staff:register")
@@ -244,7 +218,7 @@ def member(request, pk: int):
                 )
                 messages.success(request, _("Saved."))
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
         return redirect("staff:member", pk=m.pk)
     shifts = (
         Assignment.objects.filter(member=m)
@@ -313,7 +287,7 @@ def import_preview(request, pk: int):
                 % {"created": imp.created, "updated": imp.updated},
             )
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
         return redirect("staff:import_preview", pk=imp.pk)
     labels = dict(Skill.choices)
     rows = [{**r, "skill_labels": [labels.get(s, s) for s in r["skills"]]} for r in imp.rows[:500]]
@@ -340,7 +314,7 @@ def teams(request):
                 destination=destination,
             )
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
             return redirect("staff:teams")
         return redirect("staff:team", pk=team.pk)
     rows = (
@@ -389,7 +363,7 @@ def team(request, pk: int):
                 )
                 messages.success(request, _("Call-up sent by SMS and to each member's own page."))
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
         return redirect("staff:team", pk=t.pk)
     members = list(t.members.select_related("home_area").order_by("name"))
     callups = list(
@@ -438,7 +412,7 @@ def board(request, round_pk: int):
         try:
             summary = services.deploy(request.user, round_, area)
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
         else:
             messages.success(
                 request,
@@ -549,7 +523,7 @@ def checkin(request, token: str):
         try:
             services.check_in(request.user, site)
         except StaffError as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, exc.message)
             return redirect("staff:checkin", token=token)
         messages.success(request, _("Checked in at %(site)s.") % {"site": site.name})
         return redirect("staff:me")

@@ -20,7 +20,7 @@ WRITES = re.compile(
     r"\.(save|create|bulk_create|bulk_update|delete|update|update_or_create|get_or_create)\(|"
     r"\binsert_rows\(|\.execute\("
 )
-AUDITS = re.compile(r"\brecord(_many)?\(")
+AUDITS = re.compile(r"\brecord(_many|_event)?\(")
 
 # Writes that need no audit record of their own, and why.
 PROJECTIONS = "derived state (the roll call, retest tasks): recomputed from audited writes, never by a user"
@@ -30,7 +30,6 @@ NOT_AUDITED = {
     "rollcall.services.refresh": PROJECTIONS,
     "rollcall.services.sync_round": PROJECTIONS,
     "rollcall.services.recount": PROJECTIONS,
-    "rollcall.services.sync_open_rounds": PROJECTIONS,
     "labs.services.results_changed": PROJECTIONS,
     "labs.services.tasks_sampled": PROJECTIONS,
     "labs.services.tasks_unsampled": PROJECTIONS,
@@ -42,11 +41,6 @@ NOT_AUDITED = {
     "reconcile.services.rematch": "recomputes the matcher's suggestions; decisions are audited (decide)",
     "reconcile.services.run": "recomputes the matcher's suggestions; decisions are audited (decide)",
     "codes.services.check_code": "a read; it counts checks for the rate limit",
-    # Not yet converted (issue 17, open): these write audit rows without audit.services, or none.
-    "codes.services.active_key": "NOT YET: the first signing key is made on first use, unaudited",
-    "codes.services.issue_code": "NOT YET: writes AuditRecord rows by hand (bulk), not through record_many",
-    "codes.services.issue_codes": "NOT YET: writes AuditRecord rows by hand (bulk), not through record_many",
-    "labs.services.receive_tube": "NOT YET: a tube received one by one is not audited (the box is)",
 }
 
 
@@ -96,3 +90,25 @@ def test_the_walk_finds_a_write_that_records_nothing(tmp_path):
         "def read(x):\n    return x.filter(a=1)\n"
     )
     assert _unaudited_writes(app / "services.py") == ["demoapp.services.bad"]
+
+
+# Audit rows written by hand outside audit.services, and why (none should need to be).
+HAND_WRITTEN = {
+    "api/bench.py": "the bench floor (only with GRIDROLL_BENCH=1): one bare INSERT is what it measures",
+}
+
+
+def test_audit_rows_are_written_only_through_audit_services():
+    """One place writes audit rows (record, record_event, record_many): no module creates AuditRecord rows
+    itself, so every row has the same shape, actor rule and bulk path."""
+    by_hand = re.compile(
+        r"AuditRecord\.objects\.(create|bulk_create)\(|insert_rows\(\s*AuditRecord\b|AuditRecord\("
+    )
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("audit/") or "/tests/" in rel or "/migrations/" in rel or rel in HAND_WRITTEN:
+            continue
+        if by_hand.search(path.read_text()):
+            found.append(rel)
+    assert not found, f"modules writing AuditRecord rows by hand (use audit.services): {found}"

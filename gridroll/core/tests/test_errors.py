@@ -5,8 +5,18 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+# Importing each module that declares a DomainError registers it as a subclass here.
+from gridroll.areas import models as _areas  # noqa: F401
+from gridroll.codes import services as _codes  # noqa: F401
 from gridroll.core.errors import DomainError
-from gridroll.sampling import boxes, reasons, round_services  # noqa: F401 (their errors register here)
+from gridroll.jobs import services as _jobs  # noqa: F401
+from gridroll.labs import services as _labs  # noqa: F401
+from gridroll.reconcile import model as _model  # noqa: F401
+from gridroll.reconcile import services as _reconcile  # noqa: F401
+from gridroll.residents import services as _residents  # noqa: F401
+from gridroll.rollcall import services as _rollcall  # noqa: F401
+from gridroll.sampling import boxes, reasons, round_services  # noqa: F401
+from gridroll.staff import services as _staff  # noqa: F401
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "errors.md"
 

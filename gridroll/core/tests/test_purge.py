@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from gridroll.audit.models import AuditRecord
 from gridroll.conftest import new_id
-from gridroll.core.retention import ANONYMISED_NAME, purge
 from gridroll.labs.models import RetestTask
+from gridroll.operations.retention import ANONYMISED_NAME, purge
 from gridroll.reconcile.models import Feed, FeedLine
 from gridroll.residents.models import ImportBatch, ImportReject, Resident
 from gridroll.rollcall.models import Entry, Tally

@@ -100,3 +100,27 @@ def test_the_demo_teams_are_deployed_called_up_and_one_checked_in(demo, client):
     assert can(staffer, "scan", checkin.site.area.path)
     client.force_login(staffer)
     assert checkin.site.name in client.get(reverse("staff:me")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_command_view_shows_the_plan_and_the_staff_on_duty(demo, client):
+    """The open round's command view has an accepted plan to draw against and people on duty, some
+    checked in and some not."""
+    from django.urls import reverse
+
+    from gridroll.areas.models import Area
+    from gridroll.command import queries
+    from gridroll.planning.models import Plan
+    from gridroll.sampling.models import Round
+
+    round_ = Round.objects.filter(status=Round.Status.OPEN).order_by("-starts_at").first()
+    assert Plan.objects.filter(round=round_, status=Plan.Status.ACCEPTED).exists()
+    district = Area.objects.get(parent__isnull=True)
+    data = queries.view_data(round_, district, only={"progress", "staff"})
+    assert data["progress"]["plan"] is not None and data["progress"]["plan"]["people"] > 0
+    totals = data["staff"]["totals"]
+    assert 0 < totals["checked_in"] < totals["assigned"] and totals["absent"] > 0
+    assert any(r["nobody"] for r in data["staff"]["sites"])  # 闫寺街道's points: no one was sent there
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(reverse("command:board", args=[round_.pk, district.pk])).content.decode()
+    assert 'data-basis="plan"' in page and "panel-staff" in page

@@ -18,10 +18,10 @@ from openpyxl import load_workbook
 
 from gridroll.audit.models import AuditRecord
 from gridroll.conftest import make_user
-from gridroll.core.retention import purge
 from gridroll.jobs import kinds, runner
 from gridroll.jobs.models import Job
 from gridroll.jobs.services import JobError, submit
+from gridroll.operations.retention import purge
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import shutil
 import subprocess
 
 import pytest
@@ -206,6 +207,7 @@ def test_a_buildings_notice_follows_the_accepted_replan(town, tree, sub_admin, c
     assert b.label in slots
 
 
+@pytest.mark.skipif(not shutil.which("pdffonts"), reason="needs pdffonts (poppler-utils; CI installs it)")
 def test_the_notice_pdf_embeds_the_chinese_font(town, tree, sub_admin, client, tmp_path):
     round_, _sites = town
     plan = services.make_plan(sub_admin, round_, tree["sub"])

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
+from gridroll.demo import synth
 from gridroll.demo.people import FEMALE_CHARS, MALE_CHARS
 from gridroll.lib import idnumber, names
-from gridroll.reconcile import synth
 from gridroll.reconcile.explain import explain
 from gridroll.reconcile.features import AddressReader, FeedInput, ResidentRow, id_parts
 from gridroll.reconcile.matching import match_lines

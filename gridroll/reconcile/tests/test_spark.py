@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gridroll.reconcile import synth
+from gridroll.demo import synth
 from gridroll.reconcile.matching import match_lines
 
 

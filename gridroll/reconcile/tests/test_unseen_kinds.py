@@ -279,7 +279,7 @@ def test_a_phone_location_header_is_read():
 def test_the_model_learns_its_parameters_from_the_list_at_hand():
     """m by EM on the list against the registry, u from the registry: the trained parameters are where the
     estimate starts, not where it stays."""
-    from gridroll.reconcile import synth
+    from gridroll.demo import synth
 
     registry = synth.make_registry(4000, seed=61)
     feed = synth.make_feed(registry, model.EM_MIN_LINES + 100, seed=62)

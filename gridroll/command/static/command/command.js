@@ -28,7 +28,9 @@
         series: [
           { name: el.dataset.sampled, type: "line",
             data: d.points.map(function (p) { return p.sampled; }), symbol: "circle", lineStyle: { width: 3 } },
-          { name: el.dataset.pace, type: "line", data: d.points.map(function (p) { return p.pace; }),
+          // The accepted plan's expected count when there is one, else the even pace (the label says which).
+          { name: el.dataset.pace, type: "line",
+            data: d.points.map(function (p) { return d.plan ? p.plan : p.pace; }),
             lineStyle: { type: "dashed" }, symbol: "none" }
         ]
       };

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from gridroll.core.retention import purge
+from gridroll.operations.retention import purge
 
 
 class Command(BaseCommand):

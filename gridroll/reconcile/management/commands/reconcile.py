@@ -39,6 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from gridroll.core import tables
+        from gridroll.reconcile.model import MatcherMissing
         from gridroll.reconcile.services import conclusion_counts, create_feed, write_result
         from gridroll.residents.importing import FileError
 
@@ -78,6 +79,8 @@ class Command(BaseCommand):
             )
         except FileError as exc:
             raise CommandError(f"{path.name}: {exc.message}") from None
+        except MatcherMissing as exc:
+            raise CommandError(exc.message) from None
         with open(options["out"], "wb") as out:
             n = write_result(feed, out, masked=not options["full_ids"])
         counts = {k: v for k, v in conclusion_counts(feed.lines.all()).items() if v}

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("out", help="the .xlsx file to write")
 
     def handle(self, *args, **options):
-        from gridroll.rollcall.views import write_sheet_xlsx
+        from gridroll.rollcall.sheets import write_sheet_xlsx
 
         if options["round"] == "current":
             round_ = Round.objects.filter(status=Round.Status.OPEN).order_by("-starts_at").first()

@@ -59,12 +59,12 @@ def purge(dry_run: bool = False, now: datetime.datetime | None = None, user=None
             globals()[f"_{kind}"](report, dry_run)
             reports.append(report)
         if not dry_run:
-            from gridroll.audit.models import AuditRecord
+            from gridroll.audit.services import record_event
 
-            AuditRecord.objects.create(
-                actor=user,
-                action="retention.purge",
-                target_type="retention",
+            record_event(
+                user,
+                "retention.purge",
+                "retention",
                 changes={
                     r.kind: {"cutoff": r.cutoff.isoformat(), "deleted": r.deleted, "anonymised": r.anonymised}
                     for r in reports

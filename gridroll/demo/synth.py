@@ -6,8 +6,8 @@ dropped or swapped character; an ID number masked, missing or with one digit mis
 off or a family member's; an address written any way (3号楼, 3栋, 3#, 三号楼), without its compound, with
 a building or room number off by one; people who are not in the registry at all; the same person twice.
 
-    python -m gridroll.reconcile.synth --residents 50000 --lines 5000          # precision and recall
-    python -m gridroll.reconcile.synth --train                                 # re-estimate parameters.json
+    python -m gridroll.demo.synth --residents 50000 --lines 5000          # precision and recall
+    python -m gridroll.demo.synth --train                                 # re-estimate parameters.json
 """
 
 from __future__ import annotations
