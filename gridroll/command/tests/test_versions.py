@@ -1,5 +1,5 @@
-"""The refresh that finds nothing changed asks the roll call's, the tubes' and the plan's versions in one
-statement (and the staff panel's in its own two), and still notices every kind of change."""
+"""The refresh that finds nothing changed asks every panel's version in one statement, and still notices
+every kind of change (the staff panel's: test_plan_and_staff.py)."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -14,13 +14,13 @@ from gridroll.sampling.models import Box, Tube
 pytestmark = pytest.mark.django_db
 
 
-def test_the_versions_are_three_queries_and_move_with_scans_exemptions_and_boxes(
+def test_the_versions_are_one_query_and_move_with_scans_exemptions_and_boxes(
     roll, people, act, tree, django_assert_num_queries
 ):
     admin = User.objects.create_superuser("root", password="x")
     fill(admin, act, "TUBE000001", people[:2])
     district = tree["district"]
-    with django_assert_num_queries(3):  # every 5 s from every open page; the staff panel's are two
+    with django_assert_num_queries(1):  # every 5 s from every open page
         before = queries.versions(roll, district)
     assert queries.versions(roll, district) == before
 
