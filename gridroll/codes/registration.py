@@ -393,68 +393,53 @@ def new_access_link(user, resident: Resident) -> str:
     return secret
 
 
+def _audit_person(user, action: str, person: Resident, reason: str, **changes) -> None:
+    record(user, action, person, changes=changes, reason=reason, area_path=resident_area_path(person))
+
+
+def _end_reason(reason: str) -> str:
+    if not reason.strip():
+        raise RegistrationError("reason_required", "请填写原因", "reason")
+    return reason.strip()
+
+
 @transaction.atomic
 def confirm_access(user, access: ResidentAccess, how: str = "网格员核实本人") -> None:
     """The holder of this link is the person: checked by the grid worker (a call to the phone on file)
     or by a one-time code sent to that phone (``user`` is then None)."""
     ResidentAccess.objects.filter(pk=access.pk).update(is_confirmed=True)
     issue_code(access.resident, reason="核实本人后签发")
-    record(
-        user,
-        "resident.confirm_link",
-        access.resident,
-        reason=how,
-        area_path=resident_area_path(access.resident),
-    )
+    _audit_person(user, "resident.confirm_link", access.resident, how)
 
 
 @transaction.atomic
 def end_access(user, access: ResidentAccess, reason: str) -> None:
     """End a private link (a rejected claim, a lost phone): the page then says it was ended, and why."""
-    if not reason.strip():
-        raise RegistrationError("reason_required", "请填写原因", "reason")
+    reason = _end_reason(reason)
     ResidentAccess.objects.filter(pk=access.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), ended_by=user, end_reason=reason.strip()
+        revoked_at=timezone.now(), ended_by=user, end_reason=reason
     )
-    record(
-        user,
-        "resident.end_link",
-        access.resident,
-        changes={"confirmed": [access.is_confirmed, None]},
-        reason=reason.strip(),
-        area_path=resident_area_path(access.resident),
-    )
+    _audit_person(user, "resident.end_link", access.resident, reason, confirmed=[access.is_confirmed, None])
 
 
 @transaction.atomic
 def confirm_guardianship(user, link: Guardianship, how: str = "网格员核实监护关系") -> None:
     Guardianship.objects.filter(pk=link.pk).update(is_confirmed=True)
     issue_code(link.dependent, reason="核实监护关系后签发")
-    record(
-        user,
-        "guardianship.confirm",
-        link.dependent,
-        changes={"guardian": [None, link.guardian.masked_name]},
-        reason=how,
-        area_path=resident_area_path(link.dependent),
+    _audit_person(
+        user, "guardianship.confirm", link.dependent, how, guardian=[None, link.guardian.masked_name]
     )
 
 
 @transaction.atomic
 def end_guardianship(user, link: Guardianship, reason: str) -> None:
     """End a guardianship (wrong, or no longer needed): the guardian's page says it was ended."""
-    if not reason.strip():
-        raise RegistrationError("reason_required", "请填写原因", "reason")
+    reason = _end_reason(reason)
     Guardianship.objects.filter(pk=link.pk, ended_at__isnull=True).update(
-        ended_at=timezone.now(), ended_by=user, end_reason=reason.strip()
+        ended_at=timezone.now(), ended_by=user, end_reason=reason
     )
-    record(
-        user,
-        "guardianship.end",
-        link.dependent,
-        changes={"guardian": [link.guardian.masked_name, None]},
-        reason=reason.strip(),
-        area_path=resident_area_path(link.dependent),
+    _audit_person(
+        user, "guardianship.end", link.dependent, reason, guardian=[link.guardian.masked_name, None]
     )
 
 

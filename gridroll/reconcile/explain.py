@@ -12,31 +12,28 @@ def _first_difference(a: str, b: str) -> int | None:
     return next((i + 1 for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
 
 
+# How a name's comparison level reads in a line's explanation ({w}: as the list wrote it; {r}: registered).
+_NAME_REASONS = {
+    "exact": "姓名相符",
+    "same_sound": "姓名“{w}”与登记“{r}”同音",
+    "same_shape": "姓名“{w}”与登记“{r}”字形相近",
+    "swapped": "姓名“{w}”与登记“{r}”字序颠倒",
+    "similar_sound": "姓名“{w}”与登记“{r}”读音相近",
+    "masked": "姓名（打码“{w}”）可见的字和字数相符",
+    "masked_surname": "姓名（打码“{w}”）仅姓氏相符",
+}
+
+
 def name_reason(level: str, written: str, registered: str) -> str:
     written = names.clean(written)
-    if level == "exact":
-        return "姓名相符"
-    if level == "same_sound":
-        return f"姓名“{written}”与登记“{registered}”同音"
-    if level == "same_shape":
-        return f"姓名“{written}”与登记“{registered}”字形相近"
-    if level == "swapped":
-        return f"姓名“{written}”与登记“{registered}”字序颠倒"
-    if level == "similar_sound":
-        return f"姓名“{written}”与登记“{registered}”读音相近"
     if level == "one_char":
-        if len(written) < len(registered):
-            return f"姓名“{written}”比登记“{registered}”少一个字"
-        if len(written) > len(registered):
-            return f"姓名“{written}”比登记“{registered}”多一个字"
+        if len(written) != len(registered):
+            how = "少一个字" if len(written) < len(registered) else "多一个字"
+            return f"姓名“{written}”比登记“{registered}”{how}"
         return f"姓名“{written}”与登记“{registered}”差一个字"
-    if level == "masked":
-        return f"姓名（打码“{written}”）可见的字和字数相符"
-    if level == "masked_surname":
-        return f"姓名（打码“{written}”）仅姓氏相符"
     if level == "different":
         return f"姓名不同（登记为“{mask_name(registered)}”）"
-    return ""
+    return _NAME_REASONS.get(level, "").format(w=written, r=registered)
 
 
 def id_reason(level: str, feat: FeedFeatures, registered: str) -> str:

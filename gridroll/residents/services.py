@@ -57,6 +57,15 @@ def _area_path(resident: Resident) -> str:
     return resident.household.building.grid.path
 
 
+def _locked(resident: Resident) -> Resident:
+    """The resident's row, locked for the change, with what its scope path needs."""
+    return (
+        Resident.objects.select_for_update(of=("self",))
+        .select_related("household__building__grid", "registered_site__area")
+        .get(pk=resident.pk)
+    )
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -82,11 +91,7 @@ def _check(user, action: str, path: str) -> None:
 def update_resident(user, resident: Resident, changes: dict, reason: str) -> dict:
     """Apply field changes (validated by the form) and audit them. Returns {field: [old, new]}."""
     reason = _require_reason(reason)
-    resident = (
-        Resident.objects.select_for_update(of=("self",))
-        .select_related("household__building__grid", "registered_site__area")
-        .get(pk=resident.pk)
-    )
+    resident = _locked(resident)
     _check(user, Action.EDIT_REGISTRY, _area_path(resident))
     before = {f: getattr(resident, f) for f in EDITABLE_FIELDS}
     after = {f: changes.get(f, before[f]) for f in EDITABLE_FIELDS}
@@ -122,11 +127,7 @@ def update_resident(user, resident: Resident, changes: dict, reason: str) -> dic
 def move_resident(user, resident: Resident, household: Household, reason: str) -> None:
     """Move a resident to another household. The user must be allowed to edit both places."""
     reason = _require_reason(reason)
-    resident = (
-        Resident.objects.select_for_update(of=("self",))
-        .select_related("household__building__grid", "registered_site__area")
-        .get(pk=resident.pk)
-    )
+    resident = _locked(resident)
     old_path = _area_path(resident)
     new_path = household.building.grid.path
     _check(user, Action.EDIT_REGISTRY, old_path)

@@ -441,21 +441,29 @@ def set_exemption(user, entry: Entry, reason: str, note: str = "") -> Entry:
         raise ExemptionError("unknown_reason")
     if reason == Exemption.OTHER and not note:
         raise ExemptionError("note_required")
+    return _write_exemption(user, entry, reason, note)
+
+
+def _write_exemption(user, entry: Entry, reason: str, note: str) -> Entry:
+    """Set (``reason``) or clear (``""``) an entry's exemption, locked, audited, and the state derived
+    again: a sample, if any, still decides it."""
     entry = Entry.objects.select_for_update().select_related("grid").get(pk=entry.pk)
+    if not reason and not entry.exemption:
+        return entry
     before = [entry.exemption, entry.exemption_note]
     entry.exemption, entry.exemption_note = reason, note[:200]
     entry.exempted_by, entry.exempted_at = user, timezone.now()
     entry.save(update_fields=["exemption", "exemption_note", "exempted_by", "exempted_at"])
     record(
         user,
-        "rollcall.exempt",
+        "rollcall.exempt" if reason else "rollcall.unexempt",
         entry.resident,
         changes={
             "round": [None, entry.round.name],
             "exemption": [before[0], reason],
             "note": [before[1], entry.exemption_note],
         },
-        reason=_exemption_reason(reason, entry.exemption_note),
+        reason=_exemption_reason(reason, entry.exemption_note) if reason else "",
         area_path=entry.grid.path,
     )
     refresh(entry.round_id, [entry.resident_id])
@@ -466,25 +474,7 @@ def set_exemption(user, entry: Entry, reason: str, note: str = "") -> Entry:
 @transaction.atomic
 def clear_exemption(user, entry: Entry) -> Entry:
     """Undo an exemption (audited): the person counts as missing again unless sampled."""
-    entry = Entry.objects.select_for_update().select_related("grid").get(pk=entry.pk)
-    if not entry.exemption:
-        return entry
-    record(
-        user,
-        "rollcall.unexempt",
-        entry.resident,
-        changes={
-            "round": [None, entry.round.name],
-            "exemption": [entry.exemption, ""],
-            "note": [entry.exemption_note, ""],
-        },
-        area_path=entry.grid.path,
-    )
-    entry.exemption, entry.exemption_note, entry.exempted_by, entry.exempted_at = "", "", user, timezone.now()
-    entry.save(update_fields=["exemption", "exemption_note", "exempted_by", "exempted_at"])
-    refresh(entry.round_id, [entry.resident_id])
-    entry.refresh_from_db()
-    return entry
+    return _write_exemption(user, entry, "", "")
 
 
 def check_round(round_, *, repair: bool = False, user=None) -> dict:

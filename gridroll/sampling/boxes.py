@@ -49,6 +49,14 @@ def open_round_for(site: Site) -> Round | None:
     return None
 
 
+def _locked(box: Box, status: str, refusal: str) -> Box:
+    """The box, locked, if it is still in ``status``; else ``BoxError(refusal)``."""
+    box = Box.objects.select_for_update().select_related("site__area").get(pk=box.pk)
+    if box.status != status:
+        raise BoxError(refusal)
+    return box
+
+
 def _audit(user, action: str, box: Box, **changes) -> None:
     record(user, action, box, changes=changes, reason=box.code, area_path=box.site.area.path)
 
@@ -74,9 +82,7 @@ def create_box(user, site: Site, code: str) -> Box:
 @transaction.atomic
 def pack_tube(user, box: Box, barcode: str) -> Tube:
     """Put a sealed tube of the box's round and site into the box."""
-    box = Box.objects.select_for_update().select_related("site__area").get(pk=box.pk)
-    if box.status != Box.Status.PACKING:
-        raise BoxError("box_sealed")
+    box = _locked(box, Box.Status.PACKING, "box_sealed")
     tube = Tube.objects.select_for_update().filter(barcode=(barcode or "").strip().upper()).first()
     if tube is None or tube.round_id != box.round_id or tube.site_id != box.site_id:
         raise BoxError("tube_not_here")
@@ -93,9 +99,7 @@ def pack_tube(user, box: Box, barcode: str) -> Tube:
 @transaction.atomic
 def seal_box(user, box: Box, counted: int) -> Box:
     """Close a box after the packer counted its tubes: the count must equal the system's."""
-    box = Box.objects.select_for_update().select_related("site__area").get(pk=box.pk)
-    if box.status != Box.Status.PACKING:
-        raise BoxError("box_sealed")
+    box = _locked(box, Box.Status.PACKING, "box_sealed")
     in_system = box.tubes.count()
     if counted != in_system:
         raise BoxError("count_mismatch", counted=counted, in_system=in_system)
@@ -110,10 +114,8 @@ def seal_box(user, box: Box, counted: int) -> Box:
 @transaction.atomic
 def hand_over_box(user, box: Box, lab: str, courier: str = "") -> Box:
     """The sealed box leaves the site for a lab, with its courier."""
-    box = Box.objects.select_for_update().select_related("site__area").get(pk=box.pk)
+    box = _locked(box, Box.Status.SEALED, "box_not_sealed")
     lab, courier = (lab or "").strip()[:100], (courier or "").strip()[:50]
-    if box.status != Box.Status.SEALED:
-        raise BoxError("box_not_sealed")
     if not lab:
         raise BoxError("lab_required")
     box.status, box.handed_at, box.handed_to, box.courier = (

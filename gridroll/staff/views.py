@@ -74,6 +74,14 @@ def _plan_areas(user):
     return list(Area.objects.restrict(user, PLAN).exclude(level="grid").order_by("path"))
 
 
+def _plan_areas_or_404(user) -> list[Area]:
+    """The same, for a page that has nothing to show someone with none: 404, as for an outsider."""
+    areas = _plan_areas(user)
+    if not areas:
+        raise Http404
+    return areas
+
+
 def _area_from(request, areas, key: str = "area") -> Area:
     pk = request.POST.get(key) or request.GET.get(key)
     for a in areas:
@@ -92,9 +100,7 @@ def _skills_from(request) -> list[str]:
 @login_required
 def register(request):
     """The register of the user's areas, with a form to add someone."""
-    areas = _plan_areas(request.user)
-    if not areas:
-        raise Http404
+    areas = _plan_areas_or_404(request.user)
     if request.method == "POST":
         try:
             team = _team_or_none(request)
@@ -143,9 +149,7 @@ def _team_or_none(request) -> Team | None:
 @login_required
 def export(request):
     """The register of the user's areas as CSV (the import's columns); the export is audited."""
-    areas = _plan_areas(request.user)
-    if not areas:
-        raise Http404
+    areas = _plan_areas_or_404(request.user)
     members = list(
         StaffMember.objects.restrict(request.user)
         .select_related("home_area", "team")
@@ -245,9 +249,7 @@ def member(request, pk: int):
 
 @login_required
 def import_upload(request):
-    areas = _plan_areas(request.user)
-    if not areas:
-        raise Http404
+    areas = _plan_areas_or_404(request.user)
     error = refused_upload(request)
     if request.method == "POST" and not error:
         upload = request.FILES.get("file")
@@ -299,9 +301,7 @@ def import_preview(request, pk: int):
 
 @login_required
 def teams(request):
-    areas = _plan_areas(request.user)
-    if not areas:
-        raise Http404
+    areas = _plan_areas_or_404(request.user)
     if request.method == "POST":
         try:
             destination = get_object_or_404(
