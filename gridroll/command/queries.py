@@ -106,9 +106,9 @@ _STAFF_SQL = (
 
 
 def _staff_params(round_: Round, area: Area, now: datetime.datetime | None) -> list:
-    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     like = connection.ops.prep_for_like_query(area.path) + "%"
-    return [now, now, like, round_.pk, like]
+    return [at, at, like, round_.pk, like]
 
 
 # ----------------------------------------------------------------------------------- completion
