@@ -139,6 +139,7 @@ def measure(current: Round, district: Area, rounds: int) -> None:
     out: dict[str, list[float]] = {
         k: [] for k in ("district", "district_hand", "grid", "grid_hand", "unchanged")
     }
+    panels: dict[str, list[float]] = {}
     for _ in range(rounds):
         for key, fn in (
             ("district", lambda: queries.view_data(current, district)),
@@ -150,11 +151,25 @@ def measure(current: Round, district: Area, rounds: int) -> None:
             started = time.perf_counter()
             fn()
             out[key].append(time.perf_counter() - started)
+        # Where the district's time goes: each panel alone (the roll call's per-grid sums first).
+        started = time.perf_counter()
+        grids = queries.per_grid(current, district)
+        panels.setdefault("per_grid", []).append(time.perf_counter() - started)
+        for name in queries.PANELS:
+            started = time.perf_counter()
+            queries.panel(name, current, district, grids)
+            panels.setdefault(name, []).append(time.perf_counter() - started)
     for key, values in out.items():
         print(json.dumps({"name": f"command.{key}_ms", "value": ms(statistics.median(values)), "unit": "ms"}))
     for key in ("district", "grid"):
         ratio = statistics.median(a / b for a, b in zip(out[key], out[f"{key}_hand"], strict=True))
         print(json.dumps({"name": f"command.{key}_over_hand", "value": round(ratio, 2), "unit": "x"}))
+    for name, values in panels.items():
+        print(
+            json.dumps(
+                {"name": f"command.panel.{name}_ms", "value": ms(statistics.median(values)), "unit": "ms"}
+            )
+        )
 
 
 def main() -> None:

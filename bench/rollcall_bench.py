@@ -51,10 +51,10 @@ from gridroll.labs.services import import_results  # noqa: E402
 from gridroll.labs.views import retest_rows  # noqa: E402
 from gridroll.residents.models import Resident  # noqa: E402
 from gridroll.rollcall.models import COUNTED, Entry, Tally  # noqa: E402
-from gridroll.rollcall.services import recount, sync_round  # noqa: E402
+from gridroll.rollcall.services import recount, recount_hours, sync_round  # noqa: E402
 from gridroll.rollcall.views import _grid_people  # noqa: E402
 from gridroll.sampling.models import Round, RoundArea, Sample, Site, Station, Tube  # noqa: E402
-from gridroll.sampling.services import record_actions  # noqa: E402
+from gridroll.sampling.services import check_site_tallies, record_actions  # noqa: E402
 
 TUBE_SIZE = 6
 POLL_SECONDS = 1.5  # rollcall/static/rollcall/live.js
@@ -128,6 +128,9 @@ def fill_round(round_: Round, site: Site, share: float, negative: bool, seed: in
             [state, round_.pk],
         )
     recount(round_.pk)
+    # The command view's kept counts (issue 20), which the scans would have moved one by one.
+    recount_hours(round_.pk)
+    check_site_tallies(round_, repair=True)
     return barcodes
 
 

@@ -13,9 +13,10 @@ import datetime
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Sum
-from django.db.models.functions import TruncHour
+from django.db import connection
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building
@@ -24,9 +25,9 @@ from gridroll.labs.queries import turnaround_by_lab
 from gridroll.lib.phone import mask as phone_mask
 from gridroll.planning.models import BatchBuilding, Plan
 from gridroll.residents.masking import may_call
-from gridroll.rollcall.models import COUNTED, Entry, Tally
+from gridroll.rollcall.models import COUNTED, HourTally, Tally
 from gridroll.rollcall.queries import state_counts, with_progress
-from gridroll.sampling.models import Box, Round, Sample, ScanAction, Site, Station, Tube
+from gridroll.sampling.models import Box, Round, ScanAction, Site, SiteTally, Station, Tube
 from gridroll.staff.models import Assignment, CheckIn, Shift, Skill
 
 PANELS = ["progress", "areas", "sites", "staff", "tubes", "labs", "positives", "lagging"]
@@ -45,44 +46,69 @@ def _tubes(round_: Round, area: Area):
 
 
 def versions(round_: Round, area: Area, now: datetime.datetime | None = None) -> dict[str, str]:
-    """Per panel, a string that changes when its figures may have: a few indexed aggregates in all."""
-    roll = _tallies(round_, area).aggregate(m=Max("updated_at"))["m"]
-    roll_v = str(roll.timestamp()) if roll else "0"
+    """Per panel, a string that changes when its figures may have: small indexed aggregates, the roll
+    call's, the tubes' and the plan's in one statement (the refresh asks every 5 s from every open page)."""
     # A tube changes by a scan action (open, add, undo, seal), a result upload, or its box moving
-    # (packed, sealed, handed over, received): the newest of each. Max(pk) is an index lookup; a round's
-    # boxes are a few thousand rows at most. A tube received alone while its box is unpacked shows with
-    # the next of these events (docs/command.md).
-    last_scan = ScanAction.objects.aggregate(m=Max("pk"))["m"] or 0
-    last_upload = ResultUpload.objects.aggregate(m=Max("pk"))["m"] or 0
-    boxes = Box.objects.filter(round=round_).aggregate(
-        n=Count("id"), s=Max("sealed_at"), h=Max("handed_at"), r=Max("received_at")
-    )
-    box_v = ".".join(str(v.timestamp()) if hasattr(v, "timestamp") else str(v or 0) for v in boxes.values())
+    # (packed, sealed, handed over, received): the newest of each. The newest id is an index lookup; a
+    # round's boxes are a few thousand rows at most. A tube received alone while its box is unpacked
+    # shows with the next of these events (docs/command.md).
+    like = connection.ops.prep_for_like_query(area.path) + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT MAX(t.updated_at) FROM rollcall_tally t JOIN areas_area a ON a.id = t.grid_id "
+            "WHERE t.round_id = %s AND a.path LIKE %s ESCAPE '\\'), "
+            f"(SELECT MAX(id) FROM {ScanAction._meta.db_table}), "
+            f"(SELECT MAX(id) FROM {ResultUpload._meta.db_table}), "
+            # A plan accepted (made, or a re-plan accepted) is a newer row: the newest accepted plan's id.
+            f"(SELECT MAX(id) FROM {Plan._meta.db_table} WHERE round_id = %s AND status = %s), "
+            "b.n, b.s, b.h, b.r, st.* FROM (SELECT COUNT(*) AS n, MAX(sealed_at) AS s, MAX(handed_at) AS h, "
+            f"MAX(received_at) AS r FROM {Box._meta.db_table} WHERE round_id = %s) b, ({_STAFF_SQL}) st",
+            [round_.pk, like, round_.pk, Plan.Status.ACCEPTED, round_.pk, *_staff_params(round_, area, now)],
+        )
+        roll, last_scan, last_upload, plan_v, *rest = cursor.fetchone()
+    box, staff_v = rest[:4], rest[4:]
+    roll_v = _stamp(roll)
+    last_scan, last_upload = last_scan or 0, last_upload or 0
+    box_v = ".".join([str(box[0] or 0), *(_stamp(v) for v in box[1:])])
     tubes_v = f"{last_scan}.{last_upload}.{box_v}"
     out = dict.fromkeys(PANELS, tubes_v)
     for p in ROLL_PANELS:
         out[p] = roll_v if p in ("areas", "lagging") else f"{roll_v}|{tubes_v}"
-    # A plan accepted (made, or a re-plan accepted) is a newer row: the newest accepted plan's id.
-    plan_v = Plan.objects.filter(round=round_, status=Plan.Status.ACCEPTED).aggregate(m=Max("pk"))["m"] or 0
-    out["progress"] += f"|{plan_v}"
-    out["staff"] = _staff_version(round_, area, now or timezone.now())
+    out["progress"] += f"|{plan_v or 0}"
+    out["staff"] = ".".join(str(v or 0) for v in staff_v)
     return out
 
 
-def _staff_version(round_: Round, area: Area, now: datetime.datetime) -> str:
-    """The staff panel moves when shifts or assignments are made or removed (deploy re-makes them: new
-    ids), when someone checks in under the area, and when a shift starts or ends (the panel shows the
-    shifts on now). Two aggregates; a name or phone edited in the register shows with the next of these."""
-    s = _staff_shifts(round_, area).aggregate(
-        n=Count("id", distinct=True),
-        top=Max("id"),
-        started=Count("id", distinct=True, filter=Q(starts_at__lte=now)),
-        ended=Count("id", distinct=True, filter=Q(ends_at__lte=now)),
-        a=Count("assignments", distinct=True),
-        a_top=Max("assignments__id"),
-    )
-    c = CheckIn.objects.filter(site__area__path__startswith=area.path).aggregate(m=Max("pk"))["m"]
-    return ".".join(str(v or 0) for v in [*s.values(), c])
+def _stamp(value) -> str:
+    """A time from a plain query as the version's text ("0" for none); SQLite hands back text."""
+    if value is None:
+        return "0"
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, datetime.UTC)
+    return str(value.timestamp())
+
+
+# The staff panel's version (part of the statement in ``versions``): it moves when shifts or assignments
+# are made or removed (deploy re-makes them: new ids), when someone checks in under the area, and when a
+# shift starts or ends (the panel shows the shifts on now). A name or phone edited in the register shows
+# with the next of these. Plain SQL: the two ORM aggregates it was cost more to build than to run.
+_STAFF_SQL = (
+    "SELECT COUNT(DISTINCT sh.id), MAX(sh.id), COUNT(DISTINCT sh.id) FILTER (WHERE sh.starts_at <= %s), "
+    "COUNT(DISTINCT sh.id) FILTER (WHERE sh.ends_at <= %s), COUNT(DISTINCT asg.id), MAX(asg.id), "
+    "(SELECT MAX(c.id) FROM staff_checkin c JOIN sampling_site cs ON cs.id = c.site_id "
+    "JOIN areas_area ca ON ca.id = cs.area_id WHERE ca.path LIKE %s ESCAPE '\\') "
+    "FROM staff_shift sh JOIN sampling_site ss ON ss.id = sh.site_id "
+    "JOIN areas_area sa ON sa.id = ss.area_id LEFT JOIN staff_assignment asg ON asg.shift_id = sh.id "
+    "WHERE sh.round_id = %s AND sa.path LIKE %s ESCAPE '\\'"
+)
+
+
+def _staff_params(round_: Round, area: Area, now: datetime.datetime | None) -> list:
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    like = connection.ops.prep_for_like_query(area.path) + "%"
+    return [at, at, like, round_.pk, like]
 
 
 # ----------------------------------------------------------------------------------- completion
@@ -254,14 +280,12 @@ def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.da
     now = now or timezone.now()
     counts = totals(grids)
     expected = counts["total"] - counts["exempt"]
-    samples = Sample.objects.filter(round=round_, is_removed=False, is_repeat=False)
+    # First samples of the area's people per hour, kept on scan (rollcall.HourTally: a few rows per grid
+    # and hour instead of the round's samples; issue 20).
+    hours = HourTally.objects.filter(round=round_)
     if area.parent_id is not None:
-        # The area's people first (entry_round_grid), then their samples (sample_round_resident).
-        people = Entry.objects.filter(round=round_, grid__path__startswith=area.path).values("resident_id")
-        samples = samples.filter(resident_id__in=people)
-    hourly = dict(
-        samples.annotate(h=TruncHour("scanned_at")).values("h").annotate(n=Count("id")).values_list("h", "n")
-    )
+        hours = hours.filter(grid__path__startswith=area.path)
+    hourly = {h: n for h, n in hours.values("hour").annotate(n=Sum("sampled")).values_list("hour", "n") if n}
     start = round_.starts_at.replace(minute=0, second=0, microsecond=0)
     end = max(round_.ends_at, now)
     points: list[dict] = []
@@ -346,12 +370,8 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
         .annotate(n=Count("station_id", distinct=True))
         .values_list("site_id", "n")
     )
-    total = dict(
-        Tube.objects.filter(round=round_, site_id__in=ids)
-        .values("site_id")
-        .annotate(n=Sum("size"))
-        .values_list("site_id", "n")
-    )
+    # Live samples per site, kept on scan (SiteTally: one row a site instead of the round's tubes).
+    total = dict(SiteTally.objects.filter(round=round_, site_id__in=ids).values_list("site_id", "samples"))
     out = []
     for s in site_rows:
         w = windows[s.pk]

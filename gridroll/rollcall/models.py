@@ -130,3 +130,26 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}/{self.building_id} {self.missing}/{self.total}"
+
+
+class HourTally(models.Model):
+    """First samples of a round's people on the roll (not removed, not a repeat), per grid they are on
+    the roll in and per hour of the scan (UTC hours; whole-hour zones share them). The command view's
+    progress adds a few thousand of these instead of counting a round's samples (issue 20).
+
+    Moved by increments in the same transaction as the samples, by both ways of scanning
+    (sampling.services._write_tallies and fastpath.sql); ``services.recount_hours`` counts them again
+    where the roll call itself moved people (sync_round) and on repair (check_round)."""
+
+    round = models.ForeignKey("sampling.Round", on_delete=models.CASCADE, related_name="+", db_index=False)
+    grid = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    sampled = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "grid", "hour"], name="hour_tally_once_per_grid_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}/{self.grid_id} {self.hour:%Y-%m-%d %H}: {self.sampled}"

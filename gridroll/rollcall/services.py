@@ -14,6 +14,7 @@ a district summary reads a few thousand tally rows instead of counting a million
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -24,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from gridroll.audit.services import record
 from gridroll.core.bulk import for_update, placeholders
 from gridroll.core.errors import DomainError
-from gridroll.rollcall.models import COUNTED, Entry, Exemption, Tally
+from gridroll.rollcall.models import COUNTED, Entry, Exemption, HourTally, Tally
 
 CHUNK = 2000
 
@@ -98,6 +99,74 @@ def mark_sampled(round_id: int, resident_ids: Sequence[int]) -> int:
         deltas[building_id]["sampled"] += 1
     apply_deltas(round_id, deltas)
     return len(changed)
+
+
+def hour_of(when: datetime.datetime) -> datetime.datetime:
+    """The UTC hour a scan counts in (HourTally.hour)."""
+    return when.astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def add_hours(round_id: int, counts: dict[tuple[int, datetime.datetime], int]) -> None:
+    """Move a round's hourly first samples by ``{(grid id, hour): difference}`` (increments, in key
+    order: concurrent scans add up and lock the rows in one order)."""
+    rows = [(round_id, grid_id, hour, n) for (grid_id, hour), n in sorted(counts.items()) if n]
+    if not rows:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO rollcall_hourtally (round_id, grid_id, hour, sampled) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (round_id, grid_id, hour) DO UPDATE SET sampled = rollcall_hourtally.sampled + "
+            "excluded.sampled",
+            [(r, g, adapt(h), n) for r, g, h, n in rows],
+        )
+
+
+def _hour_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "date_trunc('hour', s.scanned_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    return "strftime('%%Y-%%m-%%d %%H:00:00', s.scanned_at)"
+
+
+def derive_hours(
+    round_id: int, grid_ids: Sequence[int] | None = None
+) -> dict[tuple[int, datetime.datetime], int]:
+    """Count the round's first samples (not removed, not a repeat) per grid of the person's entry and
+    hour, from the samples themselves (all grids, or these)."""
+    only, params = "", [round_id, False, False]
+    if grid_ids is not None:
+        if not grid_ids:
+            return {}
+        only, params = f" AND e.grid_id IN ({placeholders(grid_ids)})", [*params, *sorted(grid_ids)]
+    hour = _hour_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.grid_id, {hour}, COUNT(*) FROM sampling_sample s JOIN rollcall_entry e "
+            f"ON e.round_id = s.round_id AND e.resident_id = s.resident_id WHERE s.round_id = %s "
+            f"AND s.is_removed = %s AND s.is_repeat = %s{only} GROUP BY e.grid_id, {hour}",
+            params,
+        )
+        rows = cursor.fetchall()
+    out = {}
+    for grid_id, hour_value, n in rows:
+        if isinstance(hour_value, str):  # SQLite
+            hour_value = datetime.datetime.fromisoformat(hour_value).replace(tzinfo=datetime.UTC)
+        out[(grid_id, hour_of(hour_value))] = n
+    return out
+
+
+def recount_hours(round_id: int, grid_ids: Sequence[int] | None = None) -> None:
+    """Count the round's hourly first samples again (all grids, or these): after the roll call moved
+    people between grids or put on it people sampled before (sync_round), and on repair."""
+    counts = derive_hours(round_id, grid_ids)
+    stale = HourTally.objects.filter(round_id=round_id)
+    if grid_ids is not None:
+        stale = stale.filter(grid_id__in=sorted(grid_ids))
+    stale.delete()
+    HourTally.objects.bulk_create(
+        [HourTally(round_id=round_id, grid_id=g, hour=h, sampled=n) for (g, h), n in sorted(counts.items())],
+        batch_size=5000,
+    )
 
 
 def lock_entries(cursor, round_ids: Sequence[int], resident_ids: Sequence[int]) -> None:
@@ -185,6 +254,10 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             [round_.pk],
         )
         touched = _buildings(cursor, round_.pk, only, only_params)
+        # Those already on the roll are skipped by the unique index (ON CONFLICT), not by a NOT EXISTS
+        # over the entries: opening a round, those are the rows this statement writes, and with no
+        # statistics for them the planner was free to probe them by the round alone, so that every
+        # resident read every entry inserted before it (tests/test_open_round.py, issue 20).
         cursor.execute(
             f"""INSERT INTO rollcall_entry (round_id, resident_id, grid_id, building_id, household_id, state,
                 exemption, exemption_note, updated_at)
@@ -197,8 +270,8 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             JOIN areas_area a ON a.id = b.grid_id
             WHERE r.status IN ('present', 'away') AND r.is_pending = %s AND r.rejected_at IS NULL
             AND {scope}{only}
-            AND NOT EXISTS (SELECT 1 FROM rollcall_entry x WHERE x.round_id = %s AND x.resident_id = r.id)""",
-            [round_.pk, now, False, *scope_params, *only_params, round_.pk],
+            ON CONFLICT (round_id, resident_id) DO NOTHING""",
+            [round_.pk, now, False, *scope_params, *only_params],
         )
         added = cursor.rowcount
         analyze = added > ANALYZE_AFTER and connection.vendor == "postgresql"
@@ -209,7 +282,7 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
             cursor.execute("ANALYZE rollcall_entry, sampling_sample")
         # Who moved household since they were put on the roll (and is still in scope).
         cursor.execute(
-            f"""SELECT e.id, r.household_id, h.building_id, b.grid_id
+            f"""SELECT e.id, r.household_id, h.building_id, b.grid_id, e.grid_id
             FROM rollcall_entry e
             JOIN residents_resident r ON r.id = e.resident_id
             JOIN areas_household h ON h.id = r.household_id
@@ -222,11 +295,15 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
         cursor.executemany(
             "UPDATE rollcall_entry SET household_id = %s, building_id = %s, grid_id = %s, updated_at = %s "
             "WHERE id = %s",
-            [(h, b, g, now, e) for e, h, b, g in moves],
+            [(h, b, g, now, e) for e, h, b, g, _old in moves],
         )
+        # The hourly first samples follow people into their new grid (HourTally: counted by entry).
+        hour_grids = {g for _e, _h, _b, g, old in moves if g != old} | {
+            old for _e, _h, _b, g, old in moves if g != old
+        }
         # Who left: moved out, died, or moved outside the round, with nothing recorded for them.
         cursor.execute(
-            f"""SELECT e.id FROM rollcall_entry e JOIN residents_resident r ON r.id = e.resident_id
+            f"""SELECT e.id, e.grid_id FROM rollcall_entry e JOIN residents_resident r ON r.id = e.resident_id
             WHERE e.round_id = %s AND e.state IN ('missing', 'exempt'){only}
             AND NOT EXISTS (
                 SELECT 1 FROM areas_household h
@@ -236,17 +313,22 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
                 AND r.rejected_at IS NULL AND {scope})""",
             [round_.pk, *only_params, False, *scope_params],
         )
-        gone = [row[0] for row in cursor.fetchall()]
+        gone_rows = cursor.fetchall()
+        gone = [row[0] for row in gone_rows]
+        hour_grids |= {row[1] for row in gone_rows}
         for chunk in _chunks(gone):
             cursor.execute(f"DELETE FROM rollcall_entry WHERE id IN ({placeholders(chunk)})", list(chunk))
         # People added mid-round may have been sampled already (as visitors, say).
         cursor.execute(
-            """SELECT DISTINCT e.resident_id FROM rollcall_entry e JOIN sampling_sample s
+            """SELECT DISTINCT e.resident_id, e.grid_id FROM rollcall_entry e JOIN sampling_sample s
             ON s.round_id = e.round_id AND s.resident_id = e.resident_id AND s.is_removed = %s
             WHERE e.round_id = %s AND e.state IN ('missing', 'exempt')""",
             [False, round_.pk],
         )
-        stale = [row[0] for row in cursor.fetchall()]
+        stale_rows = cursor.fetchall()
+        stale = [row[0] for row in stale_rows]
+        # On the roll now and sampled before (as visitors, say): their first samples count from now on.
+        hour_grids |= {row[1] for row in stale_rows}
         # Marked away in the registry (or back): the automatic "away" exemption follows. One a person
         # set by hand (exempted_by) stays.
         cursor.execute(
@@ -266,6 +348,8 @@ def sync_round(round_, resident_ids: Sequence[int] | None = None) -> dict[str, i
         if touched is not None:
             touched |= _buildings(cursor, round_.pk, only, only_params) or set()
     recount(round_.pk, touched)
+    if hour_grids:
+        recount_hours(round_.pk, sorted(hour_grids))
     if analyze:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE rollcall_tally")  # the tallies just counted (every scan moves one)
@@ -396,11 +480,12 @@ def clear_exemption(user, entry: Entry) -> Entry:
 def check_round(round_, *, repair: bool = False, user=None) -> dict:
     """Compare a round's roll call with a recount from its samples, tasks and exemptions, and its tallies
     with a recount of its entries. Returns ``{"entries": [(resident id, stored, derived)…],
-    "tallies": [(building id, stored counts, derived counts)…], "repaired": bool}``.
+    "tallies": [(building id, stored counts, derived counts)…], "hours": [((grid id, hour), stored,
+    derived)…] (HourTally), "repaired": bool}``.
 
     With ``repair``, wrong entries are derived again (locked, as every other path does), the round's
-    tallies are recounted, and an audit record says what was wrong — the operator's tool after an
-    incident (``manage.py check_rollcall``)."""
+    tallies and hourly tallies are recounted, and an audit record says what was wrong — the operator's
+    tool after an incident (``manage.py check_rollcall``)."""
     round_id = round_.pk
     with connection.cursor() as cursor:
         cursor.execute(
@@ -431,18 +516,34 @@ def check_round(round_, *, repair: bool = False, user=None) -> dict:
         for b in sorted(set(stored) | set(derived))
         if stored.get(b, zero) != derived.get(b, zero)
     ]
+    stored_hours = {
+        (g, hour_of(h)): n
+        for g, h, n in HourTally.objects.filter(round_id=round_id).values_list("grid_id", "hour", "sampled")
+        if n
+    }
+    derived_hours = derive_hours(round_id)
+    hours = [
+        (key, stored_hours.get(key, 0), derived_hours.get(key, 0))
+        for key in sorted(set(stored_hours) | set(derived_hours))
+        if stored_hours.get(key, 0) != derived_hours.get(key, 0)
+    ]
     repaired = False
-    if repair and (entries or tallies):
+    if repair and (entries or tallies or hours):
         with transaction.atomic():
             if entries:
                 refresh(round_id, [resident_id for resident_id, _s, _d in entries])
             recount(round_id)
+            recount_hours(round_id)
             record(
                 user,
                 "rollcall.repair",
                 round_,
-                changes={"entries": [len(entries), 0], "tallies": [len(tallies), 0]},
+                changes={
+                    "entries": [len(entries), 0],
+                    "tallies": [len(tallies), 0],
+                    "hours": [len(hours), 0],
+                },
                 reason="check_rollcall --repair",
             )
         repaired = True
-    return {"entries": entries, "tallies": tallies, "repaired": repaired}
+    return {"entries": entries, "tallies": tallies, "hours": hours, "repaired": repaired}

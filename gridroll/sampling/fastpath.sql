@@ -8,7 +8,7 @@
 -- the general way checks its signature and decides.
 -- A nonce seen before fails on a unique index and rolls the whole call back: the caller then answers
 -- with the stored result. tests: sampling/tests (they run through here on PostgreSQL).
--- Installed by the migration that carries this text frozen in it (sampling/0010 today): a change here
+-- Installed by the migration that carries this text frozen in it (sampling/0012 today): a change here
 -- needs a new migration with the new text (tests/test_fast_path.py compares the installed function, the
 -- latest migration's text and this file). Each installing migration drops every earlier version first,
 -- whatever its arguments were.
@@ -26,6 +26,7 @@ DECLARE
     v_state text;
     v_exempt text;
     v_building int;
+    v_grid int;
     v_reason text := 'ok';
     v_result text := 'accepted';
     v_person jsonb := '{}'::jsonb;
@@ -73,8 +74,8 @@ BEGIN
         -- The person's roll-call entry is locked before their samples are read, and each statement of
         -- this (volatile) function sees what was committed before it began: an undo of this person on
         -- another lane has either committed (and is seen) or waits for us (rollcall.services.lock_entries).
-        SELECT state, exemption, building_id INTO v_state, v_exempt, v_building FROM rollcall_entry
-            WHERE round_id = p_round AND resident_id = v_res.id FOR UPDATE;
+        SELECT state, exemption, building_id, grid_id INTO v_state, v_exempt, v_building, v_grid
+            FROM rollcall_entry WHERE round_id = p_round AND resident_id = v_res.id FOR UPDATE;
         SELECT array_agg(tube_id) INTO v_held FROM sampling_sample
             WHERE round_id = p_round AND resident_id = v_res.id AND NOT is_removed;
         IF t.id = ANY(coalesce(v_held, '{}')) THEN
@@ -122,6 +123,15 @@ BEGIN
                 WHERE round_id = p_round AND resident_id = v_res.id AND status = 'open'
                 AND (kind = 'resample' OR t.capacity = 1);
         END IF;
+        -- As sampling.services._write_tallies, after the roll call's tally (the same order of locks):
+        -- the hour's first samples of the person's grid, and the site's live samples.
+        IF NOT v_repeat AND v_grid IS NOT NULL THEN
+            INSERT INTO rollcall_hourtally (round_id, grid_id, hour, sampled)
+                VALUES (p_round, v_grid, date_trunc('hour', p_device_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1)
+                ON CONFLICT (round_id, grid_id, hour) DO UPDATE SET sampled = rollcall_hourtally.sampled + 1;
+        END IF;
+        INSERT INTO sampling_sitetally (round_id, site_id, samples) VALUES (p_round, p_site, 1)
+            ON CONFLICT (round_id, site_id) DO UPDATE SET samples = sampling_sitetally.samples + 1;
         IF v_repeat AND coalesce(v_state, '') NOT IN ('pool_positive', 'invalid', 'positive') THEN
             v_reason := 'already_sampled';
             v_result := 'warned';

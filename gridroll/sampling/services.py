@@ -16,7 +16,7 @@ import datetime
 import json
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -32,9 +32,19 @@ from gridroll.lib import idnumber
 from gridroll.lib.names import mask_name
 from gridroll.residents.models import Sex, age_of
 from gridroll.rollcall import services as rollcall
-from gridroll.rollcall.models import State
+from gridroll.rollcall.models import Entry, State
 from gridroll.sampling import signals
-from gridroll.sampling.models import POOL_SIZE, PoolMode, Round, Sample, ScanAction, Site, Station, Tube
+from gridroll.sampling.models import (
+    POOL_SIZE,
+    PoolMode,
+    Round,
+    Sample,
+    ScanAction,
+    Site,
+    SiteTally,
+    Station,
+    Tube,
+)
 from gridroll.sampling.reasons import MESSAGES
 
 TUBE_BARCODE = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -314,6 +324,7 @@ class _Batch:
     sampled: dict  # (round id, resident id) → set of tube ids holding them
     last_samples: dict  # tube id → list of (position, sample id, _Person) still in the tube
     states: dict  # (round id, resident id) → roll-call state
+    grids: dict  # (round id, resident id) → the grid of their roll-call entry
     now: datetime.datetime
     new_samples: list = field(default_factory=list)
     removed: list = field(default_factory=list)
@@ -510,6 +521,7 @@ def _load(user, actions: list[dict]) -> _Batch:
         rollcall.lock_entries(cursor, round_ids, sorted(set(resident_ids) | undone_ids))
     sampled: dict = defaultdict(set)
     states: dict = {}
+    grids: dict = {}
     if resident_ids and round_ids:
         # "round_id + 0": looked up by the people's own index, whatever the statistics say. A round's
         # samples grow from none while the table's statistics still describe the rounds before it;
@@ -522,13 +534,12 @@ def _load(user, actions: list[dict]) -> _Batch:
             [*resident_ids, *round_ids],
         ):
             sampled[(round_id, resident_id)].add(tube_id)
-        states = {
-            (round_id, resident_id): state
-            for round_id, resident_id, state in _rows(
-                f"SELECT round_id, resident_id, state FROM rollcall_entry WHERE {where}",
-                [*resident_ids, *round_ids],
-            )
-        }
+        for round_id, resident_id, state, grid_id in _rows(
+            f"SELECT round_id, resident_id, state, grid_id FROM rollcall_entry WHERE {where}",
+            [*resident_ids, *round_ids],
+        ):
+            states[(round_id, resident_id)] = state
+            grids[(round_id, resident_id)] = grid_id
     scan_paths = (
         None
         if user.is_superuser
@@ -537,6 +548,7 @@ def _load(user, actions: list[dict]) -> _Batch:
     return _Batch(
         user_id=user.pk,
         states=states,
+        grids=grids,
         sites=sites,
         rounds=rounds,
         scan_paths=scan_paths,
@@ -831,7 +843,85 @@ def _write(b: _Batch, actions: list[tuple]) -> None:
     insert_rows(Sample, _SAMPLE_FIELDS, b.new_samples, ids=False)
     _write_tubes(list(b.changed_tubes.values()))
     _update_rollcall(b)
+    _write_tallies(b)
     insert_rows(ScanAction, _ACTION_FIELDS, actions, ids=False)
+
+
+def _write_tallies(b: _Batch) -> None:
+    """The command view's tallies move with the samples, in the same transaction and after the roll
+    call's (the order fastpath.sql locks them in): the hour's first samples of each person's grid
+    (rollcall.HourTally; people not on the roll count nowhere) and each site's live samples (SiteTally).
+    """
+    hours: dict[int, Counter] = defaultdict(Counter)
+    sites: Counter = Counter()
+    for tube_id, round_id, resident_id, _pos, when, _now, _nonce, repeat, *_rest in b.new_samples:
+        sites[(round_id, b.changed_tubes[tube_id].site_id)] += 1
+        grid_id = b.grids.get((round_id, resident_id))
+        if not repeat and grid_id is not None:
+            hours[round_id][(grid_id, rollcall.hour_of(when))] += 1
+    if b.removed:
+        removed = list(
+            Sample.objects.filter(pk__in=b.removed).values_list(
+                "round_id", "tube__site_id", "resident_id", "scanned_at", "is_repeat"
+            )
+        )
+        firsts = [(r, p) for r, _s, p, _w, repeat in removed if not repeat]
+        entry_grids = {}
+        if firsts:
+            entry_grids = {
+                (r, p): g
+                for r, p, g in Entry.objects.filter(
+                    round_id__in={r for r, _p in firsts}, resident_id__in={p for _r, p in firsts}
+                ).values_list("round_id", "resident_id", "grid_id")
+            }
+        for round_id, site_id, resident_id, when, repeat in removed:
+            sites[(round_id, site_id)] -= 1
+            grid_id = entry_grids.get((round_id, resident_id))
+            if not repeat and grid_id is not None:
+                hours[round_id][(grid_id, rollcall.hour_of(when))] -= 1
+    for round_id, counts in sorted(hours.items()):
+        rollcall.add_hours(round_id, counts)
+    rows = [(r, s, n) for (r, s), n in sorted(sites.items()) if n]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO sampling_sitetally (round_id, site_id, samples) VALUES (%s, %s, %s) "
+                "ON CONFLICT (round_id, site_id) DO UPDATE SET samples = sampling_sitetally.samples + "
+                "excluded.samples",
+                rows,
+            )
+
+
+def derive_site_tallies(round_id: int) -> dict[int, int]:
+    """The round's live samples per site, counted from the samples."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.site_id, COUNT(*) FROM sampling_sample s JOIN sampling_tube t ON t.id = s.tube_id "
+            "WHERE s.round_id = %s AND s.is_removed = %s GROUP BY t.site_id",
+            [round_id, False],
+        )
+        return dict(cursor.fetchall())
+
+
+def check_site_tallies(round_, *, repair: bool = False) -> list[tuple[int, int, int]]:
+    """Compare the round's SiteTally rows with a recount: [(site id, stored, derived)…] that disagree.
+    With ``repair`` the round's rows are counted again (manage.py check_rollcall --repair)."""
+    stored = {
+        s: n for s, n in SiteTally.objects.filter(round_id=round_.pk).values_list("site_id", "samples") if n
+    }
+    derived = derive_site_tallies(round_.pk)
+    wrong = [
+        (site_id, stored.get(site_id, 0), derived.get(site_id, 0))
+        for site_id in sorted(set(stored) | set(derived))
+        if stored.get(site_id, 0) != derived.get(site_id, 0)
+    ]
+    if repair and wrong:
+        with transaction.atomic():
+            SiteTally.objects.filter(round_id=round_.pk).delete()
+            SiteTally.objects.bulk_create(
+                [SiteTally(round_id=round_.pk, site_id=s, samples=n) for s, n in sorted(derived.items())]
+            )
+    return wrong
 
 
 def _write_tubes(tubes: list[_Tube]) -> None:

@@ -489,3 +489,26 @@ def test_the_report_without_a_plan_says_even_pace(started, tree):
     assert ["时间", "累计已采", "均速计划"] in table
     assert any(r and r[0] == "在岗人员" and "尚无班次" in r[1] for r in table)
     assert Batch.objects.count() == 0
+
+
+def test_the_staff_version_is_the_aggregates_of_the_shifts_and_check_ins(deployed, tree):
+    """versions() reads the staff panel's figures in plain SQL, in its one statement (issue 20): they are
+    the aggregates the ORM counts, at every level and at any time."""
+    from django.db.models import Count, Max, Q
+
+    round_, _sites, _ = deployed
+    for area in (tree["district"], tree["community"], tree["grid_b"]):
+        for now in (timezone.now(), timezone.now() + datetime.timedelta(hours=3)):
+            s = Shift.objects.filter(round=round_, site__area__path__startswith=area.path).aggregate(
+                n=Count("id", distinct=True),
+                top=Max("id"),
+                started=Count("id", distinct=True, filter=Q(starts_at__lte=now)),
+                ended=Count("id", distinct=True, filter=Q(ends_at__lte=now)),
+                a=Count("assignments", distinct=True),
+                a_top=Max("assignments__id"),
+            )
+            c = CheckIn.objects.filter(site__area__path__startswith=area.path).aggregate(m=Max("pk"))["m"]
+            expected = ".".join(str(v or 0) for v in [*s.values(), c])
+            assert queries.versions(round_, area, now)["staff"] == expected
+            if area == tree["community"]:
+                assert expected.split(".")[0] != "0"

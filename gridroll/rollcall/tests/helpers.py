@@ -1,7 +1,9 @@
+import datetime
+
 from django.db import connection
 from django.utils import timezone
 
-from gridroll.rollcall.models import COUNTED, Entry, Tally
+from gridroll.rollcall.models import COUNTED, Entry, HourTally, Tally
 from gridroll.sampling.services import record_actions
 
 
@@ -28,6 +30,37 @@ def assert_tallies_true(round_) -> None:
         if t["total"]
     }
     assert tallied == counted
+    assert_command_tallies_true(round_)
+
+
+def assert_command_tallies_true(round_) -> None:
+    """The command view's kept counts equal a count of the samples themselves (issue 20): first samples
+    (live, not a repeat) per grid of the person's entry and UTC hour (HourTally), and live samples per
+    site (SiteTally)."""
+    from collections import Counter
+
+    from gridroll.sampling.models import Sample, SiteTally
+
+    grid_of = dict(Entry.objects.filter(round=round_).values_list("resident_id", "grid_id"))
+    hours: Counter = Counter()
+    sites: Counter = Counter()
+    for resident_id, scanned_at, is_repeat, site_id in Sample.objects.filter(
+        round=round_, is_removed=False
+    ).values_list("resident_id", "scanned_at", "is_repeat", "tube__site_id"):
+        sites[site_id] += 1
+        if not is_repeat and resident_id in grid_of:
+            hour = scanned_at.astimezone(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+            hours[(grid_of[resident_id], hour)] += 1
+    kept_hours = {
+        (g, h.astimezone(datetime.UTC)): n
+        for g, h, n in HourTally.objects.filter(round=round_).values_list("grid_id", "hour", "sampled")
+        if n
+    }
+    kept_sites = {
+        s: n for s, n in SiteTally.objects.filter(round=round_).values_list("site_id", "samples") if n
+    }
+    assert kept_hours == dict(hours)
+    assert kept_sites == dict(sites)
 
 
 def fill(user, act, tube, people, **extra):

@@ -14,7 +14,7 @@ from gridroll.sampling.tests.conftest import code_of
 def test_a_consistent_round_is_reported_so(roll, sampler, act, people, capsys):
     record_action(sampler, act("open_tube"))
     record_action(sampler, act("add", code=code_of(people[0])))
-    assert check_round(roll) == {"entries": [], "tallies": [], "repaired": False}
+    assert check_round(roll) == {"entries": [], "tallies": [], "hours": [], "repaired": False}
     call_command("check_rollcall", "--round", str(roll.pk))
     assert "consistent" in capsys.readouterr().out
 
@@ -37,6 +37,6 @@ def test_wrong_entries_and_tallies_are_found_and_repaired(roll, sampler, act, pe
         call_command("check_rollcall", "--round", str(roll.pk))
     call_command("check_rollcall", "--round", str(roll.pk), "--repair")
     assert "repaired" in capsys.readouterr().out
-    assert check_round(roll) == {"entries": [], "tallies": [], "repaired": False}
+    assert check_round(roll) == {"entries": [], "tallies": [], "hours": [], "repaired": False}
     assert Entry.objects.get(resident=people[0]).state == "sampled"
     assert AuditRecord.objects.filter(action="rollcall.repair").count() == 1

@@ -18,11 +18,11 @@ from django.utils import timezone
 from gridroll.codes.services import current_code, revoke_code
 from gridroll.labs.models import RetestTask
 from gridroll.labs.services import import_results
-from gridroll.rollcall.models import Entry, Tally
+from gridroll.rollcall.models import Entry, HourTally, Tally
 from gridroll.rollcall.services import set_exemption
 from gridroll.rollcall.tests.helpers import assert_tallies_true, receive
 from gridroll.sampling import reasons, services
-from gridroll.sampling.models import RoundArea, Sample, ScanAction, Site, Station, Tube
+from gridroll.sampling.models import RoundArea, Sample, ScanAction, Site, SiteTally, Station, Tube
 from gridroll.sampling.tests.conftest import code_of
 
 
@@ -98,6 +98,12 @@ def _rows(round_) -> dict:
                 "invalid",
                 "exempt",
             )
+        ),
+        "hour_tallies": sorted(
+            HourTally.objects.filter(round=round_, sampled__gt=0).values_list("grid_id", "hour", "sampled")
+        ),
+        "site_tallies": sorted(
+            SiteTally.objects.filter(round=round_, samples__gt=0).values_list("site_id", "samples")
         ),
         "tasks": sorted(
             (t.resident_id, t.kind, t.status, t.sampled_at is not None) for t in RetestTask.objects.all()
@@ -237,7 +243,8 @@ def test_every_name_the_sql_quotes_is_a_declared_one():
     from gridroll.labs.models import RetestTask
 
     retest_names = set(RetestTask.Kind.values) | set(RetestTask.Status.values)
-    unknown = quoted - reasons.NAMES - retest_names - json_keys
+    sql_words = {"hour"}  # date_trunc's unit (the hourly tally)
+    unknown = quoted - reasons.NAMES - retest_names - json_keys - sql_words
     assert not unknown, f"fastpath.sql quotes names sampling/reasons.py does not declare: {unknown}"
     assert {"tube_full", "other_household", "retest_needs_single"} <= quoted
 

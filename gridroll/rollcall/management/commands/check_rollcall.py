@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gridroll.rollcall.services import check_round
 from gridroll.sampling.models import Round
+from gridroll.sampling.services import check_site_tallies
 
 
 class Command(BaseCommand):
@@ -28,19 +29,33 @@ class Command(BaseCommand):
         wrong = 0
         for round_ in rounds:
             result = check_round(round_, repair=options["repair"])
+            # The command view's per-site counts (sampling.SiteTally) are checked here too.
+            sites = check_site_tallies(round_, repair=options["repair"])
             n_entries, n_tallies = len(result["entries"]), len(result["tallies"])
+            n_hours, n_sites = len(result["hours"]), len(sites)
             self.stdout.write(
-                f"round {round_.pk} {round_.name}: {n_entries} entries and {n_tallies} tallies disagree"
+                f"round {round_.pk} {round_.name}: {n_entries} entries, {n_tallies} tallies, "
+                f"{n_hours} hourly tallies and {n_sites} site tallies disagree"
             )
             for resident_id, stored, derived in result["entries"][:50]:
                 self.stdout.write(f"  resident {resident_id}: stored {stored}, derived {derived}")
             for building_id, stored, derived in result["tallies"][:50]:
                 diff = {k: (stored[k], derived[k]) for k in stored if stored[k] != derived[k]}
                 self.stdout.write(f"  building {building_id}: {diff}")
+            for (grid_id, hour), stored, derived in result["hours"][:50]:
+                self.stdout.write(
+                    f"  grid {grid_id} {hour:%Y-%m-%d %H}:00 UTC: {stored} stored, {derived} counted"
+                )
+            for site_id, stored, derived in sites[:50]:
+                self.stdout.write(f"  site {site_id}: {stored} samples stored, {derived} counted")
             if result["repaired"]:
                 self.stdout.write("  repaired (audited as rollcall.repair)")
-            elif n_entries or n_tallies:
-                wrong += n_entries + n_tallies
+            elif n_entries or n_tallies or n_hours:
+                wrong += n_entries + n_tallies + n_hours
+            if n_sites and options["repair"]:
+                self.stdout.write("  site tallies counted again")
+            elif n_sites:
+                wrong += n_sites
         if wrong:
             raise CommandError(f"{wrong} disagreements; run again with --repair to fix them")
         self.stdout.write("consistent" if not options["repair"] else "done")

@@ -1,0 +1,66 @@
+"""The turnaround per lab, picked by the database on PostgreSQL, equals the figures computed in Python
+from every tube (issue 20: a district's round has 100,000 tubes, too many to read on every refresh)."""
+
+import datetime
+import random
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from gridroll.labs import queries
+from gridroll.sampling.models import Tube
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tubes(round_, site):
+    """Tubes of three labs and none, odd and even counts, equal times, a result before its receipt, a
+    tube never packed, and times to the microsecond."""
+    rng = random.Random(20)
+    start = timezone.now() - datetime.timedelta(days=1)
+    rows = []
+    for i in range(157):
+        sealed = start + datetime.timedelta(minutes=rng.randrange(0, 300), microseconds=rng.randrange(10**6))
+        packed = None if i % 11 == 0 else sealed + datetime.timedelta(minutes=rng.choice([5, 5, 17, 40]))
+        received = (
+            None if i % 7 == 0 else (packed or sealed) + datetime.timedelta(seconds=rng.randrange(7200))
+        )
+        reported = None
+        if received and i % 5:
+            reported = received + datetime.timedelta(seconds=rng.randrange(-600, 30000))
+        rows.append(
+            Tube(
+                barcode=f"TUBE{i:06d}",
+                round=round_,
+                site=site,
+                pool_mode="pool10",
+                capacity=10,
+                status="sealed",
+                size=1,
+                opened_at=sealed,
+                sealed_at=sealed,
+                packed_at=packed,
+                received_at=received,
+                reported_at=reported,
+                lab=["市疾控", "金域", "华大", ""][i % 4] if i % 13 else "",
+            )
+        )
+    Tube.objects.bulk_create(rows)
+    return Tube.objects.filter(round=round_)
+
+
+def test_the_database_picks_the_same_medians_and_percentiles(tubes):
+    if connection.vendor != "postgresql":
+        pytest.skip("the database's way is PostgreSQL's")
+    python = queries._turnaround_in_python(tubes)
+    assert len(python) == 5  # three labs, and the unnamed received and not received
+    assert queries._turnaround_in_sql(tubes) == python
+    received = tubes.filter(received_at__isnull=False, lab="市疾控")
+    assert queries._turnaround_in_sql(received) == queries._turnaround_in_python(received)
+    assert queries._turnaround_in_sql(tubes.none()) == [] == queries._turnaround_in_python(tubes.none())
+
+
+def test_the_page_and_the_command_view_use_one_function(tubes):
+    assert queries.turnaround_by_lab(tubes) == queries._turnaround_in_python(tubes)
