@@ -75,6 +75,7 @@ ACTIONS = {
     "retention.purge": _("Expired data deleted"),
     "rollcall.exempt": _("Exempted from this round"),
     "rollcall.repair": _("Roll call rebuilt"),
+    "rollcall.repair_sites": _("Per-site sample counts rebuilt"),
     "rollcall.unexempt": _("Exemption withdrawn"),
     "round.area": _("Area added to the round"),
     "round.close": _("Round closed"),

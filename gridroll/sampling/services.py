@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import allowed_paths
+from gridroll.audit.services import record
 from gridroll.codes.models import SigningKey
 from gridroll.codes.services import verify_token
 from gridroll.core.bulk import for_update, insert_rows, placeholders
@@ -903,9 +904,10 @@ def derive_site_tallies(round_id: int) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def check_site_tallies(round_, *, repair: bool = False) -> list[tuple[int, int, int]]:
+def check_site_tallies(round_, *, repair: bool = False, user=None) -> list[tuple[int, int, int]]:
     """Compare the round's SiteTally rows with a recount: [(site id, stored, derived)…] that disagree.
-    With ``repair`` the round's rows are counted again (manage.py check_rollcall --repair)."""
+    With ``repair`` the round's rows are counted again (manage.py check_rollcall --repair), and an audit
+    record says how many were wrong."""
     stored = {
         s: n for s, n in SiteTally.objects.filter(round_id=round_.pk).values_list("site_id", "samples") if n
     }
@@ -920,6 +922,13 @@ def check_site_tallies(round_, *, repair: bool = False) -> list[tuple[int, int, 
             SiteTally.objects.filter(round_id=round_.pk).delete()
             SiteTally.objects.bulk_create(
                 [SiteTally(round_id=round_.pk, site_id=s, samples=n) for s, n in sorted(derived.items())]
+            )
+            record(
+                user,
+                "rollcall.repair_sites",
+                round_,
+                changes={"site_tallies": [len(wrong), 0]},
+                reason="check_rollcall --repair",
             )
     return wrong
 

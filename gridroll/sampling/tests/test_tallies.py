@@ -143,3 +143,8 @@ def test_check_rollcall_finds_and_repairs_damaged_tallies(
     call_command("check_rollcall", "--repair", stdout=io.StringIO())
     assert_tallies_true(roll)
     assert check_round(roll)["hours"] == [] and check_site_tallies(roll) == []
+    # The repair of the per-site counts is audited, as the roll call's is.
+    from gridroll.audit.models import AuditRecord
+
+    repaired = AuditRecord.objects.get(action="rollcall.repair_sites", target_id=roll.pk)
+    assert repaired.changes == {"site_tallies": [1, 0]}
