@@ -292,23 +292,27 @@ def people(tree):
     return out
 
 
+def scan_action(round_, site, kind: str, tube: str = "TUBE000001", device: str = "phone-1", **extra) -> dict:
+    """An action as a scanner would send it, at the site's first station."""
+    return {
+        "nonce": f"n-{next(_nonce)}",
+        "device_id": device,
+        "device_time": timezone.now().isoformat(),
+        "kind": kind,
+        "round_id": round_.pk,
+        "site_id": site.pk,
+        "station_id": site.stations.first().pk,
+        "tube": tube,
+        **extra,
+    }
+
+
 @pytest.fixture
 def act(round_, site):
     """Build an action as a scanner would send it."""
 
     def _act(kind, tube="TUBE000001", **extra):
-        data = {
-            "nonce": f"n-{next(_nonce)}",
-            "device_id": "phone-1",
-            "device_time": timezone.now().isoformat(),
-            "kind": kind,
-            "round_id": round_.pk,
-            "site_id": site.pk,
-            "station_id": site.stations.first().pk,
-            "tube": tube,
-        }
-        data.update(extra)
-        return data
+        return scan_action(round_, site, kind, tube, **extra)
 
     return _act
 

@@ -18,6 +18,7 @@ from gridroll.areas.models import Area, Building, Household, Level
 from gridroll.demo.people import PeopleFactory
 from gridroll.lib.address import compound_key
 from gridroll.residents.models import Guardianship, Resident
+from gridroll.residents.services import EDITABLE_FIELDS
 
 DEMO_PASSWORD = "gridroll2022"
 DISTRICT = "东昌府区"
@@ -30,22 +31,8 @@ _GRANDCHILDREN = ("孙子", "孙女")
 _COUPLE = ("户主", "配偶")
 
 
-# What the demo's generated person carries over to a Resident row as it is.
-PERSON_FIELDS = (
-    "name",
-    "sex",
-    "birth_date",
-    "document_type",
-    "document_number",
-    "phone",
-    "relation",
-    "residence_type",
-    "status",
-    "is_bedridden",
-    "is_living_alone",
-    "has_disability",
-    "note",
-)
+# What the demo's generated person carries over to a Resident row: the registry's editable fields.
+PERSON_FIELDS = EDITABLE_FIELDS
 
 
 def guardian_relation(dependent: str, guardian: str) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 
 from gridroll.areas.models import Area, Building, Level
 from gridroll.command import queries
-from gridroll.conftest import make_user
+from gridroll.conftest import make_user, scan_action
 from gridroll.lib import phone as phonelib
 from gridroll.planning import services as planning
 from gridroll.planning.models import Batch, BatchBuilding, Plan
@@ -35,7 +35,6 @@ from gridroll.staff.models import Assignment, CheckIn, Shift, StaffMember, Team
 pytestmark = pytest.mark.django_db
 
 ALL = ["sampler", "scanner", "entry", "guide", "consult", "order", "driver"]
-_nonce = itertools.count(1)
 _phones = itertools.count(7350000)
 
 
@@ -57,17 +56,7 @@ def started(town, tree):  # noqa: F811 - the fixture imported above
 
 def _act(round_, site):
     def act(kind, tube, **extra):
-        return {
-            "nonce": f"pl-{next(_nonce)}",
-            "device_id": "phone-9",
-            "device_time": timezone.now().isoformat(),
-            "kind": kind,
-            "round_id": round_.pk,
-            "site_id": site.pk,
-            "station_id": site.stations.first().pk,
-            "tube": tube,
-            **extra,
-        }
+        return scan_action(round_, site, kind, tube, device="phone-9", **extra)
 
     return act
 
@@ -378,6 +367,20 @@ def test_an_outsider_gets_nothing(deployed, tree, outsider, grid_worker, sampler
 # ------------------------------------------------------------------------------------- the refresh
 
 
+def _someone_checks_in(round_, sub_admin, now, login: str):
+    """The first person on a shift now who has not checked in gets an account and checks in."""
+    a = (
+        Assignment.objects.filter(shift__round=round_, shift__starts_at__lte=now, shift__ends_at__gt=now)
+        .exclude(member__checkins__isnull=False)
+        .select_related("member", "shift__site")
+        .first()
+    )
+    account = make_user(login, None, None)
+    staffing.link_account(sub_admin, a.member, account)
+    staffing.check_in(account, a.shift.site)
+    return a
+
+
 def test_the_staff_version_moves_with_check_ins_and_assignments_only(deployed, tree, sub_admin, admin):
     round_, sites, _ = deployed
     now = timezone.now()
@@ -394,15 +397,7 @@ def test_the_staff_version_moves_with_check_ins_and_assignments_only(deployed, t
     v1 = queries.versions(round_, tree["community"], now)
     assert v1["staff"] == v0["staff"] and v1["tubes"] != v0["tubes"]
     # Someone checks in.
-    a = (
-        Assignment.objects.filter(shift__round=round_, shift__starts_at__lte=now, shift__ends_at__gt=now)
-        .exclude(member__checkins__isnull=False)
-        .select_related("member", "shift__site")
-        .first()
-    )
-    account = make_user("late", None, None)
-    staffing.link_account(sub_admin, a.member, account)
-    staffing.check_in(account, a.shift.site)
+    a = _someone_checks_in(round_, sub_admin, now, "late")
     v2 = queries.versions(round_, tree["community"], now)
     assert v2["staff"] != v1["staff"] and {k for k in v2 if v2[k] != v1[k]} == {"staff"}
     # A check-in in another area does not move this grid's panel.
@@ -429,15 +424,7 @@ def test_the_refresh_sends_the_staff_panel_after_a_check_in(deployed, tree, sub_
     v = ",".join(f"{k}:{x}" for k, x in first["versions"].items())
     assert client.get(url, {"v": v}).status_code == 204
     now = timezone.now()
-    a = (
-        Assignment.objects.filter(shift__round=round_, shift__starts_at__lte=now, shift__ends_at__gt=now)
-        .exclude(member__checkins__isnull=False)
-        .select_related("member", "shift__site")
-        .first()
-    )
-    account = make_user("late2", None, None)
-    staffing.link_account(sub_admin, a.member, account)
-    staffing.check_in(account, a.shift.site)
+    _someone_checks_in(round_, sub_admin, now, "late2")
     changed = client.get(url, {"v": v}).json()
     assert set(changed["html"]) == {"staff"}
 
