@@ -8,7 +8,10 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_display = ("at", "actor", "action", "target_type", "target_id", "reason")
     list_filter = ("action",)
 
-    # Append-only, in the admin too.
+    # Append-only, in the admin too, and written only by audit.services: no forged rows from the admin.
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
         return False
 

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from gridroll.areas.models import Area
 from gridroll.demo.district import DEMO_PASSWORD
-from gridroll.lib.planner import PlanError
 from gridroll.planning import services as planning
 from gridroll.sampling.models import Round, Site, SiteOpening, Station
 from gridroll.staff import services
@@ -73,7 +72,7 @@ def _plan(admin, round_: Round, area: Area) -> None:
         try:
             planning.make_plan(admin, round_, area)
             return
-        except PlanError as exc:
+        except planning.PlanningError as exc:
             if exc.code != "not_enough_capacity":
                 return  # without a plan, shifts are sized from the stations alone
         for site in sites:

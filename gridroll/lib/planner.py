@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,12 +30,14 @@ UNSERVED_COST = 1e6
 
 
 class PlanError(Exception):
-    """A plan that cannot be made, with a stable code."""
+    """A plan that cannot be made, with a stable code, an English message for the log, and ``params``
+    for a translated message (planning.services.PlanningError)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **params: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
 
 @dataclass
@@ -198,6 +201,7 @@ def _solve(
             "not_enough_capacity",
             "the sites' stations cannot serve everyone in the window: "
             f"about {short / 60:.0f} station-hours short",
+            hours=f"{short / 60:.0f}",
         )
     out = {(rows[cols_b[k]], cols_s[k]): float(x[k]) for k in range(nc) if x[k] > 1e-9}
     return out, float(np.dot(x[:nc], costs))
@@ -212,7 +216,11 @@ def assign_sites(
     cand = candidates(buildings, sites)
     for i, c in enumerate(cand):
         if not c and buildings[i].load > 0:
-            raise PlanError("no_site", f"building {buildings[i].id} has no open sampling site in its area")
+            raise PlanError(
+                "no_site",
+                f"building {buildings[i].id} has no open sampling site in its area",
+                building=buildings[i].id,
+            )
     loads = np.array([b.load for b in buildings])
     rows = [i for i, b in enumerate(buildings) if b.load > 0]
     x, bound = _solve(rows, cand, loads, np.array([s.minutes * LOAD_TARGET for s in sites]), integral=False)

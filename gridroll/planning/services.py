@@ -1,7 +1,7 @@
 """Writes of planning: capacity, plans, re-plans and their acceptance. Each is audited, in a transaction.
 
-Errors are PlanError with a stable code (gridroll.lib.planner): not_enough_capacity, no_site,
-window_too_short, solver_failed, not_proposed, no_accepted_plan.
+Refusals are PlanningError (a DomainError, docs/errors.md): the planner's own (not_enough_capacity,
+no_site, window_too_short, solver_failed) and not_accepted, not_proposed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.areas.models import Area, Building
 from gridroll.audit.services import record
+from gridroll.core.errors import DomainError
 from gridroll.lib import planner, queuesim
 from gridroll.lib.planner import PlanError
 from gridroll.planning.models import DEFAULT_RATES, Batch, BatchBuilding, Plan, SiteCapacity, StationCapacity
@@ -22,6 +24,31 @@ from gridroll.residents.models import Resident, ResidentStatus
 from gridroll.sampling.models import Round, Sample, Site, Station
 
 ELDERLY_AGE = 75
+
+
+class PlanningError(DomainError):
+    MESSAGES = {
+        "not_enough_capacity": gettext_lazy(
+            "The sites' open stations cannot take everyone in the round's window: about %(hours)s "
+            "station-hours short. Open stations or sites, or lengthen the window."
+        ),
+        "no_site": gettext_lazy(
+            "A building has no open sampling site in its area: open one or add the area."
+        ),
+        "window_too_short": gettext_lazy("A site's opening hours leave no whole slot for its buildings."),
+        "solver_failed": gettext_lazy("The plan could not be computed; try again."),
+        "not_accepted": gettext_lazy("Only the accepted plan can be re-planned."),
+        "not_proposed": gettext_lazy("This plan is not a proposal any more."),
+    }
+
+
+def _refused(exc: PlanError) -> PlanningError:
+    """The planner's refusal in the reader's language (its params fill the message)."""
+    return (
+        PlanningError(exc.code, **exc.params)
+        if exc.code in PlanningError.MESSAGES
+        else PlanningError(exc.code, exc.message)
+    )
 
 
 def set_site_capacity(user, site: Site, *, queue_space: int, is_shut: bool) -> SiteCapacity:
@@ -226,11 +253,14 @@ def _home_batches(round_: Round, bedridden: dict) -> list[planner.BatchOut]:
 
 def make_plan(user, round_: Round, area: Area, slot_minutes: int = 30) -> Plan:
     """Plan every building under ``area`` for the round and accept it (replacing an accepted plan of
-    the same round and area); audited. PlanError when the sites cannot take everyone in the window."""
+    the same round and area); audited. PlanningError when the sites cannot take everyone in the window."""
     sites, _ = site_inputs(round_, area)
     buildings, bedridden = building_inputs(round_, area)
-    result = planner.plan(buildings, sites, slot=slot_minutes)
-    naive = planner.naive_plan(buildings, sites)
+    try:
+        result = planner.plan(buildings, sites, slot=slot_minutes)
+        naive = planner.naive_plan(buildings, sites)
+    except PlanError as exc:
+        raise _refused(exc) from None
     mpp = {b.id: b.minutes_per_person for b in buildings}
     metrics = {
         "sites": _simulate(round_, sites, result.batches, mpp),
@@ -289,7 +319,7 @@ def propose_replan(
     now = now or timezone.now()
     round_ = plan.round
     if plan.status != Plan.Status.ACCEPTED:
-        raise PlanError("not_accepted", "only the accepted plan can be re-planned")
+        raise PlanningError("not_accepted")
     sites, _ = site_inputs(round_, plan.area)
     t_now = _minutes(round_, now)
     old = list(plan.batches.prefetch_related("members"))
@@ -338,11 +368,14 @@ def propose_replan(
     for bi in buildings:
         if bi.id in done_elderly:
             bi.elderly = 0
-    result = (
-        planner.plan(buildings, sites, slot=plan.slot_minutes)
-        if buildings
-        else planner.PlanOut([], {}, 0, 0, 0)
-    )
+    try:
+        result = (
+            planner.plan(buildings, sites, slot=plan.slot_minutes)
+            if buildings
+            else planner.PlanOut([], {}, 0, 0, 0)
+        )
+    except PlanError as exc:
+        raise _refused(exc) from None
     old_site = {
         m.building_id: (b.site_id, b.starts_at)
         for b in old
@@ -393,7 +426,7 @@ def accept_plan(user, plan: Plan) -> Plan:
     with transaction.atomic():
         plan = Plan.objects.select_for_update().get(pk=plan.pk)
         if plan.status != Plan.Status.PROPOSED:
-            raise PlanError("not_proposed", "this plan is not a proposal any more")
+            raise PlanningError("not_proposed")
         if plan.parent_id:
             Plan.objects.filter(pk=plan.parent_id).update(status=Plan.Status.SUPERSEDED)
         Plan.objects.filter(round=plan.round, area=plan.area, status=Plan.Status.ACCEPTED).update(

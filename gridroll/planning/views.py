@@ -15,7 +15,6 @@ from django.views.decorators.http import require_POST
 from gridroll.accounts.roles import Action
 from gridroll.accounts.scope import can, get_in_scope
 from gridroll.areas.models import Area
-from gridroll.lib.planner import PlanError
 from gridroll.planning import services
 from gridroll.planning.charts import load_chart, timeline
 from gridroll.planning.models import Batch, Plan, StationCapacity
@@ -44,7 +43,7 @@ def round_plans(request, round_pk: int):
             raise Http404
         try:
             plan = services.make_plan(request.user, round_, area)
-        except PlanError as exc:
+        except services.PlanningError as exc:
             messages.error(request, _("No plan: %(why)s") % {"why": exc.message})
             return redirect("planning:round", round_pk=round_.pk)
         return redirect("planning:plan", pk=plan.pk)
@@ -94,7 +93,7 @@ def replan(request, pk: int):
     plan = _plan_or_404(request.user, pk)
     try:
         new = services.propose_replan(request.user, plan, reason=request.POST.get("reason", ""))
-    except PlanError as exc:
+    except services.PlanningError as exc:
         messages.error(request, _("No re-plan: %(why)s") % {"why": exc.message})
         return redirect("planning:plan", pk=plan.pk)
     return redirect("planning:plan", pk=new.pk)
@@ -107,7 +106,7 @@ def accept(request, pk: int):
     try:
         services.accept_plan(request.user, plan)
         messages.success(request, _("Re-plan accepted: the notices follow it."))
-    except PlanError as exc:
+    except services.PlanningError as exc:
         messages.error(request, exc.message)
     return redirect("planning:plan", pk=plan.pk)
 

@@ -233,7 +233,7 @@ def validate_row(row: Row, present: set[str]) -> None:
     if len(name) > 50:
         raise RowError("bad_value", col["name"].header, "姓名过长")
     if starts_like_formula(name):
-        raise RowError("formula_name", col["name"].header, FORMULA_NAME_MESSAGE)
+        raise RowError("formula_name", col["name"].header, str(FORMULA_NAME_MESSAGE))
     values["name"] = name
 
     # Document.

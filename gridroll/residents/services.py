@@ -16,6 +16,12 @@ from gridroll.core.errors import DomainError
 from gridroll.lib.text import starts_like_formula
 from gridroll.residents.models import Resident, ResidentStatus
 
+# A name a spreadsheet would run as a formula (refused at registration, edit and import alike).
+FORMULA_NAME_MESSAGE = gettext_lazy(
+    "A name cannot begin with = + - @ or a tab (a spreadsheet would run it as a formula): check it and "
+    "write it again."
+)
+
 
 class ResidentError(DomainError):
     """A refused change. ``code`` is stable; ``message`` is for people."""
@@ -30,6 +36,7 @@ class ResidentError(DomainError):
         ),
         "same_household": gettext_lazy("Already in this household: nothing to move."),
         "bad_value": gettext_lazy("Unknown resident status."),
+        "formula_name": FORMULA_NAME_MESSAGE,
     }
 
 
@@ -74,12 +81,11 @@ def _require_reason(reason: str) -> str:
 
 
 # Said the same wherever a name is typed or imported.
-FORMULA_NAME_MESSAGE = "姓名不能以 = + - @ 或制表符开头（表格软件会把它当作公式执行），请核对后重新填写"
 
 
 def _check_name(name: str) -> None:
     if starts_like_formula(name):
-        raise ResidentError("formula_name", FORMULA_NAME_MESSAGE)
+        raise ResidentError("formula_name")
 
 
 def _check(user, action: str, path: str) -> None:
@@ -171,7 +177,7 @@ def create_resident(user, household: Household, values: dict, reason: str) -> Re
             document_type=values["document_type"], document_number=values["document_number"]
         ).exists()
     ):
-        raise ResidentError("duplicate_id", ResidentError.MESSAGES["duplicate_id_new"])
+        raise ResidentError("duplicate_id_new")
     resident = Resident.objects.create(household=household, **values)
     record(
         user,

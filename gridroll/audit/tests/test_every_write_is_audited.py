@@ -115,3 +115,19 @@ def test_audit_rows_are_written_only_through_audit_services():
         if by_hand.search(path.read_text()):
             found.append(rel)
     assert not found, f"modules writing AuditRecord rows by hand (use audit.services): {found}"
+
+
+def test_the_admin_cannot_forge_an_audit_row(client, db):
+    """Found by an outside review: the admin blocked changing and deleting audit rows but not adding them,
+    so a superuser could write a record with any actor, action and reason."""
+    from django.contrib.auth.models import User
+
+    from gridroll.audit.models import AuditRecord
+
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x"))
+    assert client.get("/admin/audit/auditrecord/add/").status_code == 403
+    posted = client.post(
+        "/admin/audit/auditrecord/add/", {"action": "forged", "target_type": "x", "reason": "x"}
+    )
+    assert posted.status_code == 403 and not AuditRecord.objects.filter(action="forged").exists()
+    assert client.get("/admin/audit/auditrecord/").status_code == 200  # still readable

@@ -11,6 +11,7 @@ from gridroll.codes import services as _codes  # noqa: F401
 from gridroll.core.errors import DomainError
 from gridroll.jobs import services as _jobs  # noqa: F401
 from gridroll.labs import services as _labs  # noqa: F401
+from gridroll.planning import services as _planning  # noqa: F401
 from gridroll.reconcile import model as _model  # noqa: F401
 from gridroll.reconcile import services as _reconcile  # noqa: F401
 from gridroll.residents import services as _residents  # noqa: F401

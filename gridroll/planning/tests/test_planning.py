@@ -112,8 +112,9 @@ def test_a_replan_keeps_finished_batches_and_moves_the_shut_sites_buildings(town
     assert plan.status == Plan.Status.SUPERSEDED
     audit = AuditRecord.objects.get(action="planning.accept", target_id=new.pk)
     assert audit.changes["moved_buildings"]
-    with pytest.raises(planner.PlanError):
+    with pytest.raises(services.PlanningError) as refused:
         services.accept_plan(sub_admin, new)
+    assert refused.value.code == "not_proposed"
 
 
 def test_a_slow_site_from_real_scans_is_found(town, tree, sub_admin):
