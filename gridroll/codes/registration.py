@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from gridroll.areas.models import Household
 from gridroll.audit.services import record, record_event
 from gridroll.codes.models import PersonalCode, PhoneChallenge, ResidentAccess, hash_access_token
 from gridroll.codes.services import issue_code
+from gridroll.core.errors import DomainError
 from gridroll.core.sms import send_sms
 from gridroll.lib.names import mask_name
 from gridroll.residents.models import Guardianship, Resident, resident_area_path
@@ -40,11 +42,34 @@ CONSENT_AGE = 14
 ADULT_AGE = 18
 
 
-class RegistrationError(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class RegistrationError(DomainError):
+    """A refused registration, claim or one-time code: a stable code, a message in the reader's language,
+    and the form ``field`` it belongs to. A wrong guess and a right one get the same answer, whatever the
+    language (docs/threat-model.md)."""
+
+    MESSAGES = {
+        "name_probe": gettext_lazy(
+            "This name has been registered several times in the last hour with different ID numbers. To "
+            "prevent misuse, register at a sampling point or with community staff."
+        ),
+        "consent_required": gettext_lazy("Read and accept how your personal information is used."),
+        "missing_address": gettext_lazy("Choose the building and flat where you live now."),
+        "duplicate_id": gettext_lazy(
+            "This ID number is registered for another person: check the name and the ID number."
+        ),
+        "guardian_consent_required": gettext_lazy("Under 14: a guardian must tick the consent."),
+        "self": gettext_lazy("You cannot add yourself as your own dependent."),
+        "already_your_dependent": gettext_lazy("%(name)s is already among your dependents."),
+        "reason_required": gettext_lazy("Give a reason."),
+        "too_many": gettext_lazy("Too many codes sent: try again in an hour, or ask your grid worker."),
+        "no_challenge": gettext_lazy("Ask for a code first."),
+        "expired": gettext_lazy("The code has expired: ask for a new one."),
+        "too_many_attempts": gettext_lazy("Too many wrong tries: ask for a new code."),
+        "wrong_code": gettext_lazy("The code is not right."),
+    }
+
+    def __init__(self, code: str, field: str | None = None, **params) -> None:
+        super().__init__(code, **params)
         self.field = field
 
 
@@ -103,11 +128,7 @@ def check_name_probing(values: dict) -> None:
     )
     if new_records + claims >= NAME_PROBE_LIMIT:
         record_event(None, "registration.name_probe", "residents.resident", reason=mask_name(values["name"]))
-        raise RegistrationError(
-            "name_probe",
-            "此姓名近一小时内已多次以不同证件号码登记。为防止冒用，请到采样点或社区由工作人员为您登记。",
-            "document_number",
-        )
+        raise RegistrationError("name_probe", "document_number")
 
 
 def _near_miss(values: dict) -> bool:
@@ -155,17 +176,15 @@ def register_self(
     under another name). A match with a registry record makes an unconfirmed claim (outcome ``claimed``).
     """
     if not consent:
-        raise RegistrationError("consent_required", "请阅读并同意个人信息使用说明", "consent")
+        raise RegistrationError("consent_required", "consent")
     if household is None and site is None:
-        raise RegistrationError("missing_address", "请选择现居住的楼栋和房号", "building")
+        raise RegistrationError("missing_address", "building")
     check_name_probing(values)
     existing = _find(values, household)
     if existing is not None:
         existing = Resident.objects.select_for_update().get(pk=existing.pk)
         if existing.name != values["name"]:
-            raise RegistrationError(
-                "duplicate_id", "该证件号码已登记为另一人，请核对姓名和证件号码", "document_number"
-            )
+            raise RegistrationError("duplicate_id", "document_number")
         secret = _new_access(existing, confirmed=False, site=site, claim_phone=values.get("phone", ""))
         record(
             None,
@@ -233,21 +252,17 @@ def add_dependent(
     guardian = access.resident
     age = _age(values.get("birth_date"))
     if age is not None and age < CONSENT_AGE and not consent:
-        raise RegistrationError("guardian_consent_required", "未满14周岁，须由监护人勾选同意", "consent")
+        raise RegistrationError("guardian_consent_required", "consent")
     household = household or guardian.household
     existing = _find(values, household)
     consent_at = timezone.now() if consent else None
     if existing is not None:
         if existing.pk == guardian.pk:
-            raise RegistrationError("self", "不能把自己添加为被监护人", "document_number")
+            raise RegistrationError("self", "document_number")
         if existing.name != values["name"]:
-            raise RegistrationError(
-                "duplicate_id", "该证件号码已登记为另一人，请核对姓名和证件号码", "document_number"
-            )
+            raise RegistrationError("duplicate_id", "document_number")
         if Guardianship.objects.filter(dependent=existing, guardian=guardian, ended_at__isnull=True).exists():
-            raise RegistrationError(
-                "already_your_dependent", f"{existing.masked_name} 已在您的被监护人中", "name"
-            )
+            raise RegistrationError("already_your_dependent", "name", name=existing.masked_name)
         # Only a child of the household, added by an adult whose own identity is confirmed and whom the
         # registry (not a self-registration) places in the same household, is held without a check. An
         # adult housemate (a lodger, a flatmate) is a claim like any other: knowing their name and ID
@@ -399,7 +414,7 @@ def _audit_person(user, action: str, person: Resident, reason: str, **changes) -
 
 def _end_reason(reason: str) -> str:
     if not reason.strip():
-        raise RegistrationError("reason_required", "请填写原因", "reason")
+        raise RegistrationError("reason_required", "reason")
     return reason.strip()
 
 
@@ -470,7 +485,7 @@ def send_phone_challenge(access: ResidentAccess, link: Guardianship | None = Non
         | models.Q(guardianship__isnull=True, access__resident=person)
     )
     if sent.count() >= CHALLENGES_PER_HOUR:
-        raise RegistrationError("too_many", "验证码发送次数过多，请一小时后再试，或联系网格员。")
+        raise RegistrationError("too_many")
     code = f"{secrets.randbelow(10**6):06d}"
     PhoneChallenge.objects.create(
         access=access,
@@ -506,17 +521,17 @@ def answer_phone_challenge(access: ResidentAccess, code: str, link: Guardianship
             .first()
         )
         if challenge is None:
-            raise RegistrationError("no_challenge", "请先获取验证码。", "code")
+            raise RegistrationError("no_challenge", "code")
         if challenge.expires_at < timezone.now():
-            raise RegistrationError("expired", "验证码已过期，请重新获取。", "code")
+            raise RegistrationError("expired", "code")
         if challenge.attempts >= settings.PHONE_CHALLENGE_ATTEMPTS:
-            raise RegistrationError("too_many_attempts", "错误次数过多，请重新获取验证码。", "code")
+            raise RegistrationError("too_many_attempts", "code")
         right = hmac.compare_digest(challenge.code_hash, _code_hash(access, code.strip()))
         PhoneChallenge.objects.filter(pk=challenge.pk).update(
             attempts=challenge.attempts + 1, used_at=timezone.now() if right else None
         )
     if not right:
-        raise RegistrationError("wrong_code", "验证码不正确。", "code")
+        raise RegistrationError("wrong_code", "code")
     if link is not None:
         confirm_guardianship(None, link, how="短信验证码核实")
     else:

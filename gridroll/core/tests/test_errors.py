@@ -7,6 +7,7 @@ from django.utils import translation
 
 # Importing each module that declares a DomainError registers it as a subclass here.
 from gridroll.areas import models as _areas  # noqa: F401
+from gridroll.codes import registration as _registration  # noqa: F401
 from gridroll.codes import services as _codes  # noqa: F401
 from gridroll.core.errors import DomainError
 from gridroll.jobs import services as _jobs  # noqa: F401
