@@ -5,7 +5,8 @@
 
   const TUBE = /^[A-Z0-9]{8,20}$/;
   const SEEN_MS = 2500;  // a code still in view: ignored until it has been out of sight this long
-  const GUN_GAP_MS = 50;  // a scanner gun types faster than this between keys; people do not
+  const GUN_GAP_MS = 50;  // a scanner gun's keys come faster than this apart (the median gap); people's do not
+  const GUN_PAUSE_MS = 300;  // a longer pause between keys starts a new code
   const GUN_MIN = 6;
   const $ = (id) => document.getElementById(id);
   // The page's language: scanner_text.py hands over the table (Chinese when nothing is there).
@@ -561,16 +562,25 @@
 
   // ------------------------------------------------------------------------------------- scanner gun
   // A handheld scanner (USB or Bluetooth) is a keyboard that types a code and Enter within milliseconds.
-  // Keys that come faster than GUN_GAP_MS apart and end in Enter are a scan wherever the focus is (the
-  // characters a focused field caught are taken back out of it); slower typing is left alone.
-  const gun = { text: "", last: 0 };
+  // Six or more keys whose median gap is under GUN_GAP_MS, with no pause over GUN_PAUSE_MS, ending in
+  // Enter, are a scan wherever the focus is (the characters a focused field caught are taken back out of
+  // it); slower typing is left alone.
+  // One slow gap (a busy phone, a Bluetooth hiccup) does not make a scan typing: the median gap decides.
+  // Pure, so that its rule can be tried with exact timings: keys is [[character, time in ms], ...], the
+  // last one the latest; the answer is the scanned text, or "" when this was a person typing.
+  function gunText(keys, enterAt) {
+    if (keys.length < GUN_MIN || enterAt - keys[keys.length - 1][1] > GUN_PAUSE_MS) return "";
+    const gaps = keys.slice(1).map((k, i) => k[1] - keys[i][1]).sort((a, b) => a - b);
+    const median = (gaps[(gaps.length - 1) >> 1] + gaps[gaps.length >> 1]) / 2;
+    return median < GUN_GAP_MS ? keys.map((k) => k[0]).join("") : "";
+  }
+  let gunKeys = [];
   function onKey(e) {
     const now = performance.now();
     if (e.key === "Enter") {
-      const text = gun.text;
-      const fast = text.length >= GUN_MIN && now - gun.last < GUN_GAP_MS * 4;
-      gun.text = "";
-      if (!fast) return;
+      const text = gunText(gunKeys, now);
+      gunKeys = [];
+      if (!text) return;
       e.preventDefault(); e.stopPropagation();
       const el = document.activeElement;
       if (el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.value.endsWith(text)) {
@@ -580,8 +590,9 @@
       return;
     }
     if (e.key.length !== 1 || e.ctrlKey || e.metaKey || e.altKey) return;
-    gun.text = (now - gun.last < GUN_GAP_MS ? gun.text : "") + e.key;
-    gun.last = now;
+    const last = gunKeys.length ? gunKeys[gunKeys.length - 1][1] : -Infinity;
+    if (now - last > GUN_PAUSE_MS) gunKeys = [];
+    gunKeys.push([e.key, now]);
   }
 
   // ------------------------------------------------------------------------------------------- wiring
@@ -625,7 +636,7 @@
     else navigator.mediaDevices.enumerateDevices().then((ds) => { if (!ds.some((d) => d.kind === "videoinput")) noCamera("none", true); }).catch(() => {});
   }
 
-  window.gridrollScanner = { state: state, handleText: handleText, sync: sync, pending: () => state.pending, startCamera: startCamera, stopCamera: stopCamera };
+  window.gridrollScanner = { state: state, handleText: handleText, gunText: gunText, sync: sync, pending: () => state.pending, startCamera: startCamera, stopCamera: stopCamera };
 
   function start() {
     bind();
