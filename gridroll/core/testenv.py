@@ -1,6 +1,47 @@
 """Loaded by pytest before Django's settings (``-p gridroll.core.testenv`` in pyproject.toml): tests run
-with the demo's settings, which production refuses (gridroll/settings.py)."""
+with the demo's settings, which production refuses (gridroll/settings.py).
+
+It also gives CI's second run, on PostgreSQL, what it needs and no more (``--database-tests-only``): a
+test that never touches the database gives the same answer on either database, and it has given it in
+the SQLite run (README.md, the end of "More")."""
 
 import os
 
 os.environ.setdefault("GRIDROLL_DEMO", "1")
+
+# pytest-django's fixtures that reach the database; a test with none of them (and no django_db mark)
+# is refused any query, so its answer cannot depend on which database is configured.
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "django_db_setup",
+        "live_server",
+    }
+)
+
+
+def uses_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that use the database (CI's PostgreSQL run; the others ran on SQLite)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--database-tests-only"):
+        return
+    keep = [item for item in items if uses_database(item)]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = keep

@@ -5,6 +5,25 @@ import pytest
 # On PostgreSQL every sampling test runs twice: through the one-round-trip add (fastpath.sql) and the
 # general Python way (docs/algorithms/scan.md, "Where the rules live"). SQLite has the general way only.
 _WAYS = ["fast", "general"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["general"]
+# A browser test on PostgreSQL takes the fast way only, as production on PostgreSQL does: its general way
+# is the SQLite run's Python under a browser that adds nothing to it (and two minutes of CI).
+_BROWSER_FIXTURES = {"browser", "browser_factory"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if len(_WAYS) < 2:
+        return
+    drop = [
+        item
+        for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("scan_way") == "general"
+        and _BROWSER_FIXTURES & set(item.fixturenames)
+    ]
+    if drop:
+        dropped = set(map(id, drop))
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if id(item) not in dropped]
 
 
 @pytest.fixture(autouse=True, params=_WAYS)
