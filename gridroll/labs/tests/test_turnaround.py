@@ -64,3 +64,34 @@ def test_the_database_picks_the_same_medians_and_percentiles(tubes):
 
 def test_the_page_and_the_command_view_use_one_function(tubes):
     assert queries.turnaround_by_lab(tubes) == queries._turnaround_in_python(tubes)
+
+
+def test_the_database_picks_the_right_values_in_groups_of_one_to_twelve(round_, site):
+    """The picked positions at the edges: one value, two, odd and even counts, and the 90th percentile's
+    index reaching the last value."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the database's way is PostgreSQL's")
+    start = timezone.now() - datetime.timedelta(days=1)
+    rng = random.Random(12)
+    for size in range(1, 13):
+        Tube.objects.filter(round=round_).delete()
+        Tube.objects.bulk_create(
+            Tube(
+                barcode=f"TUBE{size:03d}{i:03d}",
+                round=round_,
+                site=site,
+                pool_mode="pool10",
+                capacity=10,
+                status="sealed",
+                size=1,
+                opened_at=start,
+                sealed_at=start,
+                packed_at=start + datetime.timedelta(seconds=rng.randrange(3600)),
+                received_at=start + datetime.timedelta(hours=2, seconds=rng.randrange(3600)),
+                reported_at=start + datetime.timedelta(hours=5, seconds=rng.randrange(-9000, 9000)),
+                lab="金域",
+            )
+            for i in range(size)
+        )
+        tubes = Tube.objects.filter(round=round_)
+        assert queries._turnaround_in_sql(tubes) == queries._turnaround_in_python(tubes), size
