@@ -426,7 +426,11 @@ def tubes(round_: Round, area: Area, now: datetime.datetime | None = None) -> di
         agg[f"{stage}__n"] = Count("id", filter=q)
         if stage != "reported":
             agg[f"{stage}__oldest"] = Min(STAGE_TIME[stage], filter=q)
-    per_site = []
+    # Each site's oldest tube still waiting for a result (sealed, no result): the oldest of them is then
+    # the first entry of its site in an index (tube_waiting). Walking all the round's waiting tubes in time
+    # order for the first one in the area took as long as the whole panel for a grid.
+    agg["waiting__oldest"] = Min("sealed_at", filter=Q(reported_at__isnull=True, sealed_at__isnull=False))
+    per_site, waiting = [], []
     for row in qs.values("site_id", "site__name").annotate(**agg).order_by("site__name"):
         per_site.append(
             {
@@ -439,13 +443,18 @@ def tubes(round_: Round, area: Area, now: datetime.datetime | None = None) -> di
                 },
             }
         )
+        if row["waiting__oldest"]:
+            waiting.append((row["waiting__oldest"], row["site_id"]))
     sums = {s: sum(r[s] for r in per_site) for s in STAGES}
-    oldest = (
-        qs.filter(reported_at__isnull=True, sealed_at__isnull=False)
-        .order_by("sealed_at")
-        .values("barcode", "sealed_at", "box__code", "site__name", "lab")
-        .first()
-    )
+    oldest = None
+    if waiting:
+        _sealed_at, site_id = min(waiting)
+        oldest = (
+            qs.filter(site_id=site_id, reported_at__isnull=True, sealed_at__isnull=False)
+            .order_by("sealed_at")
+            .values("barcode", "sealed_at", "box__code", "site__name", "lab")
+            .first()
+        )
     if oldest:
         oldest["hours"] = round((now - oldest["sealed_at"]).total_seconds() / 3600, 1)
     return {"per_site": per_site, "totals": sums, "oldest": oldest}

@@ -214,7 +214,13 @@ class Tube(models.Model):
             # heap-only: neither size nor anything else it writes is in here, only sealing moves it.
             models.Index(
                 fields=["round", "site", "station"], condition=models.Q(status="open"), name="tube_open"
-            )
+            ),
+            # The command view's oldest tube still waiting for a result at a site: the first entry.
+            models.Index(
+                fields=["round", "site", "sealed_at"],
+                condition=models.Q(reported_at__isnull=True, sealed_at__isnull=False),
+                name="tube_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

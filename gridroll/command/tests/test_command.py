@@ -215,3 +215,30 @@ def test_the_pdfs_charts_are_svg_of_the_same_figures(busy, tree):
     assert f"{data['areas']['children'][0]['percent']}%" in bars
     assert json.dumps(data, default=str)  # the JSON the page's charts read
     assert Resident.objects.count() == 13
+
+
+def test_the_oldest_waiting_tube_is_the_areas_own_across_its_sites(busy, tree):
+    """Each site's oldest tube waiting for a result, then the oldest of those: a tube sealed earlier at a
+    site outside the area is not shown, and inside it, it is (reported tubes never are)."""
+    from gridroll.sampling.models import Site
+
+    other = Site.objects.create(area=tree["grid_b"], name="南门采样点")
+    sealed = timezone.now() - timezone.timedelta(hours=5)
+    common = {"round": busy, "pool_mode": "pool10", "capacity": 10, "status": "sealed", "size": 1}
+    Tube.objects.create(barcode="TUBE000777", site=other, opened_at=sealed, sealed_at=sealed, **common)
+    Tube.objects.create(
+        barcode="TUBE000778",
+        site=other,
+        opened_at=sealed,
+        sealed_at=sealed - timezone.timedelta(hours=1),
+        reported_at=timezone.now(),
+        **common,
+    )
+    district = queries.tubes(busy, tree["district"])["oldest"]
+    assert (district["barcode"], district["site__name"], district["hours"]) == (
+        "TUBE000777",
+        "南门采样点",
+        5.0,
+    )
+    assert queries.tubes(busy, tree["grid_a"])["oldest"]["barcode"] == "TUBE000003"
+    assert queries.tubes(busy, tree["grid_b"])["oldest"]["barcode"] == "TUBE000777"
