@@ -14,6 +14,21 @@ from gridroll.sampling.models import Tube
 pytestmark = pytest.mark.django_db
 
 
+def _sealed_tube(round_, site, barcode, sealed, packed, received, reported, lab) -> Tube:
+    common = {"pool_mode": "pool10", "capacity": 10, "status": "sealed", "size": 1, "opened_at": sealed}
+    return Tube(
+        barcode=barcode,
+        round=round_,
+        site=site,
+        sealed_at=sealed,
+        packed_at=packed,
+        received_at=received,
+        reported_at=reported,
+        lab=lab,
+        **common,
+    )
+
+
 @pytest.fixture
 def tubes(round_, site):
     """Tubes of three labs and none, odd and even counts, equal times, a result before its receipt, a
@@ -30,23 +45,8 @@ def tubes(round_, site):
         reported = None
         if received and i % 5:
             reported = received + datetime.timedelta(seconds=rng.randrange(-600, 30000))
-        rows.append(
-            Tube(
-                barcode=f"TUBE{i:06d}",
-                round=round_,
-                site=site,
-                pool_mode="pool10",
-                capacity=10,
-                status="sealed",
-                size=1,
-                opened_at=sealed,
-                sealed_at=sealed,
-                packed_at=packed,
-                received_at=received,
-                reported_at=reported,
-                lab=["市疾控", "金域", "华大", ""][i % 4] if i % 13 else "",
-            )
-        )
+        lab = ["市疾控", "金域", "华大", ""][i % 4] if i % 13 else ""
+        rows.append(_sealed_tube(round_, site, f"TUBE{i:06d}", sealed, packed, received, reported, lab))
     Tube.objects.bulk_create(rows)
     return Tube.objects.filter(round=round_)
 
@@ -76,20 +76,15 @@ def test_the_database_picks_the_right_values_in_groups_of_one_to_twelve(round_, 
     for size in range(1, 13):
         Tube.objects.filter(round=round_).delete()
         Tube.objects.bulk_create(
-            Tube(
-                barcode=f"TUBE{size:03d}{i:03d}",
-                round=round_,
-                site=site,
-                pool_mode="pool10",
-                capacity=10,
-                status="sealed",
-                size=1,
-                opened_at=start,
-                sealed_at=start,
-                packed_at=start + datetime.timedelta(seconds=rng.randrange(3600)),
-                received_at=start + datetime.timedelta(hours=2, seconds=rng.randrange(3600)),
-                reported_at=start + datetime.timedelta(hours=5, seconds=rng.randrange(-9000, 9000)),
-                lab="金域",
+            _sealed_tube(
+                round_,
+                site,
+                f"TUBE{size:03d}{i:03d}",
+                start,
+                start + datetime.timedelta(seconds=rng.randrange(3600)),
+                start + datetime.timedelta(hours=2, seconds=rng.randrange(3600)),
+                start + datetime.timedelta(hours=5, seconds=rng.randrange(-9000, 9000)),
+                "金域",
             )
             for i in range(size)
         )
