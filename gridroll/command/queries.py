@@ -342,22 +342,27 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
         .order_by("area__path", "name")
     )
     ids = [s.pk for s in site_rows]
+    # Scan actions per site in each 10-minute window of the last hour, counted by the database (index
+    # scan_site_recent); a scan uploaded late from an offline phone counts when it arrived. At a
+    # district's peak hour that is some 500,000 actions, which were once read into Python one by one.
+    cuts = [now - k * WINDOW for k in range(7)]  # now, 10 minutes ago, ..., an hour ago
+    counts = {"w0": Count("id", filter=Q(received_at__gt=cuts[1]))}
+    for k in range(1, 5):
+        counts[f"w{k}"] = Count("id", filter=Q(received_at__gt=cuts[k + 1], received_at__lte=cuts[k]))
+    counts["w5"] = Count("id", filter=Q(received_at__lte=cuts[5]))
     windows: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
-    since = now - 6 * WINDOW
-    # Scan actions by site and time (index scan_site_recent); a scan uploaded late from an offline
-    # phone counts when it arrived.
-    for site_id, at in (
+    for row in (
         ScanAction.objects.filter(
             site_id__in=ids,
-            received_at__gte=since,
+            received_at__gte=cuts[6],
             kind=ScanAction.Kind.ADD,
             result__in=[ScanAction.Result.ACCEPTED, ScanAction.Result.WARNED],
         )
-        .values_list("site_id", "received_at")
-        .iterator()
+        .order_by()
+        .values("site_id")
+        .annotate(**counts)
     ):
-        k = min(5, int((now - at) / WINDOW))
-        windows[site_id][k] += 1
+        windows[row["site_id"]] = [row[f"w{k}"] for k in range(6)]
     stations = dict(
         Station.objects.filter(site_id__in=ids)
         .values("site_id")

@@ -242,3 +242,48 @@ def test_the_oldest_waiting_tube_is_the_areas_own_across_its_sites(busy, tree):
     )
     assert queries.tubes(busy, tree["grid_a"])["oldest"]["barcode"] == "TUBE000003"
     assert queries.tubes(busy, tree["grid_b"])["oldest"]["barcode"] == "TUBE000777"
+
+
+def test_the_sites_ten_minute_windows_are_counted_at_their_edges(busy, tree, sampler):
+    """Each add accepted or warned in the last hour falls in one 10-minute window, the edges included as
+    int((now - at) / 10 min) puts them; refused adds, undos and older actions fall in none."""
+    import datetime
+
+    from gridroll.sampling.models import ScanAction, Site
+
+    now = timezone.now()
+    site = Site.objects.get(name="北门采样点")
+    window = queries.WINDOW
+    ago = [
+        datetime.timedelta(0),
+        datetime.timedelta(seconds=1),
+        window - datetime.timedelta(microseconds=1),
+        window,  # exactly 10 minutes: the second window, as int((now - at) / 10 min) puts it
+        window + datetime.timedelta(microseconds=1),
+        3 * window,
+        5 * window - datetime.timedelta(seconds=1),
+        5 * window,
+        6 * window,  # exactly an hour: still in
+        6 * window + datetime.timedelta(microseconds=1),  # out
+        7 * window,
+    ]
+    ScanAction.objects.all().delete()
+    base = {"user": sampler, "round": busy, "site": site, "device_time": now, "payload": {}}
+    kinds = [("add", "accepted"), ("add", "warned"), ("add", "refused"), ("undo", "accepted")]
+    made = ScanAction.objects.bulk_create(
+        ScanAction(nonce=f"n{i}-{j}", device_id="d", kind=kind, result=result, **base)
+        for i in range(len(ago))
+        for j, (kind, result) in enumerate(kinds)
+    )
+    for action in made:
+        i = int(action.nonce[1:].split("-")[0])
+        ScanAction.objects.filter(pk=action.pk).update(received_at=now - ago[i])
+    expected = [0] * 6
+    for delta in ago:
+        if delta <= 6 * window:
+            expected[min(5, int(delta / window))] += 2  # the accepted and the warned add
+    [row] = queries.sites(busy, tree["district"], now=now)
+    # The panel shows the last window and the average of the five before it.
+    assert row["last10"] == expected[0] == 6
+    assert row["hour_avg10"] == round(sum(expected[1:]) / 5, 1) == 2.4
+    assert row["behind"] is False
