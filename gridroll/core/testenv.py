@@ -37,11 +37,14 @@ def pytest_addoption(parser):
     )
 
 
+def deselect(config, items, leave_out) -> None:
+    """Take the items ``leave_out(item)`` is true of out of the run, reported as deselected."""
+    dropped = [item for item in items if leave_out(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not leave_out(item)]
+
+
 def pytest_collection_modifyitems(config, items):
-    if not config.getoption("--database-tests-only"):
-        return
-    keep = [item for item in items if uses_database(item)]
-    if len(keep) < len(items):
-        kept = set(map(id, keep))
-        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
-        items[:] = keep
+    if config.getoption("--database-tests-only"):
+        deselect(config, items, lambda item: not uses_database(item))

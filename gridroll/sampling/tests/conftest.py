@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+from gridroll.core.testenv import deselect
+
 # On PostgreSQL every sampling test runs twice: through the one-round-trip add (fastpath.sql) and the
 # general Python way (docs/algorithms/scan.md, "Where the rules live"). SQLite has the general way only.
 _WAYS = ["fast", "general"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["general"]
@@ -10,20 +12,18 @@ _WAYS = ["fast", "general"] if os.environ.get("DATABASE_URL", "").startswith("po
 _BROWSER_FIXTURES = {"browser", "browser_factory"}
 
 
+def _general_way_in_a_browser(item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return (
+        callspec is not None
+        and callspec.params.get("scan_way") == "general"
+        and bool(_BROWSER_FIXTURES & set(item.fixturenames))
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    if len(_WAYS) < 2:
-        return
-    drop = [
-        item
-        for item in items
-        if getattr(item, "callspec", None) is not None
-        and item.callspec.params.get("scan_way") == "general"
-        and _BROWSER_FIXTURES & set(item.fixturenames)
-    ]
-    if drop:
-        dropped = set(map(id, drop))
-        config.hook.pytest_deselected(items=drop)
-        items[:] = [item for item in items if id(item) not in dropped]
+    if len(_WAYS) > 1:
+        deselect(config, items, _general_way_in_a_browser)
 
 
 @pytest.fixture(autouse=True, params=_WAYS)
