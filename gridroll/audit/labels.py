@@ -76,6 +76,7 @@ ACTIONS = {
     "rollcall.exempt": _("Exempted from this round"),
     "rollcall.repair": _("Roll call rebuilt"),
     "rollcall.repair_sites": _("Per-site sample counts rebuilt"),
+    "rollcall.repair_scan_minutes": _("Scans per site and minute rebuilt"),
     "rollcall.unexempt": _("Exemption withdrawn"),
     "round.area": _("Area added to the round"),
     "round.close": _("Round closed"),

@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -27,7 +27,15 @@ from gridroll.planning.models import BatchBuilding, Plan
 from gridroll.residents.masking import may_call
 from gridroll.rollcall.models import COUNTED, HourTally, Tally
 from gridroll.rollcall.queries import state_counts, with_progress
-from gridroll.sampling.models import Box, Round, ScanAction, Site, SiteTally, Station, Tube
+from gridroll.sampling.models import (
+    Box,
+    Round,
+    ScanAction,
+    ScanMinute,
+    Site,
+    Tube,
+    minute_of,
+)
 from gridroll.staff.models import Assignment, CheckIn, Shift, Skill
 
 PANELS = ["progress", "areas", "sites", "staff", "tubes", "labs", "positives", "lagging"]
@@ -40,9 +48,17 @@ def _tallies(round_: Round, area: Area):
     return Tally.objects.filter(round=round_, grid__path__startswith=area.path)
 
 
-def _tubes(round_: Round, area: Area):
-    """The round's tubes taken at sites in ``area`` (where the tube is, not where its people live)."""
-    return Tube.objects.filter(round=round_, site__area__path__startswith=area.path)
+def _area_sites(area: Area) -> dict[int, str]:
+    """The sites in ``area``: id → name."""
+    return dict(Site.objects.filter(area__path__startswith=area.path).values_list("pk", "name"))
+
+
+def _tubes(round_: Round, area: Area, sites: dict[int, str] | None = None):
+    """The round's tubes taken at sites in ``area`` (where the tube is, not where its people live): by the
+    sites' ids (a district has a few hundred), so that the database reads the tubes without joining each
+    one to its site and area."""
+    ids = list(_area_sites(area) if sites is None else sites)
+    return Tube.objects.filter(round=round_, site_id__in=ids)
 
 
 def versions(round_: Round, area: Area, now: datetime.datetime | None = None) -> dict[str, str]:
@@ -332,68 +348,81 @@ def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.da
 # ----------------------------------------------------------------------------------------- sites
 
 
+def _count_of(queryset, field: str) -> Subquery:
+    """How many distinct ``field`` values a site's rows in ``queryset`` (filtered by the outer site) have;
+    NULL when none."""
+    return Subquery(queryset.order_by().values("site").annotate(n=Count(field, distinct=True)).values("n"))
+
+
 def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> list[dict]:
-    """Per site: scans in the last 10 minutes and in each of the five before, stations, stations with an
-    open tube; behind when the last 10 minutes fell under half of the hour's average before them."""
+    """Per site: scans in the last 10 minutes and in each of the five before (``scan_windows``: whole
+    minutes), stations, stations with an open tube; behind when the last 10 minutes' rate fell under half
+    of the hour's average before them."""
     now = now or timezone.now()
-    site_rows = list(
-        Site.objects.filter(area__path__startswith=area.path)
-        .select_related("area")
-        .order_by("area__path", "name")
-    )
-    ids = [s.pk for s in site_rows]
-    # Scan actions per site in each 10-minute window of the last hour, counted by the database (index
-    # scan_site_recent); a scan uploaded late from an offline phone counts when it arrived. At a
-    # district's peak hour that is some 500,000 actions, which were once read into Python one by one.
-    cuts = [now - k * WINDOW for k in range(7)]  # now, 10 minutes ago, ..., an hour ago
-    counts = {"w0": Count("id", filter=Q(received_at__gt=cuts[1]))}
-    for k in range(1, 5):
-        counts[f"w{k}"] = Count("id", filter=Q(received_at__gt=cuts[k + 1], received_at__lte=cuts[k]))
-    counts["w5"] = Count("id", filter=Q(received_at__lte=cuts[5]))
-    windows: dict[int, list[int]] = defaultdict(lambda: [0] * 6)
-    for row in (
-        ScanAction.objects.filter(
-            site_id__in=ids,
-            received_at__gte=cuts[6],
-            kind=ScanAction.Kind.ADD,
-            result__in=[ScanAction.Result.ACCEPTED, ScanAction.Result.WARNED],
+    # One row a site with its counts, each counted once for all the sites and joined: stations, the
+    # stations with an open tube (index tube_open), the kept live samples (SiteTally). A district has
+    # hundreds of sites; a query per figure with their ids, or a subquery per site, cost more than this.
+    like = connection.ops.prep_for_like_query(area.path) + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.id, s.name, a.name, COALESCE(st.n, 0), COALESCE(op.n, 0), COALESCE(t.samples, 0) "
+            "FROM sampling_site s JOIN areas_area a ON a.id = s.area_id "
+            "LEFT JOIN (SELECT site_id, COUNT(*) AS n FROM sampling_station GROUP BY site_id) st "
+            "ON st.site_id = s.id "
+            "LEFT JOIN (SELECT site_id, COUNT(DISTINCT station_id) AS n FROM sampling_tube "
+            "WHERE round_id = %s AND status = %s GROUP BY site_id) op ON op.site_id = s.id "
+            "LEFT JOIN sampling_sitetally t ON t.site_id = s.id AND t.round_id = %s "
+            "WHERE a.path LIKE %s ESCAPE '\\' ORDER BY a.path, s.name",
+            [round_.pk, Tube.Status.OPEN, round_.pk, like],
         )
-        .order_by()
-        .values("site_id")
-        .annotate(**counts)
-    ):
-        windows[row["site_id"]] = [row[f"w{k}"] for k in range(6)]
-    stations = dict(
-        Station.objects.filter(site_id__in=ids)
-        .values("site_id")
-        .annotate(n=Count("id"))
-        .values_list("site_id", "n")
-    )
-    open_stations = dict(
-        Tube.objects.filter(round=round_, site_id__in=ids, status=Tube.Status.OPEN)
-        .values("site_id")
-        .annotate(n=Count("station_id", distinct=True))
-        .values_list("site_id", "n")
-    )
-    # Live samples per site, kept on scan (SiteTally: one row a site instead of the round's tubes).
-    total = dict(SiteTally.objects.filter(round=round_, site_id__in=ids).values_list("site_id", "samples"))
+        keys = ("pk", "name", "area__name", "n_stations", "n_open", "samples")
+        site_rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
+    windows = scan_windows(round_, [s["pk"] for s in site_rows], now)
+    newest = 9 + (now - minute_of(now)).total_seconds() / 60  # minutes in the newest window
     out = []
     for s in site_rows:
-        w = windows[s.pk]
+        w = windows.get(s["pk"], [0] * 6)
         before = sum(w[1:]) / 5
         out.append(
             {
-                "pk": s.pk,
-                "name": s.name,
-                "area": s.area.name,
+                "pk": s["pk"],
+                "name": s["name"],
+                "area": s["area__name"],
                 "last10": w[0],
                 "hour_avg10": round(before, 1),
-                "stations": stations.get(s.pk, 0),
-                "open_stations": open_stations.get(s.pk, 0),
-                "scans": total.get(s.pk, 0),
-                "behind": before > 0 and w[0] < before / 2,
+                "stations": s["n_stations"] or 0,
+                "open_stations": s["n_open"] or 0,
+                "scans": s["samples"] or 0,
+                # The newest window is not yet ten minutes long: its rate is compared, not its count.
+                "behind": before > 0 and w[0] * 10 / newest < before / 2,
             }
         )
+    return out
+
+
+def scan_windows(round_: Round, site_ids: list[int], now: datetime.datetime) -> dict[int, list[int]]:
+    """Per site, the round's adds accepted or warned in each 10-minute window of the last hour, newest
+    first, in whole minutes of arrival: the newest window is this minute so far and the nine before it,
+    each earlier one the ten minutes before that (an add that arrived ``m`` whole minutes before this
+    minute falls in window ``m // 10``). A scan uploaded late from an offline phone counts when it arrived.
+
+    Read from the kept minutes (ScanMinute: at most 60 rows a site), not from the actions: at a district's
+    peak hour that was some 500,000 actions, and even the actions of the minutes a window's exact edges
+    cut through were 60,000 (issue 20; docs/command.md)."""
+    this_minute = minute_of(now)
+    starts = [this_minute - (10 * k + 9) * datetime.timedelta(minutes=1) for k in range(6)]
+    windows = {f"w{k}": Sum("scans", filter=Q(minute__gte=starts[k])) for k in range(6)}
+    out = {}
+    for row in (
+        ScanMinute.objects.filter(
+            round=round_, site_id__in=site_ids, minute__gte=starts[5], minute__lte=this_minute
+        )
+        .order_by()
+        .values("site_id")
+        .annotate(**windows)
+    ):
+        upto = [row[f"w{k}"] or 0 for k in range(6)]  # from each window's start to now
+        out[row["site_id"]] = [upto[0]] + [upto[k] - upto[k - 1] for k in range(1, 6)]
     return out
 
 
@@ -425,7 +454,8 @@ def tubes(round_: Round, area: Area, now: datetime.datetime | None = None) -> di
     """Tubes per stage and site: how many and how old the oldest is (hours since it entered the stage);
     the oldest tube still waiting for a result, with its box."""
     now = now or timezone.now()
-    qs = _tubes(round_, area)
+    names = _area_sites(area)
+    qs = _tubes(round_, area, names)
     agg: dict[str, Count | Min] = {}
     for stage, q in stage_q().items():
         agg[f"{stage}__n"] = Count("id", filter=q)
@@ -436,10 +466,13 @@ def tubes(round_: Round, area: Area, now: datetime.datetime | None = None) -> di
     # order for the first one in the area took as long as the whole panel for a grid.
     agg["waiting__oldest"] = Min("sealed_at", filter=Q(reported_at__isnull=True, sealed_at__isnull=False))
     per_site, waiting = [], []
-    for row in qs.values("site_id", "site__name").annotate(**agg).order_by("site__name"):
+    rows = sorted(
+        qs.values("site_id").annotate(**agg).order_by(), key=lambda r: (names[r["site_id"]], r["site_id"])
+    )
+    for row in rows:
         per_site.append(
             {
-                "site": row["site__name"],
+                "site": names[row["site_id"]],
                 **{s: row[f"{s}__n"] for s in STAGES},
                 "ages": {
                     s: round((now - row[f"{s}__oldest"]).total_seconds() / 3600, 1)
@@ -558,8 +591,8 @@ def staff(round_: Round, area: Area, now: datetime.datetime | None = None, user=
     planned = shifts.count()
     site_rows = list(
         Site.objects.filter(area__path__startswith=area.path, is_active=True)
-        .select_related("area", "capacity")
         .order_by("area__path", "name")
+        .values("pk", "name", "area__name", "area__path", "capacity__is_shut")
     )
     current = list(
         shifts.filter(starts_at__lte=now, ends_at__gt=now)
@@ -581,13 +614,13 @@ def staff(round_: Round, area: Area, now: datetime.datetime | None = None, user=
         by_site[s.site_id].append(s)
     out = []
     for site in site_rows:
-        on = by_site.get(site.pk, [])
-        calls = user is not None and may_call(user, site.area.path)
+        on = by_site.get(site["pk"], [])
+        calls = user is not None and bool(on) and may_call(user, site["area__path"])
         row: dict[str, Any] = {
-            "pk": site.pk,
-            "name": site.name,
-            "area": site.area.name,
-            "is_shut": bool(getattr(site, "capacity", None) and site.capacity.is_shut),
+            "pk": site["pk"],
+            "name": site["name"],
+            "area": site["area__name"],
+            "is_shut": bool(site["capacity__is_shut"]),
             "shift": (
                 f"{timezone.localtime(min(s.starts_at for s in on)):%H:%M}-"
                 f"{timezone.localtime(max(s.ends_at for s in on)):%H:%M}"
@@ -598,7 +631,7 @@ def staff(round_: Round, area: Area, now: datetime.datetime | None = None, user=
             "assigned": 0,
             "checked_in": 0,
             "absent": [],
-            "next": upcoming.get(site.pk),
+            "next": upcoming.get(site["pk"]),
         }
         for s in on:
             for a in s.assignments.all():

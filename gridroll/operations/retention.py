@@ -84,11 +84,15 @@ def _delete(report: KindReport, queryset, dry_run: bool, label: str | None = Non
 
 
 def _scan_logs(report: KindReport, dry_run: bool) -> None:
-    from gridroll.sampling.models import ScanAction
+    from gridroll.sampling.models import ScanAction, ScanMinute, minute_of
 
+    # To the minute, so that the scans per site and minute kept for the command view (no personal data)
+    # go with the actions they count and check_rollcall still finds them equal.
+    cutoff = minute_of(report.cutoff)
     report.found = report.deleted = _delete(
-        report, ScanAction.objects.filter(received_at__lt=report.cutoff), dry_run
+        report, ScanAction.objects.filter(received_at__lt=cutoff), dry_run
     )
+    _delete(report, ScanMinute.objects.filter(minute__lt=cutoff), dry_run, "minutes per site")
 
 
 def _purged_rounds() -> list[int]:

@@ -8,7 +8,7 @@
 -- the general way checks its signature and decides.
 -- A nonce seen before fails on a unique index and rolls the whole call back: the caller then answers
 -- with the stored result. tests: sampling/tests (they run through here on PostgreSQL).
--- Installed by the migration that carries this text frozen in it (sampling/0012 today): a change here
+-- Installed by the migration that carries this text frozen in it (sampling/0015 today): a change here
 -- needs a new migration with the new text (tests/test_fast_path.py compares the installed function, the
 -- latest migration's text and this file). Each installing migration drops every earlier version first,
 -- whatever its arguments were.
@@ -151,6 +151,12 @@ BEGIN
                 p_payload || jsonb_build_object('_tube', v_tube, '_person', v_person),
                 p_device_time, p_now, p_offline, v_result, v_reason, coalesce(p_messages ->> v_reason, ''),
                 v_result = 'refused' AND p_offline);
+    -- As sampling.services.add_scan_minutes, after the action: the site's adds in the minute it arrived.
+    IF v_result <> 'refused' THEN
+        INSERT INTO sampling_scanminute (round_id, site_id, minute, scans)
+            VALUES (p_round, p_site, date_trunc('minute', p_now AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1)
+            ON CONFLICT (round_id, site_id, minute) DO UPDATE SET scans = sampling_scanminute.scans + 1;
+    END IF;
     RETURN jsonb_build_object('result', v_result, 'reason', v_reason, 'tube', v_tube, 'person', v_person);
 END;
 $$;

@@ -36,15 +36,18 @@ from gridroll.rollcall import services as rollcall
 from gridroll.rollcall.models import Entry, State
 from gridroll.sampling import signals
 from gridroll.sampling.models import (
+    COUNTED_ADDS,
     POOL_SIZE,
     PoolMode,
     Round,
     Sample,
     ScanAction,
+    ScanMinute,
     Site,
     SiteTally,
     Station,
     Tube,
+    minute_of,
 )
 from gridroll.sampling.reasons import MESSAGES
 
@@ -846,6 +849,33 @@ def _write(b: _Batch, actions: list[tuple]) -> None:
     _update_rollcall(b)
     _write_tallies(b)
     insert_rows(ScanAction, _ACTION_FIELDS, actions, ids=False)
+    add_scan_minutes(actions)
+
+
+_KIND, _ROUND, _SITE, _RECEIVED, _RESULT = (
+    _ACTION_FIELDS.index(f) for f in ("kind", "round_id", "site_id", "received_at", "result")
+)
+
+
+def add_scan_minutes(actions: list[tuple]) -> None:
+    """Count the adds accepted or warned among ``actions`` (rows in the order of _ACTION_FIELDS) into
+    their round's, site's and minute's ScanMinute row, after the actions themselves (the order
+    fastpath.sql writes them in). An add undone later still counts: it was a scan at the site."""
+    minutes: Counter = Counter(
+        (a[_ROUND], a[_SITE], minute_of(a[_RECEIVED]))
+        for a in actions
+        if a[_KIND] == ScanAction.Kind.ADD and a[_RESULT] in COUNTED_ADDS and a[_ROUND] and a[_SITE]
+    )
+    if not minutes:
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO sampling_scanminute (round_id, site_id, minute, scans) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (round_id, site_id, minute) DO UPDATE SET scans = sampling_scanminute.scans + "
+            "excluded.scans",
+            [(r, s, adapt(m), n) for (r, s, m), n in sorted(minutes.items())],
+        )
 
 
 def _write_tallies(b: _Batch) -> None:
@@ -928,6 +958,56 @@ def check_site_tallies(round_, *, repair: bool = False, user=None) -> list[tuple
                 "rollcall.repair_sites",
                 round_,
                 changes={"site_tallies": [len(wrong), 0]},
+                reason="check_rollcall --repair",
+            )
+    return wrong
+
+
+def derive_scan_minutes(round_id: int) -> dict[tuple[int, datetime.datetime], int]:
+    """The round's adds accepted or warned per site and UTC minute of arrival, counted from the actions."""
+    counts: Counter = Counter()
+    for site_id, received_at in (
+        ScanAction.objects.filter(round_id=round_id, kind=ScanAction.Kind.ADD, result__in=COUNTED_ADDS)
+        .exclude(site_id=None)
+        .values_list("site_id", "received_at")
+        .iterator(chunk_size=10_000)
+    ):
+        counts[(site_id, minute_of(received_at))] += 1
+    return dict(counts)
+
+
+def check_scan_minutes(
+    round_, *, repair: bool = False, user=None
+) -> list[tuple[tuple[int, datetime.datetime], int, int]]:
+    """Compare the round's ScanMinute rows with a recount of its actions: [((site id, minute), stored,
+    derived)…] that disagree. With ``repair`` the round's rows are counted again (check_rollcall
+    --repair), audited as the site tallies' repair is."""
+    stored = {
+        (s, m.astimezone(datetime.UTC)): n
+        for s, m, n in ScanMinute.objects.filter(round_id=round_.pk).values_list("site_id", "minute", "scans")
+        if n
+    }
+    derived = derive_scan_minutes(round_.pk)
+    wrong = [
+        (key, stored.get(key, 0), derived.get(key, 0))
+        for key in sorted(set(stored) | set(derived))
+        if stored.get(key, 0) != derived.get(key, 0)
+    ]
+    if repair and wrong:
+        with transaction.atomic():
+            ScanMinute.objects.filter(round_id=round_.pk).delete()
+            ScanMinute.objects.bulk_create(
+                [
+                    ScanMinute(round_id=round_.pk, site_id=s, minute=m, scans=n)
+                    for (s, m), n in sorted(derived.items())
+                ],
+                batch_size=5_000,
+            )
+            record(
+                user,
+                "rollcall.repair_scan_minutes",
+                round_,
+                changes={"scan_minutes": [len(wrong), 0]},
                 reason="check_rollcall --repair",
             )
     return wrong

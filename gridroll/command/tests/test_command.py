@@ -20,7 +20,7 @@ from gridroll.rollcall.models import Entry, Exemption
 from gridroll.rollcall.services import set_exemption
 from gridroll.rollcall.tests.helpers import assert_tallies_true, fill, receive
 from gridroll.sampling.models import Box, Sample, Tube
-from gridroll.sampling.services import record_actions
+from gridroll.sampling.services import check_scan_minutes, record_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -245,45 +245,127 @@ def test_the_oldest_waiting_tube_is_the_areas_own_across_its_sites(busy, tree):
 
 
 def test_the_sites_ten_minute_windows_are_counted_at_their_edges(busy, tree, sampler):
-    """Each add accepted or warned in the last hour falls in one 10-minute window, the edges included as
-    int((now - at) / 10 min) puts them; refused adds, undos and older actions fall in none."""
+    """Each add accepted or warned in the last hour falls in one 10-minute window of whole minutes of
+    arrival (the newest is this minute so far and the nine before it), the edges included as
+    (this minute - its minute) // 10 puts them; refused adds, undos and older actions fall in none."""
     import datetime
 
-    from gridroll.sampling.models import ScanAction, Site
+    from gridroll.sampling.models import ScanAction, Site, minute_of
 
-    now = timezone.now()
+    minute = datetime.timedelta(minutes=1)
+    tiny = datetime.timedelta(microseconds=1)
+    this_minute = minute_of(timezone.now())
+    now = this_minute + datetime.timedelta(seconds=30, microseconds=500)
     site = Site.objects.get(name="北门采样点")
-    window = queries.WINDOW
-    ago = [
-        datetime.timedelta(0),
-        datetime.timedelta(seconds=1),
-        window - datetime.timedelta(microseconds=1),
-        window,  # exactly 10 minutes: the second window, as int((now - at) / 10 min) puts it
-        window + datetime.timedelta(microseconds=1),
-        3 * window,
-        5 * window - datetime.timedelta(seconds=1),
-        5 * window,
-        6 * window,  # exactly an hour: still in
-        6 * window + datetime.timedelta(microseconds=1),  # out
-        7 * window,
+    arrived = [
+        now,
+        this_minute,  # the minute's first instant: this minute
+        this_minute - tiny,  # the minute before: still the newest window
+        this_minute - 9 * minute,  # the newest window's first minute
+        this_minute - 9 * minute - tiny,  # the window before
+        this_minute - 29 * minute + datetime.timedelta(seconds=59),
+        this_minute - 30 * minute,
+        this_minute - 59 * minute,  # the hour's first minute: the oldest window
+        this_minute - 59 * minute - tiny,  # out
+        this_minute - 70 * minute,
     ]
     ScanAction.objects.all().delete()
     base = {"user": sampler, "round": busy, "site": site, "device_time": now, "payload": {}}
     kinds = [("add", "accepted"), ("add", "warned"), ("add", "refused"), ("undo", "accepted")]
     made = ScanAction.objects.bulk_create(
         ScanAction(nonce=f"n{i}-{j}", device_id="d", kind=kind, result=result, **base)
-        for i in range(len(ago))
+        for i in range(len(arrived))
         for j, (kind, result) in enumerate(kinds)
     )
     for action in made:
         i = int(action.nonce[1:].split("-")[0])
-        ScanAction.objects.filter(pk=action.pk).update(received_at=now - ago[i])
+        ScanAction.objects.filter(pk=action.pk).update(received_at=arrived[i])
+    # The actions were written here, not scanned: their minutes are counted as check_rollcall would.
+    check_scan_minutes(busy, repair=True)
     expected = [0] * 6
-    for delta in ago:
-        if delta <= 6 * window:
-            expected[min(5, int(delta / window))] += 2  # the accepted and the warned add
+    for at in arrived:
+        back = (this_minute - minute_of(at)) // minute
+        if back < 60:
+            expected[back // 10] += 2  # the accepted and the warned add
+    assert expected == [8, 2, 2, 2, 0, 2]
     [row] = queries.sites(busy, tree["district"], now=now)
     # The panel shows the last window and the average of the five before it.
-    assert row["last10"] == expected[0] == 6
-    assert row["hour_avg10"] == round(sum(expected[1:]) / 5, 1) == 2.4
+    assert row["last10"] == expected[0] == 8
+    assert row["hour_avg10"] == round(sum(expected[1:]) / 5, 1) == 1.6
     assert row["behind"] is False
+
+
+def test_a_site_falls_behind_by_its_newest_windows_rate_not_its_count(busy, tree, sampler):
+    """The newest window is nine minutes and a part: a site keeping its pace is not flagged for the
+    minute it has not had yet, and one under half its pace is."""
+    import datetime
+
+    from gridroll.sampling.models import ScanMinute, Site, minute_of
+
+    site = Site.objects.get(name="北门采样点")
+    this_minute = minute_of(timezone.now())
+    now = this_minute + datetime.timedelta(seconds=1)
+    ScanMinute.objects.all().delete()
+    # One scan a minute for the 50 minutes before the newest window: 10 a window.
+    ScanMinute.objects.bulk_create(
+        ScanMinute(round=busy, site=site, minute=this_minute - datetime.timedelta(minutes=m), scans=1)
+        for m in range(10, 60)
+    )
+    newest = ScanMinute.objects.create(round=busy, site=site, minute=this_minute, scans=5)
+    # 5 in 9 minutes and a second is a rate of 5.5 per 10 minutes: more than half of 10.
+    [row] = queries.sites(busy, tree["district"], now=now)
+    assert (row["last10"], row["hour_avg10"], row["behind"]) == (5, 10.0, False)
+    ScanMinute.objects.filter(pk=newest.pk).update(scans=4)  # 4.4 per 10 minutes: behind
+    [row] = queries.sites(busy, tree["district"], now=now)
+    assert (row["last10"], row["behind"]) == (4, True)
+
+
+def test_the_kept_minutes_give_the_windows_a_count_of_the_actions_gives(busy, tree, admin, act):
+    """The windows come from the kept minutes: for scans made through the scanner's own ways at times on,
+    just off and between minute edges, and for clocks read anywhere in a minute, they equal a count of the
+    actions themselves by the minutes they arrived in."""
+    import datetime
+    import random
+    from unittest import mock
+
+    from gridroll.sampling.models import ScanAction, ScanMinute, Site, minute_of
+
+    site = Site.objects.get(name="北门采样点")
+    base = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(hours=2)
+    rng = random.Random(20)
+    offsets = sorted(
+        {datetime.timedelta(minutes=m) for m in range(0, 125, 7)}
+        | {datetime.timedelta(minutes=m, microseconds=1) for m in range(0, 125, 10)}
+        | {datetime.timedelta(minutes=m) - datetime.timedelta(microseconds=1) for m in range(1, 125, 10)}
+        | {datetime.timedelta(seconds=rng.uniform(0, 125 * 60)) for _ in range(60)}
+    )
+    ScanAction.objects.all().delete()
+    ScanMinute.objects.all().delete()
+    people = list(Resident.objects.order_by("pk"))
+    tube = ""
+    for i, offset in enumerate(offsets):
+        # Each action arrives at base + offset (the server's clock), whatever the phone's says; a new
+        # tube every eight adds, an undo after every third, people again in later tubes (warned).
+        with mock.patch("django.utils.timezone.now", return_value=base + offset):
+            if i % 8 == 0:
+                tube = f"TUBE{900 + i:06d}"
+                record_actions(admin, [act("open_tube", tube)])
+            record_actions(admin, [act("add", tube, resident_id=people[i % len(people)].pk)])
+            if i % 3 == 0:
+                record_actions(admin, [act("undo", tube)])
+    counted = ScanAction.objects.filter(kind="add", result__in=["accepted", "warned"])
+    arrived = list(counted.values_list("received_at", flat=True))
+    # Accepted, warned (sampled before) and refused adds (a positive pool's people need a single tube)
+    results = set(ScanAction.objects.filter(kind="add").values_list("result", flat=True))
+    assert results == {"accepted", "warned", "refused"} and len(arrived) > len(offsets) / 2
+    clocks = [base + o for o in offsets] + [
+        base + datetime.timedelta(seconds=rng.uniform(55 * 60, 130 * 60)) for _ in range(40)
+    ]
+    for now in clocks:
+        expected = [0] * 6
+        for at in arrived:
+            back = (minute_of(now) - minute_of(at)) // datetime.timedelta(minutes=1)
+            if 0 <= back < 60:  # (the clocks read here may be earlier than some arrivals in their minute)
+                expected[back // 10] += 1
+        got = queries.scan_windows(busy, [site.pk], now).get(site.pk, [0] * 6)
+        assert got == expected, now

@@ -19,7 +19,8 @@ from gridroll.reconcile.models import Feed, FeedLine
 from gridroll.residents.models import ImportBatch, ImportReject, Resident
 from gridroll.rollcall.models import Entry, Tally
 from gridroll.rollcall.tests.helpers import fill
-from gridroll.sampling.models import Round, Sample, ScanAction
+from gridroll.sampling.models import Round, Sample, ScanAction, ScanMinute
+from gridroll.sampling.services import check_scan_minutes
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,7 @@ def history(roll, people, act, tree, site, resident_a):
     ScanAction.objects.filter(pk__in=ScanAction.objects.order_by("pk").values("pk")[:3]).update(
         received_at=LONG_AGO
     )
+    check_scan_minutes(roll, repair=True)  # as if they had come then: the minutes per site follow them
     # Visitors: one registered long ago who was sampled (anonymised), one never sampled (deleted), one new.
     old_visitor = Resident.objects.create(
         name="过客甲", registered_site=site, document_number=new_id(seq=801)
@@ -133,6 +135,9 @@ def test_purge_removes_what_is_past_its_time_and_keeps_the_rest(history):
         ScanAction.objects.filter(received_at__lt=timezone.now() - datetime.timedelta(days=30)).count() == 0
     )
     assert ScanAction.objects.exists()  # the recent ones
+    # The scans per site and minute kept for the command view go with the actions they count.
+    assert ScanMinute.objects.exists() and not ScanMinute.objects.filter(minute__lt=RECENTLY).exists()
+    assert check_scan_minutes(h["round"]) == []
     old_visitor, gone_visitor, new_visitor = h["visitors"]
     assert not Resident.objects.filter(pk__in=[old_visitor.pk, gone_visitor.pk]).exists()
     assert Resident.objects.filter(pk=new_visitor.pk, name="过客丙").exists()

@@ -35,8 +35,8 @@ def assert_tallies_true(round_) -> None:
 
 def assert_command_tallies_true(round_) -> None:
     """The command view's kept counts equal a count of the samples themselves (issue 20): first samples
-    (live, not a repeat) per grid of the person's entry and UTC hour (HourTally), and live samples per
-    site (SiteTally)."""
+    (live, not a repeat) per grid of the person's entry and UTC hour (HourTally), live samples per site
+    (SiteTally), and adds per site and minute (ScanMinute, counted from the actions)."""
     from collections import Counter
 
     from gridroll.sampling.models import Sample, SiteTally
@@ -61,6 +61,20 @@ def assert_command_tallies_true(round_) -> None:
     }
     assert kept_hours == dict(hours)
     assert kept_sites == dict(sites)
+    # Adds accepted or warned per site and UTC minute of arrival (ScanMinute), from the actions.
+    from gridroll.sampling.models import ScanAction, ScanMinute
+
+    minutes: Counter = Counter()
+    for site_id, received_at in ScanAction.objects.filter(
+        round=round_, kind="add", result__in=["accepted", "warned"]
+    ).values_list("site_id", "received_at"):
+        minutes[(site_id, received_at.astimezone(datetime.UTC).replace(second=0, microsecond=0))] += 1
+    kept_minutes = {
+        (s, m.astimezone(datetime.UTC)): n
+        for s, m, n in ScanMinute.objects.filter(round=round_).values_list("site_id", "minute", "scans")
+        if n
+    }
+    assert kept_minutes == dict(minutes)
 
 
 def fill(user, act, tube, people, **extra):

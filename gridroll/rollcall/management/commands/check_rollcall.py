@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gridroll.rollcall.services import check_round
 from gridroll.sampling.models import Round
-from gridroll.sampling.services import check_site_tallies
+from gridroll.sampling.services import check_scan_minutes, check_site_tallies
 
 
 class Command(BaseCommand):
@@ -31,11 +31,13 @@ class Command(BaseCommand):
             result = check_round(round_, repair=options["repair"])
             # The command view's per-site counts (sampling.SiteTally) are checked here too.
             sites = check_site_tallies(round_, repair=options["repair"])
+            minutes = check_scan_minutes(round_, repair=options["repair"])
             n_entries, n_tallies = len(result["entries"]), len(result["tallies"])
             n_hours, n_sites = len(result["hours"]), len(sites)
             self.stdout.write(
                 f"round {round_.pk} {round_.name}: {n_entries} entries, {n_tallies} tallies, "
-                f"{n_hours} hourly tallies and {n_sites} site tallies disagree"
+                f"{n_hours} hourly tallies and {n_sites} site tallies disagree, "
+                f"and {len(minutes)} minutes of scans per site"
             )
             for resident_id, stored, derived in result["entries"][:50]:
                 self.stdout.write(f"  resident {resident_id}: stored {stored}, derived {derived}")
@@ -48,6 +50,10 @@ class Command(BaseCommand):
                 )
             for site_id, stored, derived in sites[:50]:
                 self.stdout.write(f"  site {site_id}: {stored} samples stored, {derived} counted")
+            for (site_id, minute), stored, derived in minutes[:50]:
+                self.stdout.write(
+                    f"  site {site_id} {minute:%Y-%m-%d %H:%M} UTC: {stored} scans stored, {derived} counted"
+                )
             if result["repaired"]:
                 self.stdout.write("  repaired (audited as rollcall.repair)")
             elif n_entries or n_tallies or n_hours:
@@ -56,6 +62,10 @@ class Command(BaseCommand):
                 self.stdout.write("  site tallies counted again")
             elif n_sites:
                 wrong += n_sites
+            if minutes and options["repair"]:
+                self.stdout.write("  scans per site and minute counted again")
+            elif minutes:
+                wrong += len(minutes)
         if wrong:
             raise CommandError(f"{wrong} disagreements; run again with --repair to fix them")
         self.stdout.write("consistent" if not options["repair"] else "done")
