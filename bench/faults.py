@@ -4,7 +4,8 @@ offline, responses are lost after the upload, batches are sent twice at once and
 
 Afterwards every invariant is checked against the database: every action sent is recorded exactly once
 (none lost, none duplicated, none left queued), no tube over capacity, nobody twice in a tube, tube sizes
-equal their live samples, and the roll call equals a recount (rollcall.services.check_round). It exits
+equal their live samples, the roll call equals a recount (rollcall.services.check_round), and so do the
+command view's kept counts (hours, sites, scans per site and minute). It exits
 non-zero when any of them fails, so that CI can run the short version:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gridroll_faults .venv/bin/python bench/faults.py --short
@@ -76,6 +77,7 @@ from gridroll.codes.services import issue_codes  # noqa: E402
 from gridroll.residents.models import Resident  # noqa: E402
 from gridroll.rollcall.services import check_round, sync_round  # noqa: E402
 from gridroll.sampling.models import Round, RoundArea, Sample, ScanAction, Site, Station, Tube  # noqa: E402
+from gridroll.sampling.services import check_scan_minutes, check_site_tallies  # noqa: E402
 
 PORT = int(os.environ.get("FAULTS_PORT", "8766"))
 
@@ -255,6 +257,9 @@ def report(args, round_, phones, stats, faults, drained_s, name: str = "faults")
     sizes = dict(live.values("tube").annotate(n=Count("id")).values_list("tube", "n"))
     wrong_sizes = sum(1 for t in Tube.objects.filter(round=round_) if sizes.get(t.pk, 0) != t.size)
     roll = check_round(round_)
+    # The command view's kept counts: first samples per grid and hour, live samples per site, scans per
+    # site and minute (each equal to a recount; docs/command.md).
+    kept_wrong = len(roll["hours"]) + len(check_site_tallies(round_)) + len(check_scan_minutes(round_))
     windows = [(t, t + 15) for t, what in faults if "offline" not in what]
     # A request is in a fault window if it was under way at any time within one (one sent just before a
     # worker was killed loses its answer with it).
@@ -277,6 +282,7 @@ def report(args, round_, phones, stats, faults, drained_s, name: str = "faults")
         "tube_size_not_its_samples": wrong_sizes,
         "rollcall_entries_wrong": len(roll["entries"]),
         "rollcall_tallies_wrong": len(roll["tallies"]),
+        "command_counts_wrong": kept_wrong,
         "requests": len(stats.requests),
         "errors_in_fault_windows": len(errors_in),
         "errors_outside_fault_windows": len(errors_out),
@@ -300,6 +306,7 @@ def report(args, round_, phones, stats, faults, drained_s, name: str = "faults")
         "tube_size_not_its_samples",
         "rollcall_entries_wrong",
         "rollcall_tallies_wrong",
+        "command_counts_wrong",
         "errors_outside_fault_windows",
     ]
     failed = [k for k in must_be_zero if summary[k]]
