@@ -923,6 +923,15 @@ def _write_tallies(b: _Batch) -> None:
             )
 
 
+def _disagreements(stored: dict, derived: dict) -> list[tuple]:
+    """[(key, stored, derived)…] where two counts by the same keys differ (a missing key counts 0)."""
+    return [
+        (key, stored.get(key, 0), derived.get(key, 0))
+        for key in sorted(set(stored) | set(derived))
+        if stored.get(key, 0) != derived.get(key, 0)
+    ]
+
+
 def derive_site_tallies(round_id: int) -> dict[int, int]:
     """The round's live samples per site, counted from the samples."""
     with connection.cursor() as cursor:
@@ -942,11 +951,7 @@ def check_site_tallies(round_, *, repair: bool = False, user=None) -> list[tuple
         s: n for s, n in SiteTally.objects.filter(round_id=round_.pk).values_list("site_id", "samples") if n
     }
     derived = derive_site_tallies(round_.pk)
-    wrong = [
-        (site_id, stored.get(site_id, 0), derived.get(site_id, 0))
-        for site_id in sorted(set(stored) | set(derived))
-        if stored.get(site_id, 0) != derived.get(site_id, 0)
-    ]
+    wrong = _disagreements(stored, derived)
     if repair and wrong:
         with transaction.atomic():
             SiteTally.objects.filter(round_id=round_.pk).delete()
@@ -988,11 +993,7 @@ def check_scan_minutes(
         if n
     }
     derived = derive_scan_minutes(round_.pk)
-    wrong = [
-        (key, stored.get(key, 0), derived.get(key, 0))
-        for key in sorted(set(stored) | set(derived))
-        if stored.get(key, 0) != derived.get(key, 0)
-    ]
+    wrong = _disagreements(stored, derived)
     if repair and wrong:
         with transaction.atomic():
             ScanMinute.objects.filter(round_id=round_.pk).delete()
