@@ -501,7 +501,7 @@ def tubes(round_: Round, area: Area, now: datetime.datetime | None = None) -> di
 def labs(round_: Round, area: Area) -> list[dict]:
     """Per lab: tubes at the lab, reported, and the turnaround (labs.queries, as the labs' own page)."""
     qs = _tubes(round_, area)
-    rows = turnaround_by_lab(qs.filter(received_at__isnull=False))
+    rows = turnaround_by_lab(qs.filter(received_at__isnull=False), received=True)
     return rows
 
 

@@ -59,6 +59,12 @@ def test_the_database_picks_the_same_medians_and_percentiles(tubes):
     assert queries._turnaround_in_sql(tubes) == python
     received = tubes.filter(received_at__isnull=False, lab="市疾控")
     assert queries._turnaround_in_sql(received) == queries._turnaround_in_python(received)
+    # Received tubes grouped by lab alone (the command view's way, in the order of index tube_at_lab):
+    # the unnamed lab's received tubes keep their label.
+    received = tubes.filter(received_at__isnull=False)
+    by_lab = queries._turnaround_in_sql(received, received=True)
+    assert by_lab == queries._turnaround_in_python(received) == queries._turnaround_in_sql(received)
+    assert len(by_lab) == 4 and queries._label("", True) in [row["lab"] for row in by_lab]
     assert queries._turnaround_in_sql(tubes.none()) == [] == queries._turnaround_in_python(tubes.none())
 
 
