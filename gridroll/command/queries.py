@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -27,20 +27,11 @@ from gridroll.planning.models import BatchBuilding, Plan
 from gridroll.residents.masking import may_call
 from gridroll.rollcall.models import COUNTED, HourTally, Tally
 from gridroll.rollcall.queries import state_counts, with_progress
-from gridroll.sampling.models import (
-    Box,
-    Round,
-    ScanAction,
-    ScanMinute,
-    Site,
-    Tube,
-    minute_of,
-)
+from gridroll.sampling.models import Box, Round, ScanAction, ScanMinute, Site, Tube, minute_of
 from gridroll.staff.models import Assignment, CheckIn, Shift, Skill
 
 PANELS = ["progress", "areas", "sites", "staff", "tubes", "labs", "positives", "lagging"]
 ROLL_PANELS = {"progress", "areas", "lagging", "positives"}
-WINDOW = datetime.timedelta(minutes=10)
 STAGES = ["open", "sealed", "packed", "in_transit", "received", "reported"]
 
 
@@ -346,12 +337,6 @@ def progress(round_: Round, area: Area, grids: dict[int, dict], now: datetime.da
 
 
 # ----------------------------------------------------------------------------------------- sites
-
-
-def _count_of(queryset, field: str) -> Subquery:
-    """How many distinct ``field`` values a site's rows in ``queryset`` (filtered by the outer site) have;
-    NULL when none."""
-    return Subquery(queryset.order_by().values("site").annotate(n=Count(field, distinct=True)).values("n"))
 
 
 def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> list[dict]:
