@@ -23,6 +23,8 @@
         textStyle: { color: fg },
         tooltip: { trigger: "axis" },
         legend: { textStyle: { color: fg } },
+        // Room for the axis's own labels: a district's "36,000" was cut off on a phone.
+        grid: { left: 8, right: 24, containLabel: true },
         xAxis: { type: "category", data: d.points.map(function (p) { return p.hour; }) },
         yAxis: { type: "value" },
         series: [
