@@ -932,6 +932,15 @@ def _disagreements(stored: dict, derived: dict) -> list[tuple]:
     ]
 
 
+def _count_again(model, round_, rows: list, action: str, kind: str, wrong: int, user) -> None:
+    """Replace a round's kept counts in ``model`` with a recount (``rows``, perhaps none), and audit how
+    many were wrong (check_rollcall --repair)."""
+    with transaction.atomic():
+        model.objects.filter(round_id=round_.pk).delete()
+        model.objects.bulk_create(rows, batch_size=5_000)
+        record(user, action, round_, changes={kind: [wrong, 0]}, reason="check_rollcall --repair")
+
+
 def derive_site_tallies(round_id: int) -> dict[int, int]:
     """The round's live samples per site, counted from the samples."""
     with connection.cursor() as cursor:
@@ -953,18 +962,8 @@ def check_site_tallies(round_, *, repair: bool = False, user=None) -> list[tuple
     derived = derive_site_tallies(round_.pk)
     wrong = _disagreements(stored, derived)
     if repair and wrong:
-        with transaction.atomic():
-            SiteTally.objects.filter(round_id=round_.pk).delete()
-            SiteTally.objects.bulk_create(
-                [SiteTally(round_id=round_.pk, site_id=s, samples=n) for s, n in sorted(derived.items())]
-            )
-            record(
-                user,
-                "rollcall.repair_sites",
-                round_,
-                changes={"site_tallies": [len(wrong), 0]},
-                reason="check_rollcall --repair",
-            )
+        rows = [SiteTally(round_id=round_.pk, site_id=s, samples=n) for s, n in sorted(derived.items())]
+        _count_again(SiteTally, round_, rows, "rollcall.repair_sites", "site_tallies", len(wrong), user)
     return wrong
 
 
@@ -995,22 +994,13 @@ def check_scan_minutes(
     derived = derive_scan_minutes(round_.pk)
     wrong = _disagreements(stored, derived)
     if repair and wrong:
-        with transaction.atomic():
-            ScanMinute.objects.filter(round_id=round_.pk).delete()
-            ScanMinute.objects.bulk_create(
-                [
-                    ScanMinute(round_id=round_.pk, site_id=s, minute=m, scans=n)
-                    for (s, m), n in sorted(derived.items())
-                ],
-                batch_size=5_000,
-            )
-            record(
-                user,
-                "rollcall.repair_scan_minutes",
-                round_,
-                changes={"scan_minutes": [len(wrong), 0]},
-                reason="check_rollcall --repair",
-            )
+        rows = [
+            ScanMinute(round_id=round_.pk, site_id=s, minute=m, scans=n)
+            for (s, m), n in sorted(derived.items())
+        ]
+        _count_again(
+            ScanMinute, round_, rows, "rollcall.repair_scan_minutes", "scan_minutes", len(wrong), user
+        )
     return wrong
 
 
