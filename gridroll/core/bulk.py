@@ -84,6 +84,7 @@ def _with_defaults(model, fields, rows):
         f
         for f in model._meta.concrete_fields
         if not f.primary_key
+        and not f.generated  # the database computes it
         and f.name not in fields
         and f.attname not in fields
         and not f.null

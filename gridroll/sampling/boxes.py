@@ -125,6 +125,8 @@ def hand_over_box(user, box: Box, lab: str, courier: str = "") -> Box:
         courier,
     )
     box.save(update_fields=["status", "handed_at", "handed_to", "courier"])
+    # Its tubes are in transit from now (Tube.stage reads the time from the tube's own row).
+    box.tubes.update(handed_at=box.handed_at)
     _audit(
         user,
         "box.hand_over",

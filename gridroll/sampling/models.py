@@ -206,6 +206,40 @@ class Tube(models.Model):
     tested_at = models.DateTimeField(null=True, blank=True)
     reported_at = models.DateTimeField(null=True, blank=True)
     lab = models.CharField(max_length=100, blank=True)
+    # When the tube's box was handed over (Box.handed_at, written with it by boxes.hand_over_box): so that
+    # the tube's stage below is a function of its own row.
+    handed_at = models.DateTimeField(null=True, blank=True)
+    # Where the tube is, kept by the database from the row itself (a stored generated column): each tube
+    # is in exactly one stage, the furthest it has reached (STAGES), and ``stage_at`` is when it got there.
+    # The command view counts a district's 100,000 tubes per site and stage, with each stage's oldest, from
+    # the index tube_stage alone (issue 20: four times faster than filtering the rows per stage).
+    stage = models.GeneratedField(
+        expression=models.Case(
+            models.When(reported_at__isnull=False, then=models.Value(5)),
+            models.When(received_at__isnull=False, then=models.Value(4)),
+            models.When(handed_at__isnull=False, then=models.Value(3)),
+            models.When(packed_at__isnull=False, then=models.Value(2)),
+            models.When(status="sealed", then=models.Value(1)),
+            default=models.Value(0),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+    stage_at = models.GeneratedField(
+        expression=models.Case(
+            models.When(reported_at__isnull=False, then="reported_at"),
+            models.When(received_at__isnull=False, then="received_at"),
+            models.When(handed_at__isnull=False, then="handed_at"),
+            models.When(packed_at__isnull=False, then="packed_at"),
+            models.When(status="sealed", then="sealed_at"),
+            default="opened_at",
+        ),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
+
+    # The stages in order, by the number ``stage`` holds.
+    STAGES = ("open", "sealed", "packed", "in_transit", "received", "reported")
 
     class Meta:
         ordering = ["-opened_at"]
@@ -230,6 +264,8 @@ class Tube(models.Model):
                 condition=models.Q(received_at__isnull=False),
                 name="tube_at_lab",
             ),
+            # The command view's tubes per site and stage, and each stage's oldest: read from here alone.
+            models.Index(fields=["round", "site", "stage"], include=["stage_at"], name="tube_stage"),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from gridroll.residents.models import Resident
 from gridroll.rollcall.models import Entry, Exemption
 from gridroll.rollcall.services import set_exemption
 from gridroll.rollcall.tests.helpers import assert_tallies_true, fill, receive
+from gridroll.sampling.boxes import create_box, hand_over_box, pack_tube, seal_box
 from gridroll.sampling.models import Box, Sample, Tube
 from gridroll.sampling.services import check_scan_minutes, record_actions
 
@@ -50,9 +51,10 @@ def busy(roll, people, act, admin, tree, resident_b):
     receive("TUBE000001", "TUBE000002")
     Tube.objects.filter(barcode__in=["TUBE000001", "TUBE000002"]).update(lab="市疾控")
     results([{"tube": "TUBE000001", "result": "阳性"}, {"tube": "TUBE000002", "result": "阴性"}])
-    box = Box.objects.create(code="XA-0009", round=roll, site=Tube.objects.get(barcode="TUBE000003").site)
-    Tube.objects.filter(barcode="TUBE000003").update(box=box, packed_at=timezone.now())
-    Box.objects.filter(pk=box.pk).update(handed_at=timezone.now(), handed_to="市疾控")
+    # Packed, the box sealed and handed over, as the site's packer does it (sampling.boxes).
+    box = create_box(admin, Tube.objects.get(barcode="TUBE000003").site, "XA-0009")
+    pack_tube(admin, box, "TUBE000003")
+    hand_over_box(admin, seal_box(admin, box, 1), "市疾控")
     # One retest done: re-swabbed alone and negative.
     fill(admin, act, "TUBE000005", [people[0]], pool_mode="single")
     receive("TUBE000005")
@@ -369,3 +371,29 @@ def test_the_kept_minutes_give_the_windows_a_count_of_the_actions_gives(busy, tr
                 expected[back // 10] += 1
         got = queries.scan_windows(busy, [site.pk], now).get(site.pk, [0] * 6)
         assert got == expected, now
+
+
+def test_a_tube_counts_in_one_stage_only_and_a_sites_stages_add_up_to_its_tubes(busy, tree, admin):
+    """A tube still open at the site, scanned at the lab while unpacking a box (labs.receive_tube takes
+    any tube): it has arrived, so it counts as at the lab, once. Counting each stage by its own filter
+    counted it as open too, and the site's stages added up to more tubes than it has."""
+    from gridroll.labs.services import receive_tube
+
+    box = Box.objects.get(code="XA-0009")
+    receive_tube(admin, box, "TUBE000004")  # open, never sealed or packed
+    tubes = queries.tubes(busy, tree["district"])
+    assert (tubes["totals"]["open"], tubes["totals"]["received"]) == (0, 1)
+    for row in tubes["per_site"]:
+        assert (
+            sum(row[s] for s in queries.STAGES)
+            == Tube.objects.filter(round=busy, site__name=row["site"]).count()
+        )
+    assert sum(tubes["totals"].values()) == Tube.objects.filter(round=busy).count()
+    # Each stage's age is that of its oldest tube, from the time it entered the stage.
+    [row] = tubes["per_site"]
+    received = Tube.objects.filter(round=busy, received_at__isnull=False, reported_at__isnull=True)
+    oldest = min(t.received_at for t in received)
+    assert row["ages"]["received"] == round((timezone.now() - oldest).total_seconds() / 3600, 1)
+    in_transit = Tube.objects.get(barcode="TUBE000003")
+    assert row["ages"]["in_transit"] == round((timezone.now() - box.handed_at).total_seconds() / 3600, 1)
+    assert in_transit.handed_at == box.handed_at

@@ -1,7 +1,7 @@
 import pytest
 
 from gridroll.sampling.boxes import BoxError, hand_over_box, pack_tube, seal_box
-from gridroll.sampling.models import Box
+from gridroll.sampling.models import Box, Tube
 from gridroll.sampling.services import record_action, trace_tube
 from gridroll.sampling.tests.conftest import code_of
 
@@ -27,6 +27,13 @@ def test_a_box_is_packed_counted_sealed_and_handed_over(sampler, act, people, ro
     seal_box(sampler, box, counted=2)
     box = hand_over_box(sampler, box, "聊城市检测中心", "李师傅")
     assert (box.status, box.handed_to) == ("handed_over", "聊城市检测中心") and box.handed_at >= box.sealed_at
+    # Its tubes are in transit from the moment of the handover (the command view's stage, from the row).
+    for tube in Tube.objects.filter(barcode__in=["TUBE000010", "TUBE000011"]):
+        assert (Tube.STAGES[tube.stage], tube.stage_at, tube.handed_at) == (
+            "in_transit",
+            box.handed_at,
+            box.handed_at,
+        )
     with pytest.raises(BoxError) as exc:
         pack_tube(sampler, box, "TUBE000010")
     assert exc.value.code == "box_sealed"
