@@ -22,8 +22,9 @@ from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area, Building
 from gridroll.labs.models import ResultUpload, RetestTask
 from gridroll.labs.queries import turnaround_by_lab
+from gridroll.lib import queuesim
 from gridroll.lib.phone import mask as phone_mask
-from gridroll.planning.models import BatchBuilding, Plan
+from gridroll.planning.models import Batch, BatchBuilding, Plan
 from gridroll.residents.masking import may_call
 from gridroll.rollcall.models import COUNTED, HourTally, Tally
 from gridroll.rollcall.queries import state_counts, with_progress
@@ -86,7 +87,9 @@ def versions(round_: Round, area: Area, now: datetime.datetime | None = None) ->
     out = dict.fromkeys(PANELS, tubes_v)
     for p in ROLL_PANELS:
         out[p] = roll_v if p in ("areas", "lagging") else f"{roll_v}|{tubes_v}"
+    # The plan draws the progress line and calls people to the sites (the predicted queues).
     out["progress"] += f"|{plan_v or 0}"
+    out["sites"] += f"|{plan_v or 0}"
     out["staff"] = ".".join(str(v or 0) for v in staff_v)
     return out
 
@@ -183,6 +186,19 @@ def _accepted_plans(round_: Round, area: Area) -> list[Plan]:
     ]
 
 
+def _plan_members(plans: list[Plan], area: Area):
+    """The buildings under ``area`` in ``plans``' batches; a building two accepted plans name (a district
+    plan, then one of its communities planned again) counts in the newer plan's batch only."""
+    ids = [p.pk for p in plans]
+    return BatchBuilding.objects.filter(plan_id__in=ids, building__grid__path__startswith=area.path).filter(
+        ~Exists(
+            BatchBuilding.objects.filter(
+                plan_id__in=ids, plan_id__gt=OuterRef("plan_id"), building_id=OuterRef("building_id")
+            )
+        )
+    )
+
+
 def plan_curve(round_: Round, area: Area, expected: int) -> dict | None:
     """What the round's accepted plan expects sampled by when, for the buildings under ``area``; None
     when no accepted plan covers any of them (the page then shows the even pace and says so).
@@ -195,16 +211,7 @@ def plan_curve(round_: Round, area: Area, expected: int) -> dict | None:
     plans = _accepted_plans(round_, area)
     if not plans:
         return None
-    ids = [p.pk for p in plans]
-    members = BatchBuilding.objects.filter(
-        plan_id__in=ids, building__grid__path__startswith=area.path
-    ).filter(
-        ~Exists(
-            BatchBuilding.objects.filter(
-                plan_id__in=ids, plan_id__gt=OuterRef("plan_id"), building_id=OuterRef("building_id")
-            )
-        )
-    )
+    members = _plan_members(plans, area)
     rows = list(
         members.values_list("batch__starts_at", "batch__ends_at").annotate(n=Sum("people")).order_by()
     )
@@ -369,10 +376,12 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
         site_rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     windows = scan_windows(round_, [s["pk"] for s in site_rows], now)
     newest = 9 + (now - minute_of(now)).total_seconds() / 60  # minutes in the newest window
+    called = _called_by_plan(round_, area, [s["pk"] for s in site_rows], now)
     out = []
     for s in site_rows:
         w = windows.get(s["pk"], [0] * 6)
         before = sum(w[1:]) / 5
+        samples = s["samples"] or 0
         out.append(
             {
                 "pk": s["pk"],
@@ -382,12 +391,49 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
                 "hour_avg10": round(before, 1),
                 "stations": s["n_stations"] or 0,
                 "open_stations": s["n_open"] or 0,
-                "scans": s["samples"] or 0,
+                "scans": samples,
                 # The newest window is not yet ten minutes long: its rate is compared, not its count.
                 "behind": before > 0 and w[0] * 10 / newest < before / 2,
+                "queue": _queue(called.get(s["pk"]), samples, w[0] / newest),
             }
         )
     return out
+
+
+def _called_by_plan(
+    round_: Round, area: Area, site_ids: list[int], now: datetime.datetime
+) -> dict[int, float]:
+    """Per site that the round's accepted plan calls people to: how many of them are expected to have
+    arrived by ``now``, by the arrival curve the plan's queue simulation draws from (lib.queuesim). Home
+    sampling is not at a site. Sites no plan names are left out."""
+    plans = _accepted_plans(round_, area)
+    if not plans or not site_ids:
+        return {}
+    rows = (
+        _plan_members(plans, area)
+        .filter(batch__site_id__in=site_ids)
+        .exclude(kind=Batch.Kind.HOME)
+        .values_list("batch__site_id", "batch__starts_at", "batch__ends_at")
+        .annotate(n=Sum("people"))
+        .order_by()
+    )
+    out: dict[int, float] = defaultdict(float)
+    for site_id, starts, ends, n in rows:
+        minutes = [(t - now).total_seconds() / 60 for t in (starts, ends)]
+        out[site_id] += queuesim.expected_arrivals(minutes[0], minutes[1], n, 0.0)
+    return out
+
+
+def _queue(arrived: float | None, sampled: int, per_minute: float) -> dict | None:
+    """The predicted queue at a site: the people the plan expects to have come by now, less those sampled
+    there (never below 0), and the minutes it takes at the last 10 minutes' rate (None: no one is being
+    sampled, so it does not go down). None when no plan calls people to the site."""
+    if arrived is None:
+        return None
+    waiting = max(0, round(arrived - sampled))
+    if not waiting:
+        return {"people": 0, "minutes": 0}
+    return {"people": waiting, "minutes": round(waiting / per_minute) if per_minute > 0 else None}
 
 
 def scan_windows(round_: Round, site_ids: list[int], now: datetime.datetime) -> dict[int, list[int]]:
@@ -518,15 +564,32 @@ def positives(round_: Round, area: Area, now: datetime.datetime | None = None) -
 # --------------------------------------------------------------------------------------- lagging
 
 
-def lagging(round_: Round, area: Area, grids: dict[int, dict], limit: int = 20) -> dict:
-    """Grids and buildings worst first, with the grid's workers."""
+def lagging(round_: Round, area: Area, grids: dict[int, dict], limit: int = 20, user=None) -> dict:
+    """Grids and buildings worst first, with the grid's workers and their phones: a worker's phone is the
+    one in the staff register of their account (staff.StaffMember.user), in full only to those who may
+    call residents in that grid (residents.masking, the rule of every page), else masked; masked when
+    ``user`` is None."""
     worst = sorted(grids.items(), key=lambda kv: (kv[1]["percent"], -kv[1]["missing"]))[:limit]
-    names = dict(Area.objects.filter(pk__in=[g for g, _ in worst]).values_list("pk", "name"))
-    workers: dict[int, list[str]] = defaultdict(list)
-    for g in Grant.objects.filter(area_id__in=names, role="grid_worker").select_related("user"):
-        workers[g.area_id].append(g.user.get_full_name() or g.user.username)
+    grid_areas = {a.pk: a for a in Area.objects.filter(pk__in=[g for g, _ in worst]).only("name", "path")}
+    workers: dict[int, list[dict]] = defaultdict(list)
+    grants = (
+        Grant.objects.filter(area_id__in=grid_areas, role="grid_worker")
+        .select_related("user__staff_member")
+        .order_by("area_id", "user__username")
+    )
+    calls = {pk: user is not None and may_call(user, a.path) for pk, a in grid_areas.items()}
+    for g in grants:
+        member = getattr(g.user, "staff_member", None)
+        phone = member.phone if member is not None else ""
+        workers[g.area_id].append(
+            {
+                "name": g.user.get_full_name() or g.user.username,
+                "phone": phone if calls[g.area_id] or not phone else phone_mask(phone),
+                "full": calls[g.area_id] and bool(phone),
+            }
+        )
     grid_rows = [
-        {"pk": g, "name": names.get(g, ""), "workers": "、".join(workers[g]), **c}
+        {"pk": g, "name": grid_areas[g].name if g in grid_areas else "", "workers": workers[g], **c}
         for g, c in worst
         if c["missing"]
     ]
@@ -650,7 +713,7 @@ def panel(name: str, round_: Round, area: Area, grids: dict[int, dict], now=None
     if name == "positives":
         return positives(round_, area, now)
     if name == "lagging":
-        return lagging(round_, area, grids)
+        return lagging(round_, area, grids, user=user)
     if name == "staff":
         return staff(round_, area, now, user)
     raise KeyError(name)
@@ -658,6 +721,6 @@ def panel(name: str, round_: Round, area: Area, grids: dict[int, dict], now=None
 
 def view_data(round_: Round, area: Area, only: set[str] | None = None, now=None, user=None) -> dict:
     """Every panel (or only those named) for one round and area. ``user`` is who will read it: the staff
-    panel's phones are masked unless they may see them in full (masked when None)."""
+    and lagging panels' phones are masked unless they may see them in full (masked when None)."""
     grids = per_grid(round_, area)
     return {p: panel(p, round_, area, grids, now, user) for p in PANELS if only is None or p in only}

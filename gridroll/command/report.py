@@ -39,7 +39,17 @@ def rows(round_, area, data: dict) -> list[list]:
             a["totals"]["total"],
         ],
         [],
-        ["采样点", "近10分钟", "前一小时每10分钟均值", "开放采样台", "采样台", "累计", "落后"],
+        [
+            "采样点",
+            "近10分钟",
+            "前一小时每10分钟均值",
+            "开放采样台",
+            "采样台",
+            "累计",
+            "落后",
+            "预计排队人数",
+            "预计排完分钟",
+        ],
         *[
             [
                 s["name"],
@@ -49,6 +59,7 @@ def rows(round_, area, data: dict) -> list[list]:
                 s["stations"],
                 s["scans"],
                 "是" if s["behind"] else "",
+                *queue_cells(s["queue"]),
             ]
             for s in data["sites"]
         ],
@@ -86,9 +97,25 @@ def rows(round_, area, data: dict) -> list[list]:
         *[[g["grid"], g["open"], g["done"], g["hours"]] for g in data["positives"]["per_grid"]],
         [],
         ["落后网格", "网格员", "完成率%", "未采"],
-        *[[g["name"], g["workers"], g["percent"], g["missing"]] for g in data["lagging"]["grids"]],
+        *[
+            [g["name"], workers_text(g["workers"]), g["percent"], g["missing"]]
+            for g in data["lagging"]["grids"]
+        ],
     ]
     return out
+
+
+def queue_cells(queue: dict | None) -> list:
+    """The predicted queue's two cells: people and minutes ("" without a plan; "不动" when nobody is being
+    sampled and people wait)."""
+    if queue is None:
+        return ["", ""]
+    return [queue["people"], "不动" if queue["minutes"] is None else queue["minutes"]]
+
+
+def workers_text(workers: list[dict]) -> str:
+    """A grid's workers with their phones as the reader may see them (queries.lagging masked them)."""
+    return "、".join(f"{w['name']} {w['phone']}".strip() for w in workers)
 
 
 def line_name(progress: dict) -> str:

@@ -397,3 +397,42 @@ def test_a_tube_counts_in_one_stage_only_and_a_sites_stages_add_up_to_its_tubes(
     in_transit = Tube.objects.get(barcode="TUBE000003")
     assert row["ages"]["in_transit"] == round((timezone.now() - box.handed_at).total_seconds() / 3600, 1)
     assert in_transit.handed_at == box.handed_at
+
+
+def test_a_lagging_grids_worker_comes_with_their_phone_masked_unless_the_reader_may_call(busy, tree, login):
+    """The issue's lagging panel: the grid worker and their phone (from the staff register entry of
+    their account), in full to those who call residents in that grid, masked above them and in the day's
+    report they download; a worker with no register entry shows by name alone."""
+    from openpyxl import load_workbook
+
+    from gridroll.staff.models import StaffMember
+
+    niu = make_user("niu", "grid_worker", tree["grid_a"])
+    niu.first_name = "牛叔"
+    niu.save()
+    StaffMember.objects.create(
+        name="牛叔", phone="13912345678", home_unit="社区", home_area=tree["grid_a"], user=niu
+    )
+    make_user("wang", "grid_worker", tree["grid_a"])  # no register entry
+    community = make_user("comm_cmd", "community_staff", tree["community"])
+    sub = make_user("sub_cmd2", "subdistrict_admin", tree["sub"])
+
+    def workers(user):
+        rows = queries.view_data(busy, tree["district"], only={"lagging"}, user=user)["lagging"]["grids"]
+        return next(g for g in rows if g["pk"] == tree["grid_a"].pk)["workers"]
+
+    assert workers(community) == [
+        {"name": "牛叔", "phone": "13912345678", "full": True},
+        {"name": "wang", "phone": "", "full": False},
+    ]
+    for reader in (sub, None):
+        assert workers(reader)[0] == {"name": "牛叔", "phone": "139****5678", "full": False}
+
+    url = reverse("command:board", args=[busy.pk, tree["community"].pk])
+    assert 'href="tel:13912345678"' in login(community).get(url).content.decode()
+    html = login(sub).get(reverse("command:board", args=[busy.pk, tree["sub"].pk])).content.decode()
+    assert "139****5678" in html and "13912345678" not in html
+    xlsx = login(sub).get(reverse("command:report_xlsx", args=[busy.pk, tree["sub"].pk]))
+    book = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content) if xlsx.streaming else xlsx.content))
+    text = " ".join(str(c) for row in book.active.iter_rows(values_only=True) for c in row if c)
+    assert "牛叔 139****5678" in text and "13912345678" not in text

@@ -435,6 +435,7 @@ def test_accepting_a_plan_moves_the_progress_panel(started, tree, admin):
     planning.make_plan(admin, round_, tree["community"])
     v1 = queries.versions(round_, tree["sub"])
     assert v1["progress"] != v0["progress"] and v1["areas"] == v0["areas"]
+    assert v1["sites"] != v0["sites"]  # the plan calls people to the sites: their predicted queues
 
 
 # -------------------------------------------------------------------------------------- the report
@@ -499,3 +500,58 @@ def test_the_staff_version_is_the_aggregates_of_the_shifts_and_check_ins(deploye
             assert queries.versions(round_, area, now)["staff"] == expected
             if area == tree["community"]:
                 assert expected.split(".")[0] != "0"
+
+
+# ---------------------------------------------------------------------------------- predicted queue
+
+
+def test_the_predicted_queue_is_who_the_plan_expects_by_now_less_those_sampled(started, tree, admin, login):
+    """Issue 20's predicted queue per site: the people the accepted plan has called to the site and the
+    arrival curve expects to have come by now (lib.queuesim, the curve the plan's simulation draws from),
+    less the people sampled there; the minutes it takes at the last 10 minutes' rate, "not moving" when no
+    one is being sampled; nothing for a site no plan calls people to. Checked against the batch rows."""
+    from gridroll.lib import queuesim
+    from gridroll.sampling.models import minute_of
+
+    round_, sites = started
+    planning.make_plan(admin, round_, tree["community"])
+    _scan(
+        admin,
+        round_,
+        sites[0],
+        list(Resident.objects.filter(household__building__grid=tree["grid_a"])[:7]),
+        "QUEUE001",
+    )
+    elsewhere = Site.objects.create(area=tree["grid_b"], name="无计划采样点")
+    now = timezone.now()
+    rows = {s["pk"]: s for s in queries.view_data(round_, tree["district"], only={"sites"}, now=now)["sites"]}
+    assert rows[elsewhere.pk]["queue"] is None
+    newest = 9 + (now - minute_of(now)).total_seconds() / 60
+    assert rows[sites[0].pk]["last10"] == 7
+    waiting_somewhere = False
+    for site in sites:
+        batches = Batch.objects.filter(plan__round=round_, site=site).exclude(kind=Batch.Kind.HOME)
+        if not batches:
+            assert rows[site.pk]["queue"] is None
+            continue
+        arrived = sum(
+            queuesim.expected_arrivals(
+                (b.starts_at - now).total_seconds() / 60,
+                (b.ends_at - now).total_seconds() / 60,
+                sum(m.people for m in b.members.all()),
+                0.0,
+            )
+            for b in batches
+        )
+        sampled = Sample.objects.filter(round=round_, tube__site=site, is_removed=False).count()
+        want = max(0, round(arrived - sampled))
+        queue = rows[site.pk]["queue"]
+        assert queue["people"] == want, site.name
+        rate = rows[site.pk]["last10"] / newest
+        if want:
+            waiting_somewhere = True
+            assert queue["minutes"] == (round(want / rate) if rate else None)
+    assert waiting_somewhere  # the round began 90 minutes ago: people are expected at some site
+
+    html = login(admin).get(reverse("command:board", args=[round_.pk, tree["district"].pk])).content.decode()
+    assert "Predicted queue" in html or "预计排队" in html
