@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from gridroll.accounts.models import Grant
 from gridroll.areas.models import Area
 from gridroll.demo.district import DEMO_PASSWORD
 from gridroll.planning import services as planning
@@ -152,6 +153,19 @@ def _build(district_name: str) -> dict:
     for r in replies[: len(replies) * 3 // 5]:
         services.acknowledge(admin, r, by_phone=True)
     checked_in = _check_in_most(admin, round_, rng, now)
+    # The grid workers are in the register too, with their accounts linked: the command view's lagging
+    # grids show their phones (masked above the community).
+    for grant in Grant.objects.filter(role="grid_worker").select_related("user", "area__parent"):
+        worker = services.save_member(
+            admin,
+            None,
+            name=grant.user.first_name or grant.user.username,
+            phone=str(next(phones)),
+            home_unit=grant.area.parent.name if grant.area.parent else grant.area.name,
+            home_area=grant.area.parent or grant.area,
+            skills=["entry", "guide"],
+        )
+        services.link_account(admin, worker, grant.user)
     return {"site": a.shift.site, "member": member, "summaries": out, "checked_in": checked_in}
 
 
