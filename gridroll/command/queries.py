@@ -186,11 +186,14 @@ def _accepted_plans(round_: Round, area: Area) -> list[Plan]:
     ]
 
 
-def _plan_members(plans: list[Plan], area: Area):
-    """The buildings under ``area`` in ``plans``' batches; a building two accepted plans name (a district
-    plan, then one of its communities planned again) counts in the newer plan's batch only."""
+def _plan_members(plans: list[Plan], area: Area | None):
+    """The buildings under ``area`` (None: all) in ``plans``' batches; a building two accepted plans name
+    (a district plan, then one of its communities planned again) counts in the newer plan's batch only."""
     ids = [p.pk for p in plans]
-    return BatchBuilding.objects.filter(plan_id__in=ids, building__grid__path__startswith=area.path).filter(
+    members = BatchBuilding.objects.filter(plan_id__in=ids)
+    if area is not None:
+        members = members.filter(building__grid__path__startswith=area.path)
+    return members.filter(
         ~Exists(
             BatchBuilding.objects.filter(
                 plan_id__in=ids, plan_id__gt=OuterRef("plan_id"), building_id=OuterRef("building_id")
@@ -376,7 +379,7 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
         site_rows = [dict(zip(keys, row, strict=True)) for row in cursor.fetchall()]
     windows = scan_windows(round_, [s["pk"] for s in site_rows], now)
     newest = 9 + (now - minute_of(now)).total_seconds() / 60  # minutes in the newest window
-    called = _called_by_plan(round_, area, [s["pk"] for s in site_rows], now)
+    called = _called_by_plan(round_, [s["pk"] for s in site_rows], now)
     out = []
     for s in site_rows:
         w = windows.get(s["pk"], [0] * 6)
@@ -400,17 +403,17 @@ def sites(round_: Round, area: Area, now: datetime.datetime | None = None) -> li
     return out
 
 
-def _called_by_plan(
-    round_: Round, area: Area, site_ids: list[int], now: datetime.datetime
-) -> dict[int, float]:
-    """Per site that the round's accepted plan calls people to: how many of them are expected to have
-    arrived by ``now``, by the arrival curve the plan's queue simulation draws from (lib.queuesim). Home
-    sampling is not at a site. Sites no plan names are left out."""
-    plans = _accepted_plans(round_, area)
+def _called_by_plan(round_: Round, site_ids: list[int], now: datetime.datetime) -> dict[int, float]:
+    """Per site that the round's accepted plans call people to: how many of them are expected to have
+    arrived by ``now``, by the arrival curve the plan's queue simulation draws from (lib.queuesim). Every
+    batch at the site counts, wherever its people live: the queue is the site's, the same from every area
+    that shows it, as the people sampled there are. Home sampling is not at a site. Sites no plan names
+    are left out."""
+    plans = list(Plan.objects.filter(round=round_, status=Plan.Status.ACCEPTED))
     if not plans or not site_ids:
         return {}
     rows = (
-        _plan_members(plans, area)
+        _plan_members(plans, None)
         .filter(batch__site_id__in=site_ids)
         .exclude(kind=Batch.Kind.HOME)
         .values_list("batch__site_id", "batch__starts_at", "batch__ends_at")

@@ -436,3 +436,26 @@ def test_a_lagging_grids_worker_comes_with_their_phone_masked_unless_the_reader_
     book = load_workbook(io.BytesIO(b"".join(xlsx.streaming_content) if xlsx.streaming else xlsx.content))
     text = " ".join(str(c) for row in book.active.iter_rows(values_only=True) for c in row if c)
     assert "牛叔 139****5678" in text and "13912345678" not in text
+
+
+def test_a_sites_predicted_queue_is_the_same_from_every_area_that_shows_the_site(busy, tree, site):
+    """Found by an independent check written from the docs: a plan calls grid B's building to grid A's
+    site. The district view counted those people in the site's queue and grid A's view did not, while both
+    took away everyone sampled at the site: grid A's view halved the queue. The queue is the site's, so
+    every batch calling people there counts, wherever they live."""
+    from gridroll.lib import queuesim
+    from gridroll.planning.models import Batch, BatchBuilding, Plan
+
+    now = timezone.now()
+    plan = Plan.objects.create(round=busy, area=tree["district"], status=Plan.Status.ACCEPTED)
+    starts, ends = now - timezone.timedelta(minutes=30), now + timezone.timedelta(minutes=30)
+    batch = Batch.objects.create(plan=plan, site=site, starts_at=starts, ends_at=ends, people=60)
+    BatchBuilding.objects.create(plan=plan, batch=batch, building=tree["building_a"], people=20)
+    BatchBuilding.objects.create(plan=plan, batch=batch, building=tree["building_b"], people=40)  # grid B
+    arrived = queuesim.expected_arrivals(-30, 30, 60, 0)
+    sampled = Sample.objects.filter(round=busy, tube__site=site, is_removed=False).count()
+    queues = {
+        name: next(s for s in queries.sites(busy, tree[name], now) if s["pk"] == site.pk)["queue"]
+        for name in ("district", "sub", "community", "grid_a")
+    }
+    assert {q["people"] for q in queues.values()} == {round(arrived - sampled)}, queues
