@@ -72,6 +72,7 @@ def setup(residents: int) -> tuple[Round, Area]:
             )
             cursor.execute("ANALYZE")
     spread_sites(current, district)
+    accepted_plan(current, district)
     return current, district
 
 
@@ -97,6 +98,49 @@ def spread_sites(current: Round, district: Area) -> None:
         cursor.execute("VACUUM ANALYZE sampling_tube")
     for r in Round.objects.all():
         check_site_tallies(r, repair=True)
+
+
+def accepted_plan(current: Round, district: Area) -> int:
+    """An accepted plan for the district, as the planner leaves one (done once): each grid's buildings
+    called to the grid's own site in 30-minute batches from the round's start (twelve a site, the
+    buildings dealt over them in order), each with its people on the roll, so that the progress line and
+    the sites' predicted queues read what a planned round gives them. Returns the plan's buildings."""
+    from gridroll.planning.models import Plan
+
+    if Plan.objects.filter(round=current).exists():
+        return 0
+    plan = Plan.objects.create(round=current, area=district, status=Plan.Status.ACCEPTED, reason="bench")
+    with connection.cursor() as c:
+        c.execute(
+            "INSERT INTO planning_batch (plan_id, site_id, kind, starts_at, ends_at, people, is_finished) "
+            "SELECT %s, s.id, 'general', %s + k * interval '30 minutes', "
+            "%s + (k + 1) * interval '30 minutes', 0, false "
+            "FROM sampling_site s JOIN areas_area a ON a.id = s.area_id, generate_series(0, 11) k "
+            "WHERE a.level = 'grid'",
+            [plan.pk, current.starts_at, current.starts_at],
+        )
+        c.execute(
+            "INSERT INTO planning_batchbuilding (plan_id, batch_id, building_id, kind, people) "
+            "SELECT %s, b.id, x.building_id, 'general', x.people FROM ("
+            "SELECT bl.id AS building_id, s.id AS site_id, "
+            "(ROW_NUMBER() OVER (PARTITION BY bl.grid_id ORDER BY bl.id) - 1) %% 12 AS k, "
+            "COALESCE(SUM(t.total - t.exempt), 0) AS people FROM areas_building bl "
+            "JOIN sampling_site s ON s.area_id = bl.grid_id "
+            "LEFT JOIN rollcall_tally t ON t.building_id = bl.id AND t.round_id = %s "
+            "GROUP BY bl.id, s.id) x "
+            "JOIN planning_batch b ON b.plan_id = %s AND b.site_id = x.site_id "
+            "AND b.starts_at = %s + x.k * interval '30 minutes'",
+            [plan.pk, current.pk, plan.pk, current.starts_at],
+        )
+        n = c.rowcount
+        c.execute(
+            "UPDATE planning_batch b SET people = m.n FROM (SELECT batch_id, SUM(people) AS n "
+            "FROM planning_batchbuilding WHERE plan_id = %s GROUP BY 1) m WHERE m.batch_id = b.id",
+            [plan.pk],
+        )
+        c.execute("ANALYZE planning_batch")
+        c.execute("ANALYZE planning_batchbuilding")
+    return n
 
 
 def live_hour(current: Round, per_second: int) -> int:

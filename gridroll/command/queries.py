@@ -14,7 +14,22 @@ from collections import defaultdict
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -95,14 +110,17 @@ def versions(round_: Round, area: Area, now: datetime.datetime | None = None) ->
 
 
 def _stamp(value) -> str:
-    """A time from a plain query as the version's text ("0" for none); SQLite hands back text."""
-    if value is None:
-        return "0"
+    """A time from a plain query as the version's text ("0" for none)."""
+    return "0" if value is None else str(_aware(value).timestamp())
+
+
+def _aware(value) -> datetime.datetime:
+    """A time from a plain query (SQLite hands back text in UTC) as an aware datetime."""
     if isinstance(value, str):
         value = parse_datetime(value)
         if timezone.is_naive(value):
             value = timezone.make_aware(value, datetime.UTC)
-    return str(value.timestamp())
+    return value
 
 
 # The staff panel's version (part of the statement in ``versions``): it moves when shifts or assignments
@@ -412,19 +430,54 @@ def _called_by_plan(round_: Round, site_ids: list[int], now: datetime.datetime) 
     plans = list(Plan.objects.filter(round=round_, status=Plan.Status.ACCEPTED))
     if not plans or not site_ids:
         return {}
+    # Only the batches whose arrivals are still under way need the curve: before its early ones nobody of
+    # a batch has come, after its late ones all who come have. Those two are summed per site in the
+    # database (a district plan has thousands of batches: reading each took 50 ms at 1,000,000 residents).
+    early = now + datetime.timedelta(minutes=queuesim.EARLY_MINUTES)
+    late = now - datetime.timedelta(minutes=queuesim.LATE_MINUTES)
+    phase = Case(
+        When(batch__starts_at__gt=early, then=Value(0)),  # nobody yet
+        When(batch__ends_at__lt=late, then=Value(2)),  # all who come
+        default=Value(1),
+    )
+    under_way = Q(batch__starts_at__lte=early, batch__ends_at__gte=late)
     rows = (
         _plan_members(plans, None)
         .filter(batch__site_id__in=site_ids)
         .exclude(kind=Batch.Kind.HOME)
-        .values_list("batch__site_id", "batch__starts_at", "batch__ends_at")
+        .annotate(
+            phase=phase,
+            # From now, as durations: psycopg reads them in C, where Django's time-zone-aware loader
+            # read 1,600 times of a district's batches in Python (13 µs each).
+            starts=Case(
+                When(under_way, then=ExpressionWrapper(F("batch__starts_at") - now, DurationField()))
+            ),
+            ends=Case(When(under_way, then=ExpressionWrapper(F("batch__ends_at") - now, DurationField()))),
+        )
+        .values_list("batch__site_id", "phase", "starts", "ends")
         .annotate(n=Sum("people"))
         .order_by()
     )
+    # Read without the ORM's per-value converters (a few ms for a district's 1,600 rows).
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        got = cursor.fetchall()
     out: dict[int, float] = defaultdict(float)
-    for site_id, starts, ends, n in rows:
-        minutes = [(t - now).total_seconds() / 60 for t in (starts, ends)]
-        out[site_id] += queuesim.expected_arrivals(minutes[0], minutes[1], n, 0.0)
+    for site_id, phase_, starts, ends, n in got:
+        if phase_ == 1:
+            minutes = [_minutes(d) for d in (starts, ends)]
+            out[site_id] += queuesim.expected_arrivals(minutes[0], minutes[1], n, 0.0)
+        else:
+            out[site_id] += queuesim.all_who_come(n) if phase_ == 2 else 0.0
     return out
+
+
+def _minutes(duration) -> float:
+    """A duration from a plain query in minutes: PostgreSQL hands back a timedelta, SQLite microseconds."""
+    if isinstance(duration, datetime.timedelta):
+        return duration.total_seconds() / 60
+    return int(duration) / 60_000_000
 
 
 def _queue(arrived: float | None, sampled: int, per_minute: float) -> dict | None:

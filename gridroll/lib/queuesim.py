@@ -18,6 +18,7 @@ from typing import Any
 import simpy
 
 EARLY, LATE, NO_SHOW = 0.12, 0.08, 0.04
+EARLY_MINUTES, LATE_MINUTES = 15, 20  # how early the early ones come, how late the late ones
 FAMILY = (1, 2, 2, 3, 3, 4)  # household sizes people arrive in (the demo's mean is about 2.6)
 SERIES_STEP = 15.0
 
@@ -42,9 +43,9 @@ def _arrivals(rng: random.Random, start: float, end: float, people: int) -> list
             continue
         u = rng.random()
         if u < EARLY:
-            t = start - rng.uniform(0, 15)
+            t = start - rng.uniform(0, EARLY_MINUTES)
         elif u < EARLY + LATE:
-            t = end + rng.uniform(0, 20)
+            t = end + rng.uniform(0, LATE_MINUTES)
         else:
             t = start + (end - start) * rng.betavariate(1.6, 2.6)
         out.append((t, n))
@@ -90,8 +91,17 @@ def expected_arrivals(start: float, end: float, people: int, t: float) -> float:
 
     span = end - start
     in_slot = _within((t - start) / span) if span > 0 else float(t >= start)
-    share = EARLY * uniform(start - 15, start) + LATE * uniform(end, end + 20) + (1 - EARLY - LATE) * in_slot
-    return people * (1 - NO_SHOW) * share
+    share = (
+        EARLY * uniform(start - EARLY_MINUTES, start)
+        + LATE * uniform(end, end + LATE_MINUTES)
+        + (1 - EARLY - LATE) * in_slot
+    )
+    return all_who_come(people) * share
+
+
+def all_who_come(people: int) -> float:
+    """Of a batch's ``people``, how many come at all (the no-shows never do)."""
+    return people * (1 - NO_SHOW)
 
 
 def simulate_site(
