@@ -6,8 +6,9 @@ Setup (not measured, cached: the database ``gridroll_bench_command`` is kept bet
 BENCH_REUSE=1, as the roll-call benchmark's is): the 1,000,000-resident district of generate_district.py
 and three rounds, built as rollcall_bench.py builds them (two closed at 95% and 93% sampled and negative,
 the open one 60% sampled into 100,000 tubes of six), the tubes spread over three labs with packing,
-transport and reporting times and over 401 sites (the district's and one in each grid), so every panel
-has rows to read.
+transport and reporting times and over 401 sites (the district's and one in each grid), and an
+accepted plan calling each grid's buildings to its site in 30-minute batches, so every panel has rows to
+read. ``--touch`` leaves the open round's tubes written since the last VACUUM first (see touch_tubes).
 
 Measured, interleaved for ``--rounds`` rounds, medians reported:
 - the whole view's data for the district (every panel, as the page and its JSON endpoint build it)
