@@ -35,7 +35,15 @@ class Phone:
     """One sampler's phone: makes actions as scanner.js does, queues them, uploads the queue."""
 
     def __init__(
-        self, n: int, user, round_, site, people: list[str], stats: Stats, target: tuple[str, int, bool]
+        self,
+        n: int,
+        user,
+        round_,
+        site,
+        people: list[str],
+        stats: Stats,
+        target: tuple[str, int, bool],
+        due: list[float] | None = None,
     ) -> None:
         self.host, self.port, self.tls = target
         self.n, self.round, self.site, self.people = n, round_, site, people
@@ -53,6 +61,10 @@ class Phone:
         self.offline_until = 0.0
         self.stats = stats
         self.tube_seq = 0
+        # When each person on the list comes to the site, in seconds after ``started`` and in the order
+        # they are scanned (the list's end first, as ``people``); None: everyone is there from the start.
+        # The phone scans nobody before they come; ``waits`` is how long each one waited to be scanned.
+        self.due, self.started, self.waits = due, time.monotonic(), []
 
     def action(self, kind: str, tube: str, **extra) -> None:
         a = {
@@ -80,6 +92,11 @@ class Phone:
         tube = f"FT{self.round.pk:03d}{self.n:03d}{self.tube_seq:05d}"
         self.action("open_tube", tube)
         for _ in range(min(CAPACITY, len(self.people))):
+            if self.due:
+                comes = self.started + self.due.pop()
+                while (left := comes - time.monotonic()) > 0:
+                    time.sleep(min(left, 0.2))
+                self.waits.append(time.monotonic() - comes)
             self.action("add", tube, code=self.people.pop())
             if rng.random() < 0.05:
                 self.action("undo", tube)

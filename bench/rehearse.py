@@ -174,6 +174,67 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * (len(values) - 1)))] * 1000 if values else 0.0
 
 
+ROUND_MINUTES, SLOT_MINUTES = 360, 30  # a round of 6 hours, called in batches of 30 minutes
+
+
+def wall_seconds_per_minute(seconds: int) -> float:
+    """The round, from its first early arrivals to its last late ones, in 95 % of ``seconds``."""
+    from gridroll.lib import queuesim
+
+    return seconds * 0.95 / (queuesim.EARLY_MINUTES + ROUND_MINUTES + queuesim.LATE_MINUTES)
+
+
+def arrival_times(rng: random.Random, people: list[str], seconds: int) -> tuple[list[str], list[float], int]:
+    """A phone's people as a planned round brings them: dealt in order over the round's 12 batches of 30
+    minutes, each batch's people coming by the curve the plan's queue simulation draws from
+    (gridroll.lib.queuesim.arrivals: some early, some late, families together, a few never), the round
+    compressed into ``seconds`` (its early and late edges included, with 5 % left at the end to finish).
+    Returns the people who come in the order the phone scans them (the list's end first), when each
+    comes (seconds after the start, in the same order) and how many never come."""
+    from gridroll.lib import queuesim
+
+    slots = ROUND_MINUTES // SLOT_MINUTES
+    first, scale = -queuesim.EARLY_MINUTES, wall_seconds_per_minute(seconds)
+    come: list[tuple[float, str]] = []
+    per_slot = -(-len(people) // slots)
+    for k in range(slots):
+        batch = people[k * per_slot : (k + 1) * per_slot]
+        i = 0
+        for minute, n in queuesim.arrivals(rng, k * SLOT_MINUTES, (k + 1) * SLOT_MINUTES, len(batch)):
+            come += [((minute - first) * scale, p) for p in batch[i : i + n]]
+            i += n
+    # queuesim.arrivals leaves the no-shows' families out: they are the people not taken above.
+    come.sort(reverse=True)
+    return [p for _, p in come], [t for t, _ in come], len(people) - len(come)
+
+
+def arrivals_summary(args, phones, no_shows: int) -> dict:
+    """How the people came (``--arrivals plan``): the busiest 10 seconds of arrivals and how long people
+    waited between coming and being scanned, in seconds and in the round's minutes."""
+    if args.arrivals != "plan":
+        return {"curve": "flat: everyone there from the start"}
+    comes = sorted(t for p in phones for t in [*p.due_at_start])
+    peak, j = 0, 0
+    for i, t in enumerate(comes):
+        while comes[j] < t - 10:
+            j += 1
+        peak = max(peak, i - j + 1)
+    waits = sorted(w for p in phones for w in p.waits)
+    minute = wall_seconds_per_minute(args.seconds)
+    return {
+        "curve": f"plan: {ROUND_MINUTES // SLOT_MINUTES} batches of {SLOT_MINUTES} min, lib.queuesim's curve",
+        "wall_seconds_per_round_minute": round(minute, 3),
+        "came": len(comes),
+        "never_came": no_shows,
+        "busiest_10s_per_s": round(peak / 10, 1),
+        "mean_per_s": round(len(comes) / args.seconds, 1),
+        "scanned": len(waits),
+        "wait_p50_s": round(percentile(waits, 0.5), 2),
+        "wait_p99_s": round(percentile(waits, 0.99), 2),
+        "wait_p99_round_minutes": round(percentile(waits, 0.99) / minute, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=600)
@@ -183,6 +244,13 @@ def main() -> int:
     parser.add_argument("--instances", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument(
+        "--arrivals",
+        choices=["flat", "plan"],
+        default="flat",
+        help="flat: every phone's people are there from the start (the stack's capacity); plan: they come "
+        "by the plan's arrival curve over the round compressed into --seconds (see arrival_times)",
+    )
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12"
 
@@ -259,6 +327,13 @@ def main() -> int:
     for i, t in enumerate(tokens[-40:]):  # the deliberate races: a few people on two lanes
         lists[i % args.phones].append(t)
         lists[(i + 1) % args.phones].append(t)
+    dues: list[list[float] | None] = [None] * args.phones
+    no_shows = 0
+    if args.arrivals == "plan":
+        for i in range(args.phones):
+            lists[i], due, gone = arrival_times(random.Random(args.seed * 7 + i), lists[i], args.seconds)
+            dues[i] = due
+            no_shows += gone
     stats = Stats()
     t0 = stats.t0
     from django.utils import timezone
@@ -266,7 +341,9 @@ def main() -> int:
     wall0 = timezone.now()
     endpoints = Endpoints(t0)
     target = ("127.0.0.1", NGINX_PORT, True)
-    phones = [Phone(i, users[i], round_, site, lists[i], stats, target) for i in range(args.phones)]
+    phones = [Phone(i, users[i], round_, site, lists[i], stats, target, dues[i]) for i in range(args.phones)]
+    for phone in phones:
+        phone.started, phone.due_at_start = t0, list(phone.due or [])
     connections.close_all()
     stop = threading.Event()
     fault_log: list[tuple[float, str]] = []
@@ -478,6 +555,7 @@ def main() -> int:
         "last_binding_after_s": last_s,
         "bindings_per_s_until_the_last": round(bindings / last_s, 1) if last_s else None,
         # About one add in twenty is undone by the phones and not scanned again: ~95% end up sampled.
+        "arrivals": arrivals_summary(args, phones, no_shows),
         "people_with_a_code": len(set(tokens)),
         "people_sampled": people,
         "machine_cpu_busy": f"{busy / elapsed:.2f} of {cores} cores",

@@ -34,7 +34,8 @@ class SiteResult:
     series: list[tuple[float, int, float]] = field(default_factory=list)  # (minute, queue, worst wait)
 
 
-def _arrivals(rng: random.Random, start: float, end: float, people: int) -> list[tuple[float, int]]:
+def arrivals(rng: random.Random, start: float, end: float, people: int) -> list[tuple[float, int]]:
+    """One batch's people as they come: (minute, how many together), the no-shows left out."""
     out, left = [], people
     while left > 0:
         n = min(left, rng.choice(FAMILY))
@@ -82,7 +83,7 @@ def _within(x: float) -> float:
 
 def expected_arrivals(start: float, end: float, people: int, t: float) -> float:
     """How many of a batch's ``people`` are expected to have arrived by minute ``t`` (the clock of
-    ``start`` and ``end``), by the curve ``_arrivals`` draws from: the early ones over the 15 minutes
+    ``start`` and ``end``), by the curve ``arrivals`` draws from: the early ones over the 15 minutes
     before the slot, the late ones over the 20 after it, the rest by the Beta over the slot; no-shows
     never come."""
 
@@ -111,7 +112,7 @@ def simulate_site(
     rng = random.Random(seed * 1_000_003 + site_id)
     groups = []
     for start, end, people, mpp in batches:
-        groups += [(t, n, mpp) for t, n in _arrivals(rng, start, end, people)]
+        groups += [(t, n, mpp) for t, n in arrivals(rng, start, end, people)]
     groups.sort()
     res = SiteResult(site_id)
     if not groups or stations <= 0:

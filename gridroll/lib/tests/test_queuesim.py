@@ -16,7 +16,7 @@ def test_expected_arrivals_are_the_mean_of_the_simulations_draws(t):
     drawn = sum(
         n
         for k in range(trials)
-        for when, n in queuesim._arrivals(random.Random(k), start, end, people)
+        for when, n in queuesim.arrivals(random.Random(k), start, end, people)
         if when <= t
     )
     # 600 slots of 200 people: the mean is known to well within 2 people.
