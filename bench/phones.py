@@ -65,6 +65,7 @@ class Phone:
         # they are scanned (the list's end first, as ``people``); None: everyone is there from the start.
         # The phone scans nobody before they come; ``waits`` is how long each one waited to be scanned.
         self.due, self.started, self.waits = due, time.monotonic(), []
+        self.comes = sorted(due or [])  # every arrival, kept for the report
 
     def action(self, kind: str, tube: str, **extra) -> None:
         a = {
