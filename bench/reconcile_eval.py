@@ -76,14 +76,16 @@ def synth_case(residents: int, lines: int, seed: int) -> Case:
 
 def gen2_case(kind: str, residents: int, lines: int, seed: int) -> Case:
     from gridroll.core.tables import limits
-    from gridroll.lib.address import compound_key
+    from gridroll.lib.address import community_key, compound_key
     from gridroll.reconcile.services import line_fields, read_feed
 
     world = feedgen2.make_world(residents, seed)
     make = feedgen2.make_should_test if kind == "should_test" else feedgen2.make_phone_location
     table = make(world, lines, seed + 1)
-    # The registry as the app holds it: compounds by their key (正商小区 → 正商).
+    # The registry as the app holds it: compounds by their key (正商小区 → 正商), each resident's community
+    # (the area above their grid) by its key.
     for r in world.residents:
+        r.community = community_key(world.community_of[r.compound])
         r.compound = compound_key(r.compound)
     # Read as the command reads a file (its limits: a 100,000-line list is over the web upload's).
     read = read_feed(table.csv_bytes(), "名单.csv", limits("command"))

@@ -61,6 +61,14 @@ def compound_key(text: str) -> str:
     return _COMPOUND_SUFFIX.sub("", halfwidth(text).replace(" ", ""))
 
 
+_COMMUNITY_SUFFIX = re.compile(r"(社区居民委员会|社区居委会|居民委员会|居委会|村民委员会|村委会|社区|村)$")
+
+
+def community_key(text: str) -> str:
+    """Compare communities without what follows the name: 金水社区 = 金水社区居委会 = 金水."""
+    return _COMMUNITY_SUFFIX.sub("", halfwidth(text or "").replace(" ", ""))
+
+
 def building_label(key: str) -> str:
     return f"{key}号楼" if key.isdigit() else key
 

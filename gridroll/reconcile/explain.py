@@ -26,7 +26,7 @@ _NAME_REASONS = {
 
 def name_reason(level: str, written: str, registered: str) -> str:
     written = names.clean(written)
-    if level == "one_char":
+    if level in ("dropped", "one_char"):
         if len(written) != len(registered):
             how = "少一个字" if len(written) < len(registered) else "多一个字"
             return f"姓名“{written}”比登记“{registered}”{how}"

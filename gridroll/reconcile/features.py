@@ -39,19 +39,24 @@ COLUMNS = (
     "name_sorted",
     "name_short1",
     "name_short2",
+    "name_given",
     "name_first",
     "name_pattern",
+    "name_ends",
     "id_full",
     "id_head4",
     "id_region",
     "id_birth",
     "id_last4",
     "id_first14",
-    "id_tail12",
+    "id_tail8",
+    "id_ends",
+    "id_sorted",
     "id_pattern",
     *PHONE_COLUMNS,
     "phone_household",
     "compound",
+    "community",
     "building",
     "building_num",
     "room",
@@ -67,6 +72,7 @@ _PHONE_MASKED = re.compile(r"^(?P<head>1\d{2,6})[*＊xX×?？•]{2,8}(?P<tail>\
 _OCR_DIGITS = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "B": "8", "S": "5", "Z": "2"}
 )
+_COMMUNITY_WORD = re.compile(r"社区居民委员会|社区居委会|居民委员会|居委会|村民委员会|村委会|社区|村")
 _VAGUE_SUFFIX = re.compile(r"(附近|周边|一带|旁边|左右)+$")
 
 
@@ -182,6 +188,7 @@ def masked_phone(raw: str) -> MaskedPhone | None:
 @dataclass(frozen=True)
 class AddressParts:
     compound: str | None = None  # a compound key known to the registry
+    community: str | None = None  # a community key known to the registry (金水社区 → 金水)
     building: str | None = None
     entrance: str | None = None
     room: str | None = None
@@ -195,9 +202,22 @@ class AddressReader:
     the text before the building ends with a known compound name (or a close spelling of one).
     """
 
-    def __init__(self, compound_keys: Iterable[str]) -> None:
+    def __init__(self, compound_keys: Iterable[str], community_keys: Iterable[str] = ()) -> None:
         self.keys = {k for k in compound_keys if k}
         self.max_len = max((len(k) for k in self.keys), default=0)
+        self.communities = {k for k in community_keys if k and len(k) >= 2}
+        self.community_len = max((len(k) for k in self.communities), default=0)
+
+    def community_in(self, text: str) -> tuple[str | None, str]:
+        """The registry's community the text names (金水社区, 金水社区居委会), and the text without it,
+        so that a community is not read as a compound."""
+        if not self.communities:
+            return None, text
+        for m in _COMMUNITY_WORD.finditer(text):
+            for length in range(min(self.community_len, m.start()), 1, -1):
+                if text[m.start() - length : m.start()] in self.communities:
+                    return text[m.start() - length : m.start()], text[: m.start() - length] + text[m.end() :]
+        return None, text
 
     def compound_in(self, text: str) -> str | None:
         text = addresslib.compound_key(text)
@@ -223,20 +243,25 @@ class AddressReader:
     def read(self, raw: str) -> AddressParts:
         # '38号楼附近', '金桥花园周边': a place near, not a flat.
         text = _VAGUE_SUFFIX.sub("", halfwidth(raw or "")).strip()
+        community, text = self.community_in(text)
+        text = text.strip()
         if not text:
-            return AddressParts()
+            return AddressParts(community=community)
         try:
             parsed = addresslib.parse(text)
         except addresslib.AddressError:
             found = list(_BUILDING_ONLY.finditer(text))
             if not found:
-                return AddressParts(compound=self.compound_in(text))
+                return AddressParts(compound=self.compound_in(text), community=community)
             last = found[-1]
             return AddressParts(
-                compound=self.compound_in(text[: last.start()]), building=number_key(last["b"])
+                compound=self.compound_in(text[: last.start()]),
+                community=community,
+                building=number_key(last["b"]),
             )
         return AddressParts(
             compound=self.compound_in(parsed.compound) if parsed.compound else None,
+            community=community,
             building=parsed.building,
             entrance=parsed.entrance or None,
             room=parsed.room,
@@ -272,11 +297,14 @@ def name_columns(name: str) -> dict[str, str | None]:
         # Only the visible characters and the length are known: none of the sound or shape keys.
         out: dict[str, str | None] = dict.fromkeys(NAME_COLUMNS)
         out["name_pattern"] = pattern
+        out["name_ends"] = name_ends(pattern) if "_" not in (pattern[0], pattern[-1]) else None
         out["name_first"] = pattern[0] if pattern[0] != "_" else None
         return out
     out = dict(zip(NAME_COLUMNS, name_keys(name), strict=True))
     out["name_short1"], out["name_short2"] = name_drops(out["name"])
+    out["name_given"] = name_given(out["name"])
     out["name_pattern"] = None
+    out["name_ends"] = None  # a name written in full has keys enough
     out["name_first"] = out["name"][0] if out["name"] else None
     return out
 
@@ -290,9 +318,35 @@ def id_columns(parts: IDParts) -> dict[str, str | None]:
         "id_birth": parts.birth,
         "id_last4": parts.last4,
         "id_first14": full[:14] if full else None,
-        "id_tail12": full[6:] if full else None,
+        "id_tail8": full[10:] if full else None,
+        "id_ends": id_ends(full) if full else None,
+        "id_sorted": id_sorted(full) if full else None,
         "id_pattern": parts.pattern,
     }
+
+
+def id_ends(full: str) -> str:
+    """The region with the birth year, and the last four characters. Cut a number into three parts, up to
+    the birth year, the month and day, and the last four: a mistyped digit leaves two of them, and one of
+    three keys intact (the first fourteen, the last eight, these ends)."""
+    return full[:10] + full[-4:]
+
+
+def id_sorted(full: str) -> str:
+    """The region, then the other twelve characters in order of value: two digits swapped across the
+    birth date and the sequence (…0113 1139 for …0111 3139) keep it when no other key survives."""
+    return full[:6] + "".join(sorted(full[6:]))
+
+
+def name_ends(name: str | None) -> str | None:
+    """The first and last characters and the length: what a mask like 张*伟 or 欧**明 leaves visible."""
+    return f"{name[0]}{name[-1]}{len(name)}" if name and len(name) >= 2 else None
+
+
+def name_given(name: str | None) -> str | None:
+    """The name without its first character: the surname replaced by one of another sound and shape
+    (季志春 for 李志春) keeps it."""
+    return name[1:] if name and len(name) >= 2 else None
 
 
 def sorted_digits(phone: str) -> str:
@@ -354,6 +408,7 @@ class ResidentRow:
     grid_id: int | None = None
     status: str = "present"
     sex: str = ""
+    community: str = ""  # community key (金水社区 → 金水)
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -361,52 +416,85 @@ def _resident_name(raw: str) -> tuple[str | None, ...]:
     """A registry name's keys, then the name as a list writes it with a character dropped (韩馨怡 → 韩怡
     or 韩馨). Cached: a million residents share far fewer names, and the keys were a fifth of a run."""
     keys = name_keys(raw)
-    return (*keys, *name_drops(keys[0]))
+    return (*keys, *name_drops(keys[0]), name_given(keys[0]))
 
 
-def resident_record(r: ResidentRow, phone_shared: bool = False) -> tuple:
-    """One resident's columns, in the order of COLUMNS (a tuple: a million of them are made per run).
-    ``phone_shared``: another resident has the same phone (a family's phone)."""
-    name, sound, fuzzy, shape, sorted_, short1, short2 = _resident_name(r.name)
-    doc = r.document_number if len(r.document_number) == 18 else ""
-    phone = r.phone if r.phone and r.phone.isdigit() else None
-    birth = doc[6:14] if doc else r.birth_date.strftime("%Y%m%d") if r.birth_date else None
-    building = r.building or None
-    return (
-        r.id,
-        name,
-        sound,
-        fuzzy,
-        shape,
-        sorted_,
-        short1,
-        short2,
-        name[0] if name else None,
-        None,
-        doc or None,
-        doc[:4] or None,
-        doc[:6] or None,
-        birth,
-        doc[-4:] or None,
-        doc[:14] or None,
-        doc[6:] or None,
-        None,
-        phone,
-        phone[:3] if phone else None,
-        phone[:7] if phone else None,
-        phone[-4:] if phone else None,
-        phone[-8:] if phone else None,
-        sorted_digits(phone) if phone else None,
-        None,
-        None if phone_shared else phone,
-        r.household_id,
-        r.compound or None,
-        building,
-        int(building) if building and building.isdigit() else None,
-        r.room or None,
-        r.building_id,
-        False,
+# The registry's columns from each resident's raw values, made a column at a time in DuckDB: a tuple per
+# resident, then turned into columns for splink, took 11–12 s of a million residents' run; this takes
+# 7.5–8 (most of it the name keys and reading the residents' attributes).
+_REGISTRY_SQL = """
+SELECT
+    unique_id, name, name_py, name_fpy, name_shape, name_sorted, name_short1, name_short2, name_given,
+    name_first, NULL::VARCHAR AS name_pattern, name_ends,
+    nullif(doc, '') AS id_full,
+    nullif(left(doc, 4), '') AS id_head4,
+    nullif(left(doc, 6), '') AS id_region,
+    CASE WHEN doc <> '' THEN substr(doc, 7, 8) ELSE birth END AS id_birth,
+    nullif(right(doc, 4), '') AS id_last4,
+    nullif(left(doc, 14), '') AS id_first14,
+    nullif(substr(doc, 11), '') AS id_tail8,
+    CASE WHEN doc <> '' THEN left(doc, 10) || right(doc, 4) END AS id_ends,
+    CASE WHEN doc <> '' THEN left(doc, 6) || array_to_string(list_sort(string_split(substr(doc, 7), '')), '')
+    END AS id_sorted,
+    NULL::VARCHAR AS id_pattern,
+    phone,
+    left(phone, 3) AS phone3,
+    left(phone, 7) AS phone7,
+    right(phone, 4) AS phone4,
+    right(phone, 8) AS phone_tail8,
+    left(phone, 3) || array_to_string(list_sort(string_split(substr(phone, 4), '')), '') AS phone_sorted,
+    NULL::VARCHAR AS phone_pattern,
+    CASE WHEN raw_phone <> '' AND count(*) OVER (PARTITION BY raw_phone) > 1 THEN NULL ELSE phone END
+        AS phone_unique,
+    phone_household, compound, community, building, building_num, room, building_id,
+    false AS sparse
+FROM raw
+ORDER BY row
+"""
+
+
+def registry_table(residents: list[ResidentRow]):
+    """The registry as an Arrow table of COLUMNS (see ``_REGISTRY_SQL``)."""
+    import duckdb
+    import pyarrow as pa
+
+    keys: dict[str, tuple] = {}
+    for r in residents:
+        if r.name not in keys:
+            found = _resident_name(r.name)
+            keys[r.name] = (*found, found[0][0] if found[0] else None, name_ends(found[0]))
+    named = [keys[r.name] for r in residents]
+    name_columns = ("name", "name_py", "name_fpy", "name_shape", "name_sorted", "name_short1",
+                    "name_short2", "name_given", "name_first", "name_ends")  # fmt: skip
+    string = pa.string()
+    data = {"row": pa.array(range(len(residents)), pa.int64())}
+    data["unique_id"] = pa.array([r.id for r in residents], pa.int64())
+    for index, column in enumerate(name_columns):
+        data[column] = pa.array([k[index] for k in named], string)
+    data["doc"] = pa.array([d if len(d := r.document_number) == 18 else "" for r in residents], string)
+    # The birth date stands in for the ID's only where there is no whole ID.
+    births = [
+        b.isoformat().replace("-", "") if len(r.document_number) != 18 and (b := r.birth_date) else None
+        for r in residents
+    ]
+    data["birth"] = pa.array(births, string)
+    data["raw_phone"] = pa.array([r.phone for r in residents], string)
+    data["phone"] = pa.array([p if (p := r.phone) and p.isdigit() else None for r in residents], string)
+    data["phone_household"] = pa.array([r.household_id for r in residents], pa.int64())
+    data["compound"] = pa.array([r.compound or None for r in residents], string)
+    data["community"] = pa.array([r.community or None for r in residents], string)
+    data["building"] = pa.array([r.building or None for r in residents], string)
+    data["building_num"] = pa.array(
+        [int(n) if (n := r.building) and n.isdigit() else None for r in residents], pa.int64()
     )
+    data["room"] = pa.array([r.room or None for r in residents], string)
+    data["building_id"] = pa.array([r.building_id for r in residents], pa.int64())
+    con = duckdb.connect()
+    try:
+        con.register("raw", pa.table(data))
+        return con.sql(_REGISTRY_SQL).to_arrow_table()
+    finally:
+        con.close()
 
 
 def as_row(record: dict) -> tuple:
@@ -450,6 +538,7 @@ def feed_features(
     rec["phone_household"] = households_by_phone.get(phone) if phone else None
     addr = reader.read(line.address)
     rec["compound"] = addr.compound
+    rec["community"] = addr.community
     rec["building"] = addr.building
     rec["building_num"] = int(addr.building) if addr.building and addr.building.isdigit() else None
     rec["room"] = addr.room

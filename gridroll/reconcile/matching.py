@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from gridroll.reconcile import model
 from gridroll.reconcile.features import (
@@ -29,7 +29,7 @@ from gridroll.reconcile.features import (
     ResidentRow,
     as_row,
     feed_features,
-    resident_record,
+    registry_table,
 )
 
 AUTO_PROBABILITY = 0.95
@@ -39,10 +39,10 @@ NAME_AGREES = {"exact", "same_sound", "same_shape", "swapped", "similar_sound", 
 ID_AGREES = {"exact", "one_digit", "two_digits", "masked", "masked_parts"}
 # Among one household's members, a name with a character dropped or added (张军 for 张军亮) fits the one
 # member it is close to, when no other member carrying the phone is as close (``phone_path``).
-NAME_FITS = NAME_AGREES | {"one_char"}
+NAME_FITS = NAME_AGREES | {"dropped", "one_char"}
 ADDRESS_AGREES = {"household", "near", "building", "building_other_room", "compound"}
 # A name one character off (a dropped character) does not contradict a phone only that person has.
-NAME_NOT_AGAINST = NAME_AGREES | {"null", "one_char", "masked_surname"}
+NAME_NOT_AGAINST = NAME_AGREES | {"null", "dropped", "one_char", "masked_surname"}
 
 
 @dataclass
@@ -84,9 +84,10 @@ def no_gc():
 
 def prepare(
     lines: list[FeedInput], residents: list[ResidentRow]
-) -> tuple[list[tuple], list[tuple], dict[int, FeedFeatures]]:
-    """The feed's and the registry's rows (in the order of features.COLUMNS) and each line's features."""
-    reader = AddressReader({r.compound for r in residents})
+) -> tuple[list[tuple], Any, dict[int, FeedFeatures]]:
+    """The feed's rows and the registry's Arrow table (both in the order of features.COLUMNS), and each
+    line's features."""
+    reader = AddressReader({r.compound for r in residents}, {r.community for r in residents})
     households_by_phone: dict[str, int] = {}
     building_ids: dict[tuple[str, str], int] = {}
     ambiguous: set[tuple[str, str]] = set()
@@ -101,9 +102,7 @@ def prepare(
     for key in ambiguous:
         del building_ids[key]
     feats = {line.line: feed_features(line, reader, households_by_phone, building_ids) for line in lines}
-    shared = {phone for phone, n in Counter(r.phone for r in residents if r.phone).items() if n > 1}
-    registry = [resident_record(r, r.phone in shared) for r in residents]
-    return [as_row(f.record) for f in feats.values()], registry, feats
+    return [as_row(f.record) for f in feats.values()], registry_table(residents), feats
 
 
 def phone_owners(residents: list[ResidentRow], phones: set[str]) -> PhoneOwners:

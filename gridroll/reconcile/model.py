@@ -62,6 +62,13 @@ NAME_LEVELS = [
     ("swapped", "name_sorted_l = name_sorted_r"),
     ("similar_sound", "name_fpy_l = name_fpy_r"),
     ("masked", "name_r LIKE name_pattern_l"),
+    # A character dropped or added (李俊 for 李俊会, 张磊颖 for 张磊): the rest of the name is kept in order.
+    # Stronger than a replaced character, which in a two-character name leaves only the surname (李有).
+    (
+        "dropped",
+        "name_l = name_short1_r OR name_l = name_short2_r"
+        " OR name_short1_l = name_r OR name_short2_l = name_r",
+    ),
     ("one_char", "levenshtein(name_l, name_r) <= 1"),
     ("masked_surname", "name_pattern_l IS NOT NULL AND name_first_l = name_first_r"),
     ("different", "ELSE"),
@@ -101,7 +108,12 @@ PHONE_LEVELS = [
 # Compound and building as written: a list without the compound still names the building. The entrance is
 # not compared: '47号楼601' and '33号楼1-102' name a flat as well as '47号楼2单元601' does. A vaguer address
 # (a building only, a compound only) agrees at its own level; only a contradiction is a disagreement.
-_COMPOUND_OK = "(compound_l = compound_r OR compound_l IS NULL)"
+# A list that names no compound may name the community (a column of its own, or in the address): then a
+# building of that number elsewhere is not the same building.
+_COMPOUND_OK = (
+    "(compound_l = compound_r OR (compound_l IS NULL"
+    " AND (community_l IS NULL OR community_r IS NULL OR community_l = community_r)))"
+)
 _SAME_BUILDING = f"({_COMPOUND_OK} AND building_l = building_r)"
 ADDRESS_LEVELS = [
     # A building number alone, of no named compound (金水区5幢附近), that is not the resident's says
@@ -132,9 +144,15 @@ COMPARISONS = {"name": NAME_LEVELS, "id": ID_LEVELS, "phone": PHONE_LEVELS, "add
 # visible surname with a place or part of a phone, and the flat.
 BLOCKING_RULES = [
     "l.id_full = r.id_full",
-    "l.id_head4 = r.id_head4 AND l.id_last4 = r.id_last4",
+    # A masked number's visible ends (4101**********1234). A whole number does not need them: its first
+    # fourteen, its last eight or its ends survive one mistyped digit (features.id_ends), and its sorted
+    # digits two swapped ones; the province and the last four paired each line with a hundred residents
+    # of a million, half of all the pairs scored.
+    "l.id_full IS NULL AND l.id_head4 = r.id_head4 AND l.id_last4 = r.id_last4",
     "l.id_first14 = r.id_first14",
-    "l.id_tail12 = r.id_tail12",
+    "l.id_tail8 = r.id_tail8",
+    "l.id_ends = r.id_ends",
+    "l.id_sorted = r.id_sorted",
     "l.id_last4 = r.id_last4 AND l.name_first = r.name_first",
     "l.id_last4 = r.id_last4 AND l.building = r.building",
     "l.id_last4 = r.id_last4 AND l.phone4 = r.phone4",
@@ -179,6 +197,12 @@ BLOCKING_RULES = [
     # the name with the same character dropped on both sides, within the building.
     "l.name_short1 = r.name_short1 AND l.building = r.building AND l.compound = r.compound",
     "l.name_short2 = r.name_short2 AND l.building = r.building AND l.compound = r.compound",
+    # The surname replaced (季志春 for 李志春), or the ID's last four with no name in common (季杰 for 李杰).
+    "l.name_given = r.name_given AND l.building = r.building AND l.compound = r.compound",
+    "l.name_given = r.name_given AND l.building = r.building AND l.room = r.room",
+    "l.name_given = r.name_given AND l.compound = r.compound AND l.building IS NULL"
+    " AND length(l.name_given) >= 2",
+    "l.id_last4 = r.id_last4 AND l.compound = r.compound",
     # The list added a character (张磊颖 for 张磊).
     "l.name_short1 = r.name AND l.building = r.building",
     "l.name_short2 = r.name AND l.building = r.building",
@@ -189,10 +213,15 @@ BLOCKING_RULES = [
     "l.name_shape = r.name_shape AND l.phone7 = r.phone7",
     "l.name_shape = r.name_shape AND l.phone4 = r.phone4",
     "l.name_shape = r.name_shape AND l.building = r.building",
-    # A masked name keeps its surname (张*伟): with the building, or with part of the phone.
-    "l.name_pattern IS NOT NULL AND l.name_first = r.name_first AND l.building = r.building",
-    "l.name_pattern IS NOT NULL AND l.name_first = r.name_first AND l.compound = r.compound"
-    " AND l.building IS NULL",
+    # A masked name keeps its first and last characters and its length (张*伟), or its surname only (张**):
+    # within the building or the compound. (The surname alone with a building number of any compound
+    # paired a masked line with every 张 of every 3号楼, a quarter of all the pairs scored.)
+    "l.name_ends = r.name_ends AND l.building = r.building",
+    "l.name_ends = r.name_ends AND l.compound = r.compound",
+    "l.name_pattern IS NOT NULL AND l.name_first = r.name_first AND l.building = r.building"
+    " AND l.compound = r.compound",
+    "l.name_pattern IS NOT NULL AND l.name_first = r.name_first AND l.building = r.building"
+    " AND l.room = r.room",
     # A line with only a name: everyone of that sound, or that look, in the area is a candidate.
     "l.name_fpy = r.name_fpy AND l.sparse",
     "l.name_shape = r.name_shape AND l.sparse",
@@ -232,6 +261,10 @@ def settings(prior: float, params: dict | None = None, dialect: str = "duckdb") 
         "retain_intermediate_calculation_columns": False,
         "retain_matching_columns": True,
         "sql_dialect": dialect,
+        # EM starts from the trained parameters, near where it ends: three rounds of up to 25 iterations to
+        # splink's default 1e-4 were two thirds of a 5,000-line run, and moved no decision.
+        "em_convergence": EM_CONVERGENCE,
+        "max_iterations": EM_MAX_ITERATIONS,
     }
 
 
@@ -247,10 +280,16 @@ class Candidate:
     levels: dict[str, str]  # comparison → level label
 
 
-def _arrow(rows: list[tuple], extra: dict[str, list] | None = None):
+def _arrow(rows, extra: dict[str, list] | None = None):
+    """Rows in the order of features.COLUMNS (or a table of them already) as an Arrow table."""
     import pyarrow as pa
 
     from gridroll.reconcile.features import COLUMNS
+
+    if isinstance(rows, pa.Table):
+        for col, values in (extra or {}).items():
+            rows = rows.append_column(col, pa.array(values, type=pa.int64()))
+        return rows
 
     ints = {"unique_id", "phone_household", "building_id", "building_num"}
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
@@ -295,7 +334,7 @@ def spark_api(spark=None):
 
 def predict(
     feed: list[tuple],
-    registry: list[tuple],
+    registry,
     *,
     db_api=None,
     params: dict | None = None,
@@ -305,7 +344,7 @@ def predict(
 ) -> dict[int, list[Candidate]]:
     """The best ``top`` candidates per feed line (by match weight), strongest first. The parameters are
     estimated on the list and the registry at hand (``estimate``), starting from ``params``."""
-    if not feed or not registry:
+    if not feed or len(registry) == 0:
         return {}
     params = params if params is not None else load_parameters()
     own = db_api is None
@@ -331,7 +370,8 @@ def predict(
         levels = {name: labels[name][int(g)] for name, g in zip(COMPARISONS, gammas, strict=True)}
         out.setdefault(int(line), []).append(Candidate(int(resident), float(row[3]), float(row[4]), levels))
     for cands in out.values():
-        cands.sort(key=lambda c: (-c.weight, c.resident_id))
+        # Stable: candidates of equal weight stay in the query's order (TIE_BREAK, then the resident id).
+        cands.sort(key=lambda c: -c.weight)
     return out
 
 
@@ -346,6 +386,8 @@ EM_RULES = [
     "l.id_full = r.id_full",
     "l.name_py = r.name_py AND l.compound = r.compound",
 ]
+EM_CONVERGENCE = 1e-3
+EM_MAX_ITERATIONS = 10
 # Below this many lines the data says too little: the starting parameters are used as they are.
 EM_MIN_LINES = 300
 # How many lines' worth of belief the starting parameters keep: with 5,000 lines the data's estimate has
@@ -363,6 +405,14 @@ def weight_floor(residents: int) -> float:
     or 尹青 for 尹倩 in her building, never reached the three candidates."""
     prior = min(0.5, 1.0 / max(1, residents))
     return math.log2(prior / (1 - prior))
+
+
+# Candidates of equal weight (six X军 in the building for 玉军, each one character off) are ordered by how
+# far their names look and sound from the line's: 王军 (四角号码 1010) is nearer 玉军 (1013) than 韩军 is.
+# Both functions are built into DuckDB and Spark.
+TIE_BREAK = (
+    "coalesce(levenshtein(name_shape_l, name_shape_r), 99), coalesce(levenshtein(name_py_l, name_py_r), 99)"
+)
 
 
 def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float | None, learned) -> list[tuple]:
@@ -392,8 +442,8 @@ def _scored_rows(db_api, feed, registry, params, top: int, min_weight: float | N
     sql = (
         f"SELECT {', '.join(columns)} FROM ("
         "SELECT *, row_number() OVER"
-        " (PARTITION BY unique_id_l ORDER BY match_weight DESC, unique_id_r) AS rn"
-        f" FROM {scored.physical_name}) t WHERE rn <= {int(top)}"
+        f" (PARTITION BY unique_id_l ORDER BY match_weight DESC, {TIE_BREAK}, unique_id_r) AS rn"
+        f" FROM {scored.physical_name}) t WHERE rn <= {int(top)} ORDER BY unique_id_l, rn"
     )
     return _rows(db_api, sql)
 
@@ -407,7 +457,11 @@ def estimate(db_api, left, right, prior: float, start: dict, lines: int, learned
     dialect = db_api.sql_dialect.sql_dialect_str
     logging.getLogger("splink").setLevel(logging.ERROR)
     sampler = Linker([left, right], settings(prior, start, dialect), log_level=logging.ERROR)
-    sampler.training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=1)
+    # In one pass: the levels a list's rare agreements fall in never reach splink's early stop of 100
+    # pairs each, so its probe and ten chunks only repeated the same million pairs in eleven queries.
+    sampler.training.estimate_u_using_random_sampling(
+        max_pairs=U_MAX_PAIRS, seed=1, min_count_per_level=None, num_chunks=1
+    )
     sampled = _parameters_of(sampler)
     # Random pairs of a list and its registry include true matches (about one in N): for a strong level
     # (the same ID) they are most of what is seen. u is what remains once the matches' share, the prior
@@ -526,8 +580,10 @@ def _parameters_of(linker) -> dict:
     return out
 
 
-def _table_for(db_api, rows: list[tuple]):
+def _table_for(db_api, rows):
     if db_api.sql_dialect.sql_dialect_str == "spark":
+        if not isinstance(rows, list):  # the registry's Arrow table
+            rows = list(zip(*(column.to_pylist() for column in rows.columns), strict=True))
         return db_api.spark.createDataFrame(rows, schema=_spark_schema())
     return _arrow(rows)
 

@@ -17,6 +17,7 @@ from gridroll.audit.services import record
 from gridroll.core import tables
 from gridroll.core.errors import DomainError
 from gridroll.core.tables import HEADER_SEARCH_ROWS, Limits, Source, Table
+from gridroll.lib import address as addresslib
 from gridroll.lib import idnumber, names
 from gridroll.lib import phone as phonelib
 from gridroll.lib.text import cell_text
@@ -87,7 +88,7 @@ def _match_feed_header(row: list[Any]) -> tuple[list[str], dict[str, int]] | Non
             mapping[feed_key] = position
         elif key in FIELDS and FIELDS[key] not in mapping:
             mapping[FIELDS[key]] = position
-        elif key in ADDRESS_PARTS and key not in mapping:
+        elif key in (*ADDRESS_PARTS, "community") and key not in mapping:
             mapping[key] = position
     if "name" not in mapping and not ({"id_number", "phone"} & mapping.keys()):
         return None
@@ -140,6 +141,11 @@ def line_fields(cells: list[str], mapping: dict[str, int]) -> dict[str, str]:
         if parts[2] and parts[2].isdigit():
             parts[2] += "单元"
         address = "".join(parts)
+    # The community, from its own column, goes in front of the address unless the address names it: a
+    # building number without a compound is then placed within that community.
+    community = _cell(cells, mapping, "community")
+    if community and addresslib.community_key(community) not in address:
+        address = f"{community} {address}".strip()
     return {
         "name": _cell(cells, mapping, "name")[:100],
         "id_number": _cell(cells, mapping, "id_number")[:40],
@@ -172,8 +178,18 @@ def registry_rows(area: Area) -> tuple[list[ResidentRow], dict[int, str]]:
     )
     # Not .iterator(): on PostgreSQL that is a server-side cursor, planned for its first rows (nested
     # loops over a million residents took a minute); a plain query is a hash join, a few seconds.
-    rows = [ResidentRow(*values) for values in qs]
     grids = dict(Area.objects.filter(path__startswith=area.path, level="grid").values_list("id", "path"))
+    # Each grid's community (the community above it, or the area itself when it is one), by key.
+    communities = {
+        path: addresslib.community_key(name)
+        for path, name in Area.objects.filter(level="community").values_list("path", "name")
+        if path.startswith(area.path) or area.path.startswith(path)
+    }
+    of_grid = {
+        grid: next((key for path, key in communities.items() if grid_path.startswith(path)), "")
+        for grid, grid_path in grids.items()
+    }
+    rows = [ResidentRow(*values, community=of_grid.get(values[11], "")) for values in qs]
     return rows, grids
 
 
@@ -645,7 +661,6 @@ def _changes(before: dict, after: dict) -> dict:
 def households_for(user, text: str, area: Area) -> list[Household]:
     """Households under ``area`` the user may edit whose address matches ``text`` (for adding a person)."""
     from gridroll.accounts.roles import Action
-    from gridroll.lib import address as addresslib
 
     try:
         parsed = addresslib.parse(text)

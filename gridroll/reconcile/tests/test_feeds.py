@@ -79,6 +79,22 @@ def test_csv_and_split_address_columns(tree, people, sub_admin):
     assert line.resident_id == people["a"].pk and line.conclusion == Conclusion.MATCHED
 
 
+def test_the_registry_carries_each_residents_community_and_a_lists_community_column_is_read(
+    tree, people, sub_admin
+):
+    """A list with a 社区 column and a building of no compound: the column was not read, and the registry
+    did not say which community anyone lived in."""
+    from gridroll.reconcile.services import registry_rows
+
+    rows, _ = registry_rows(tree["sub"])
+    assert rows and {r.community for r in rows} == {"测试"}  # 测试社区, by its key
+    data = csv_bytes([["姓名", "所属社区", "现住址"], ["韩馨怡", "测试社区", "3号楼2单元501"]])
+    feed = create_feed(sub_admin, tree["community"], data, "list.csv")
+    line = feed.lines.get()
+    assert line.address == "测试社区 3号楼2单元501"
+    assert line.resident_id == people["a"].pk and line.conclusion == Conclusion.MATCHED
+
+
 def test_the_command_writes_every_line_in_order(tmp_path, feed, round_, people, tree):
     src = tmp_path / "名单.xlsx"
     src.write_bytes(feed_file(people))

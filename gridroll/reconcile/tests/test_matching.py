@@ -303,3 +303,34 @@ def test_generated_lists_meet_the_targets():
     # The rest are few at this size: count the lines whose person was found at all (automatically or
     # among the top three).
     assert (score.auto_correct + score.rest_top3) / score.in_registry >= 0.995
+
+
+@settings(max_examples=10, deadline=None)
+@given(p=people, shared=st.booleans(), no_id=st.booleans())
+def test_a_resident_and_the_same_person_written_in_full_on_a_line_get_the_same_keys(p, shared, no_id):
+    """The registry's columns are made a column at a time (features.registry_table), a line's one line at
+    a time (features.feed_features): a person written exactly as registered must agree on every key."""
+    from gridroll.reconcile.features import COLUMNS, AddressReader, feed_features, registry_table
+
+    _, person, relative = _place(synth.make_registry(5, seed=1), p, 10**7)
+    if no_id:
+        person = ResidentRow(**{**person.__dict__, "document_number": ""})
+    if shared:
+        relative = ResidentRow(**{**relative.__dict__, "phone": person.phone})
+    table = registry_table([person, relative])
+    registered = dict(zip(COLUMNS, (column[0].as_py() for column in table.columns), strict=True))
+    line = FeedInput(1, person.name, person.document_number, person.phone, "")
+    written = feed_features(line, AddressReader(set()), {}, {}).record
+    keys = [c for c in COLUMNS if c.startswith(("name", "id_", "phone")) and c not in ("name_ends",)]
+    keys = [c for c in keys if c not in ("phone_household", "phone_unique", "id_birth")]
+    assert {c: registered[c] for c in keys} == {c: written.get(c) for c in keys}
+    assert registered["phone_unique"] == (None if shared else person.phone)
+    assert registered["id_birth"] == (
+        person.document_number[6:14] if not no_id else p["birth"].strftime("%Y%m%d")
+    )
+    assert (registered["compound"], registered["building"], registered["room"]) == (
+        person.compound,
+        person.building,
+        person.room,
+    )
+    assert registered["building_num"] == int(person.building) and registered["sparse"] is False

@@ -25,7 +25,7 @@ from gridroll.reconcile.features import (
     phone_digits,
 )
 from gridroll.reconcile.matching import match_lines
-from gridroll.reconcile.services import read_feed
+from gridroll.reconcile.services import line_fields, read_feed
 from gridroll.reconcile.tests.test_matching import SLOW, _background, _place, people
 
 NAME_CHARS = "王李张刘陈杨伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英"
@@ -156,7 +156,8 @@ def test_a_dropped_character_with_the_exact_phone_and_flat_is_matched(p):
         return FeedInput(1, person.name[0] + person.name[2:], "", person.phone, flat)
 
     person, _, result, mine = _one(p, line)
-    assert mine is not None and mine.levels["name"] == "one_char"
+    # 韩馨怡 → 韩怡 keeps the rest of the name in order; 张伟 → 张 leaves the surname only.
+    assert mine is not None and mine.levels["name"] == ("dropped" if len(person.name) >= 3 else "one_char")
     assert result.automatic and result.resident_id == person.id
 
 
@@ -349,3 +350,118 @@ def test_a_name_with_a_character_added_and_the_familys_shared_phone_is_matched(p
     line = FeedInput(1, name, "", person.phone, f"{person.compound}{person.building}号楼")
     result = match_lines([line], registry)[1]
     assert result.automatic and result.resident_id == person.id
+
+
+# ------------------------------------------------------------------------------------------------------
+# Found at a million residents: the truth lost from the three candidates (bench/reconcile_eval.py at
+# 100,000 lines against 1,000,000 residents), each kind written as the failure.
+
+
+def _flat(household: int, building: str = "9", room: str = "301", compound: str = "测试苑", **kw) -> dict:
+    return dict(
+        household_id=household, building_id=household, compound=compound, building=building, entrance="1",
+        room=room, **kw,
+    )  # fmt: skip
+
+
+@settings(max_examples=4, **SLOW)
+@given(p=people)
+def test_a_name_with_its_last_character_dropped_ranks_above_members_one_character_off(p):
+    """李俊 with the household's phone: 李俊会 (the last character dropped) tied with 李有 and 李刚 (one
+    character replaced, only the surname in common), and the tie went by id: the person came fourth."""
+    base = list(_background().residents)
+    flat = _flat(777_100)
+    name = p["surname"] + p["given"]
+    others = [p["surname"] + ch for ch in "有刚" if p["surname"] + ch != name[:2]]
+    owner = ResidentRow(900_100, "田娴", "", None, "13900005555", **flat)
+    members = [ResidentRow(900_101 + i, other, "", None, "", **flat) for i, other in enumerate(others)]
+    person = ResidentRow(900_110, name, "", None, "", **flat)
+    result = match_lines([FeedInput(1, name[:2], "", owner.phone, "")], [*base, owner, *members, person])[1]
+    assert person.id in result.candidates[:3]
+    levels = {c.resident_id: c for c in result.scored}
+    assert levels[person.id].levels["name"] == "dropped"
+    assert all(
+        levels[person.id].weight > c.weight for c in result.scored if c.resident_id in {m.id for m in members}
+    )
+
+
+@settings(max_examples=3, **SLOW)
+@given(p=people, other=st.sampled_from("季鲍"))
+def test_a_name_with_its_surname_replaced_reaches_the_person_in_their_building(p, other):
+    """季志春 for 李志春 at 瀚海名苑 33幢附近: no blocking key kept the given name, and the person was not
+    even a candidate."""
+
+    def line(person, _relative):
+        return FeedInput(1, other + person.name[1:], "", "", f"{person.compound}{person.building}幢附近")
+
+    _, _, _, mine = _one(p, line)
+    assert mine is not None, "the person must reach scoring and be among the candidates"
+    assert mine.levels["name"] == "one_char"
+
+
+@settings(max_examples=4, **SLOW)
+@given(p=people)
+def test_an_id_with_two_digits_swapped_across_the_birth_date_is_a_candidate(p):
+    """孙*伟 with …0113 1139 for …0111 3139: the two digits either side of the birth date's end swapped,
+    nothing else on the line. No key of the ID survived (first fourteen, last twelve, last four)."""
+
+    def line(person, _relative):
+        doc = person.document_number
+        swapped = doc[:13] + doc[14] + doc[13] + doc[15:]
+        return FeedInput(1, person.name[0] + "*" + person.name[-1], swapped, "", "")
+
+    person, _, _, mine = _one(p, line)
+    if person.document_number[13] == person.document_number[14]:
+        return  # nothing swapped
+    assert mine is not None, "the person must reach scoring and be among the candidates"
+    assert mine.levels["id"] == "two_digits"
+
+
+def test_a_building_of_no_compound_is_placed_in_the_community_the_list_names():
+    """李杰, 21栋附近, on a list whose 所属社区 column says 金水社区: two dozen 李杰 of a million live in a
+    building 21, and the column that says which community was not read."""
+    base = list(_background().residents)
+    people_ = [
+        ResidentRow(900_200 + i, "李杰", "", None, "", **_flat(777_200 + i, "21", f"{i + 1}01", compound))
+        for i, compound in enumerate(["东苑", "西苑", "南苑", "北苑"])
+    ]
+    communities = {"东苑": "金水", "西苑": "文化", "南苑": "文化", "北苑": "花园"}
+    registry = base + [
+        ResidentRow(**{**r.__dict__, "community": communities[r.compound]}) for r in people_
+    ]  # fmt: skip
+    data = "序号,姓名,身份证号,手机号,所属社区,现住址\n1,李杰,,,金水社区,21栋附近\n".encode()
+    read = read_feed(data, "名单.csv")
+    fields = line_fields(read.rows[0][1], read.mapping)
+    assert fields["address"] == "金水社区 21栋附近"
+    result = match_lines([FeedInput(1, fields["name"], "", "", fields["address"])], registry)[1]
+    top = result.scored[0]
+    assert top.resident_id == 900_200 and top.levels["address"] == "building"
+    others = [c for c in result.scored if c.resident_id in (900_201, 900_202, 900_203)]
+    assert all(c.levels["address"] == "different" for c in others)
+    assert not {900_201, 900_202, 900_203} & set(result.candidates)
+    # Without the community, the four are alike: a building number of no compound places nobody.
+    alike = match_lines([FeedInput(1, "李杰", "", "", "21栋附近")], registry)[1]
+    assert len({round(c.weight, 6) for c in alike.scored}) == 1
+
+
+def test_the_community_is_read_out_of_the_address_and_not_taken_for_a_compound():
+    reader = AddressReader({"金水花园", "盛世佳苑"}, {"金水", "文化"})
+    a = reader.read("丰产路街道金水社区居委会5号楼附近")
+    assert (a.community, a.compound, a.building) == ("金水", None, "5")
+    a = reader.read("文化社区盛世佳苑3号楼2单元501")
+    assert (a.community, a.compound, a.building, a.room) == ("文化", "盛世佳苑", "3", "501")
+    assert reader.read("金水花园3号楼").community is None
+
+
+def test_candidates_of_equal_weight_are_ordered_by_how_near_their_names_look():
+    """玉军 at 昌建新城 19号楼 for 王军: six X军 of the building were each one character off, and the tie
+    went by id. 王 (四角号码 1010) is nearer 玉 (1013) than 韩 (4445) or 杜 (4491) is."""
+    base = list(_background().residents)
+    names_ = ["韩军", "杜军", "郝军", "刘军", "王军"]
+    registry = base + [
+        ResidentRow(900_300 + i, n, "", None, "", **_flat(777_300 + i, "19", f"{i + 1}01"))
+        for i, n in enumerate(names_)
+    ]
+    result = match_lines([FeedInput(1, "玉军", "", "", "测试苑19号楼")], registry)[1]
+    assert result.candidates[0] == 900_304
+    assert {c.levels["name"] for c in result.scored[:2]} == {"one_char"}
