@@ -52,6 +52,14 @@ class PhoneOwners:
     residents: dict[str, list[int]]
     households: dict[str, set[int]]
     phoneless: set[int]  # members of those households without a phone of their own (they may carry it)
+    names: dict[int, str] = field(default_factory=dict)  # of the owners and the phoneless members
+    phoneless_of: dict[int, list[int]] = field(default_factory=dict)  # household → its phoneless members
+
+    def carriers(self, phone: str) -> list[int]:
+        """Who could give this phone on a list: its owners, and their households' members without one."""
+        owners = self.residents.get(phone, [])
+        kept = [m for h in self.households.get(phone, ()) for m in self.phoneless_of.get(h, [])]
+        return list(dict.fromkeys([*owners, *kept]))
 
 
 @dataclass
@@ -114,8 +122,33 @@ def phone_owners(residents: list[ResidentRow], phones: set[str]) -> PhoneOwners:
             owners.setdefault(r.phone, []).append(r.id)
             households.setdefault(r.phone, set()).add(r.household_id if r.household_id is not None else -r.id)
     named = set().union(*households.values()) if households else set()
-    phoneless = {r.id for r in residents if not r.phone and r.household_id in named}
-    return PhoneOwners(owners, households, phoneless)
+    listed = {i for ids in owners.values() for i in ids}
+    phoneless: set[int] = set()
+    names: dict[int, str] = {}
+    phoneless_of: dict[int, list[int]] = {}
+    for r in residents:
+        if r.id in listed:
+            names[r.id] = r.name
+        elif not r.phone and r.household_id in named:
+            phoneless.add(r.id)
+            names[r.id] = r.name
+            phoneless_of.setdefault(r.household_id, []).append(r.id)  # type: ignore[arg-type]
+    return PhoneOwners(owners, households, phoneless, names, phoneless_of)
+
+
+def fits(pattern: str, name: str) -> bool:
+    """张_伟 fits 张志伟: the same length, and every visible character in its place."""
+    return len(pattern) == len(name) and all(p in ("_", c) for p, c in zip(pattern, name, strict=True))
+
+
+def mask_fits_two_carriers(pattern: str | None, phone: str, owners: PhoneOwners | None) -> bool:
+    """A masked name with a phone that two who could carry it both fit (李** with a number of 李宇晨's
+    household, whose 李琳霞 has no phone): the line is either of them, whatever the scores say. The
+    phoneless member is often not among the best candidates at all (a family phone is weaker evidence
+    than one's own), so the carriers are counted here, not among the candidates."""
+    if not pattern or not phone or owners is None:
+        return False
+    return sum(1 for c in owners.carriers(phone) if fits(pattern, owners.names.get(c, ""))) >= 2
 
 
 # The name levels from the strongest; a candidate is as good as another when its level is not later.
@@ -148,6 +181,12 @@ def phone_path(scored: list[model.Candidate], phone: str, owners: PhoneOwners | 
     ]
     if lv["name"] != "null" and any(NAME_RANK.get(c.levels["name"], 99) <= rank for c in carriers):
         return False
+    # A member of the household whose name the line gives better than the phone's owner (刘静 with the
+    # phone of 张静, whose household has a 刘静): the line is that member giving a family phone.
+    if any(
+        c.levels["phone"] == "household" and NAME_RANK.get(c.levels["name"], 99) < rank for c in scored[1:]
+    ):
+        return False
     if lv["phone"] in ("exact", "household") and phone:
         if owners.residents.get(phone, []) == [top.resident_id]:
             return True
@@ -159,7 +198,11 @@ def phone_path(scored: list[model.Candidate], phone: str, owners: PhoneOwners | 
 
 
 def decide(
-    line: int, scored: list[model.Candidate], phone: str = "", owners: PhoneOwners | None = None
+    line: int,
+    scored: list[model.Candidate],
+    phone: str = "",
+    owners: PhoneOwners | None = None,
+    pattern: str | None = None,
 ) -> LineMatch:
     if not scored:
         return LineMatch(line, None, False, 0.0)
@@ -183,6 +226,8 @@ def decide(
         and (runner_up is None or top.weight - runner_up >= MARGIN)
         and evidence
     ) or phone_path(scored, phone, owners)
+    if automatic and mask_fits_two_carriers(pattern, phone, owners):
+        automatic = False
     return LineMatch(
         line,
         top.resident_id if automatic else None,
@@ -245,7 +290,8 @@ def match_lines(
     out = {}
     for line in lines:
         feat = feats[line.line]
-        match = decide(line.line, predictions.get(line.line, []), feat.phone, owners)
+        pattern = feat.record.get("name_pattern")
+        match = decide(line.line, predictions.get(line.line, []), feat.phone, owners, pattern)
         match.features = feat
         out[line.line] = match
     return out

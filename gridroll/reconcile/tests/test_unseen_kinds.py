@@ -24,7 +24,7 @@ from gridroll.reconcile.features import (
     name_pattern,
     phone_digits,
 )
-from gridroll.reconcile.matching import match_lines
+from gridroll.reconcile.matching import decide, match_lines, phone_owners
 from gridroll.reconcile.services import line_fields, read_feed
 from gridroll.reconcile.tests.test_matching import SLOW, _background, _place, people
 
@@ -465,3 +465,47 @@ def test_candidates_of_equal_weight_are_ordered_by_how_near_their_names_look():
     result = match_lines([FeedInput(1, "玉军", "", "", "测试苑19号楼")], registry)[1]
     assert result.candidates[0] == 900_304
     assert {c.levels["name"] for c in result.scored[:2]} == {"one_char"}
+
+
+def _candidate(resident: ResidentRow, weight: float, probability: float, name: str, phone: str, address: str):
+    levels = {"name": name, "id": "null", "phone": phone, "address": address}
+    return model.Candidate(resident.id, weight, probability, levels)
+
+
+def test_a_masked_name_with_a_family_phone_that_a_phoneless_member_also_fits_is_not_matched():
+    """李** with the number 李宇晨, 李涛 and 王雨艳 share, whose household's 李琳霞 has no phone: matched to
+    李宇晨 at 0.98, though the line was as much 李琳霞's (230 wrong matches of this kind in a run at a
+    million residents). The scores are that run's: EM had made a family's phone worth far less than one's
+    own, and 李琳霞 was not among the four best candidates at all."""
+    flat = _flat(777_400, "14", "301", "名门苑")
+    phone = "17716881543"
+    yuchen, tao, yuyan = (
+        ResidentRow(900_400 + i, n, "", None, phone, **flat)
+        for i, n in enumerate(["李宇晨", "李涛", "王雨艳"])
+    )
+    child = ResidentRow(900_410, "李琳霞", "", None, "", **flat)
+    owners = phone_owners([*_background().residents, yuchen, tao, yuyan, child], {phone})
+    scored = [
+        _candidate(yuchen, 13.4, 0.977, "masked", "exact", "building"),
+        _candidate(tao, 7.7, 0.019, "masked_surname", "exact", "building"),
+        _candidate(yuyan, 4.3, 0.002, "different", "exact", "building"),
+    ]
+    assert not decide(1, scored, phone, owners, name_pattern("李**")).automatic
+    # A mask only one of those who could carry the phone fits is matched: 李*晨 is 李宇晨.
+    assert decide(1, scored, phone, owners, name_pattern("李*晨")).resident_id == yuchen.id
+
+
+def test_a_name_a_household_member_has_exactly_is_not_given_to_the_phones_owner_one_character_off():
+    """刘静 with the phone of 张静, whose household has a 刘静 with a phone of her own: matched to 张静 by
+    the phone (a name one character off does not contradict a phone only that person has). The scores
+    are those of the run at a million residents."""
+    flat = _flat(777_500, "2", "103", "橄榄苑")
+    owner = ResidentRow(900_500, "张静", "", None, "18809950377", **flat)
+    member = ResidentRow(900_501, "刘静", "", None, "17631813424", **flat)
+    owners = phone_owners([*_background().residents, owner, member], {owner.phone})
+    scored = [
+        _candidate(owner, 7.4, 0.789, "one_char", "exact", "compound"),
+        _candidate(member, 5.5, 0.210, "exact", "household", "compound"),
+    ]
+    result = decide(1, scored, owner.phone, owners)
+    assert not result.automatic and member.id in result.candidates
