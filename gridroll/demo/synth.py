@@ -428,7 +428,7 @@ def train(residents: int = 50_000, lines: int = 20_000, seed: int = 3) -> dict:
     db_api = DuckDBAPI()
     left = db_api.register(model._arrow(feed_rows, {"cluster": feed_clusters}), dataset_display_name="a_feed")
     right = db_api.register(
-        model._arrow(registry_rows, {"cluster": [row[0] for row in registry_rows]}),
+        model._arrow(registry_rows, {"cluster": registry_rows["unique_id"].to_pylist()}),
         dataset_display_name="b_registry",
     )
     linker = Linker([left, right], model.settings(1.0 / residents), log_level=logging.WARNING)

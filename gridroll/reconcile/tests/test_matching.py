@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from gridroll.demo import synth
 from gridroll.demo.people import FEMALE_CHARS, MALE_CHARS
 from gridroll.lib import idnumber, names
+from gridroll.reconcile import model
 from gridroll.reconcile.explain import explain
 from gridroll.reconcile.features import AddressReader, FeedInput, ResidentRow, id_parts
 from gridroll.reconcile.matching import match_lines
@@ -334,3 +335,11 @@ def test_a_resident_and_the_same_person_written_in_full_on_a_line_get_the_same_k
         person.room,
     )
     assert registered["building_num"] == int(person.building) and registered["sparse"] is False
+
+
+def test_training_reads_the_registry_as_the_matcher_makes_it():
+    """`python -m gridroll.demo.synth --train` labelled the registry's rows one tuple at a time; the
+    registry is an Arrow table now, and training must still see every level, the new ones included."""
+    params = synth.train(residents=3000, lines=800, seed=3)
+    assert set(params["name"]) == {label for label, _ in model.NAME_LEVELS[1:]}
+    assert all(0 < m <= 1 and 0 < u <= 1 for m, u in params["name"].values())
