@@ -226,7 +226,8 @@ def decide(
         and (runner_up is None or top.weight - runner_up >= MARGIN)
         and evidence
     ) or phone_path(scored, phone, owners)
-    if automatic and mask_fits_two_carriers(pattern, phone, owners):
+    # (An ID that agrees settles it: 李** with the family's phone and 李宇晨's own ID is 李宇晨.)
+    if automatic and lv["id"] not in ID_AGREES and mask_fits_two_carriers(pattern, phone, owners):
         automatic = False
     return LineMatch(
         line,

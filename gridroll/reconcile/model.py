@@ -512,6 +512,7 @@ def estimate(db_api, left, right, prior: float, start: dict, lines: int, learned
             largest = max(out[name].values(), key=lambda v: v[0])
             largest[0] -= u - m
             out[name][label] = [u, u]
+    keep_order(out)
     if learned is not None:
         learned.update(
             {"start": start, "sampled_u": sampled, "estimated": found, "used": out, "weight": weight}
@@ -521,6 +522,7 @@ def estimate(db_api, left, right, prior: float, start: dict, lines: int, learned
 
 M_FLOOR = 1e-4
 VAGUE_LEVELS = (("address", "building"), ("address", "compound"))
+NOT_WEAKER = (("phone", "exact", "household"), ("phone", "exact", "one_digit"))
 U_FLOOR = 1e-7  # what a million sampled pairs can resolve
 U_MIN = 1e-13  # below a counted u (1/N² for a million residents is 1e-12)
 # The registry column each exact level compares, and the list's column that must be present for the level
@@ -531,6 +533,20 @@ _PRESENT = {
     "id": "(id_head4 IS NOT NULL OR id_last4 IS NOT NULL OR id_pattern IS NOT NULL)",
     "phone": "(phone IS NOT NULL OR phone_pattern IS NOT NULL)",
 }
+
+
+def keep_order(params: dict) -> None:
+    """One's own phone is never weaker evidence than a family member's or one a digit off (NOT_WEAKER).
+    At a million residents neither level's u is seen among a million random pairs, and the floors the
+    estimates fall to made a family member's phone worth more than the person's own: a nameless line
+    with the person's own number ranked them below three of their family. The stronger level's u is
+    lowered until its odds are the weaker one's."""
+    for name, strong, weak in NOT_WEAKER:
+        levels = params.get(name, {})
+        if strong in levels and weak in levels:
+            (ms, us), (mw, uw) = levels[strong], levels[weak]
+            if ms / us < mw / uw:
+                levels[strong][1] = ms * uw / mw
 
 
 def exact_u(db_api, left, right) -> dict[str, float]:

@@ -493,6 +493,10 @@ def test_a_masked_name_with_a_family_phone_that_a_phoneless_member_also_fits_is_
     assert not decide(1, scored, phone, owners, name_pattern("李**")).automatic
     # A mask only one of those who could carry the phone fits is matched: 李*晨 is 李宇晨.
     assert decide(1, scored, phone, owners, name_pattern("李*晨")).resident_id == yuchen.id
+    # And so is a line whose ID is his: the ID settles what the phone cannot.
+    with_id = [_candidate(yuchen, 43.4, 0.999, "masked", "exact", "building"), *scored[1:]]
+    with_id[0].levels["id"] = "exact"
+    assert decide(1, with_id, phone, owners, name_pattern("李**")).resident_id == yuchen.id
 
 
 def test_a_name_a_household_member_has_exactly_is_not_given_to_the_phones_owner_one_character_off():
@@ -509,3 +513,14 @@ def test_a_name_a_household_member_has_exactly_is_not_given_to_the_phones_owner_
     ]
     result = decide(1, scored, owner.phone, owners)
     assert not result.automatic and member.id in result.candidates
+
+
+def test_ones_own_phone_is_never_weaker_evidence_than_a_family_members():
+    """A nameless line with the person's own number, at a million residents: the person came fourth,
+    behind three of their family, because the family level's u had fallen to the floor and the own
+    phone's had not (+1.9 against +3.2 on the same line)."""
+    params = {"phone": {"exact": [0.65, 2.6e-6], "household": [0.2, 1e-7], "one_digit": [0.04, 1e-9]}}
+    model.keep_order(params)
+    odds = {label: m / u for label, (m, u) in params["phone"].items()}
+    assert odds["exact"] >= odds["household"] - 1e-6 and odds["exact"] >= odds["one_digit"] - 1e-6
+    assert params["phone"]["exact"][0] == 0.65  # m is the data's; only u moves
