@@ -391,7 +391,9 @@ def test_a_tube_counts_in_one_stage_only_and_a_sites_stages_add_up_to_its_tubes(
             == Tube.objects.filter(round=busy, site__name=row["site"]).count()
         )
     assert sum(tubes["totals"].values()) == Tube.objects.filter(round=busy).count()
-    # Each stage's age is that of its oldest tube, from the time it entered the stage.
+    # Each stage's age is that of its oldest tube, from the time it entered the stage: a value the panel
+    # shows (hours a tube has waited), read at the fixed clock ``at`` given to the query, not a measure
+    # of how fast anything ran.
     [row] = tubes["per_site"]
     received = Tube.objects.filter(round=busy, received_at__isnull=False, reported_at__isnull=True)
     oldest = min(t.received_at for t in received)
