@@ -343,3 +343,27 @@ def test_training_reads_the_registry_as_the_matcher_makes_it():
     params = synth.train(residents=3000, lines=800, seed=3)
     assert set(params["name"]) == {label for label, _ in model.NAME_LEVELS[1:]}
     assert all(0 < m <= 1 and 0 < u <= 1 for m, u in params["name"].values())
+
+
+def test_the_pairs_scored_are_the_pairs_splinks_own_blocking_finds():
+    """model.blocked_pairs replaces splink's blocking (each rule joined with the negation of every rule
+    before it: 1.7 s of a 5,000-line run, against 0.25) and must give the same pairs, with the same first
+    rule for each."""
+    import logging
+
+    from gridroll.reconcile.matching import prepare
+
+    registry = synth.make_registry(3000, seed=71)
+    feed = synth.make_feed(registry, 400, seed=72)
+    feed_rows, registry_table, _ = prepare([synth._input(f) for f in feed], registry.residents)
+    db_api = model._duckdb_api()
+    left = db_api.register(model._table_for(db_api, feed_rows), dataset_display_name="a_feed")
+    right = db_api.register(model._table_for(db_api, registry_table), dataset_display_name="b_registry")
+    linker = model._linker(left, right, model.settings(1 / 3000, model.load_parameters()), logging.ERROR)
+    theirs = linker.inference.compute_blocked_pairs_for_predict()
+    ours = model.blocked_pairs(db_api, left, right)
+    query = "SELECT match_key, join_key_l, join_key_r FROM {}"
+    splink_pairs = set(model._rows(db_api, query.format(theirs.physical_name)))
+    our_pairs = set(model._rows(db_api, query.format(ours.physical_name)))
+    assert len(our_pairs) > 1000
+    assert our_pairs == splink_pairs
