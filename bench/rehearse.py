@@ -28,6 +28,7 @@ import os
 import random
 import shutil
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -273,8 +274,6 @@ def main() -> int:
     primary.init()
     primary.start()
     if args.restore:
-        import subprocess
-
         primary.sql('CREATE DATABASE "gridroll"')
         subprocess.run(
             [str(PG_BIN / "pg_restore"), "-h", "127.0.0.1", "-p", str(PRIMARY_PORT), "-U", "postgres",
